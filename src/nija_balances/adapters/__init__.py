@@ -1,0 +1,1 @@
+"""Exchange adapters behind one interface (`interface.Adapter`), served by `registry`."""

@@ -1,0 +1,84 @@
+"""The one interface every exchange adapter implements.
+
+An adapter *factory* is registered per exchange id. During one refresh the service builds
+one adapter per exchange and hands it every connection of that exchange, so an adapter can
+share what is per exchange (markets, one ticker call, an SSL context, a request cap) across
+all accounts, while keeping what is per key (Kraken nonces) per key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from nija_balances.credentials import Credentials
+from nija_balances.models import AssetAmount, ConnectionConfig, Settings, Status
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What one account holds on one exchange, as the adapter fetched it.
+
+    `prices` are prices the adapter already knows for this account (paper config, Alpaca
+    position prices), in the quote currency. `equity` overrides the computed equity when the
+    exchange reports it itself (Alpaca's account equity).
+    """
+
+    assets: tuple[AssetAmount, ...]
+    prices: Mapping[str, Decimal] = field(default_factory=dict)
+    equity: Decimal | None = None
+    cash: Decimal | None = None
+
+
+class AdapterError(Exception):
+    """A failure with a §5 status. The message must never contain a secret."""
+
+    def __init__(self, status: Status, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """Fetches balances and prices for all connections of one exchange during one refresh."""
+
+    async def fetch_holdings(
+        self, connection: ConnectionConfig, credentials: Credentials
+    ) -> Holdings:
+        """Return the account's assets, or raise `AdapterError` (other exceptions -> `error`)."""
+        ...
+
+    async def fetch_prices(self, currencies: Collection[str], quote: str) -> Mapping[str, Decimal]:
+        """Prices in `quote` for as many of `currencies` as the exchange lists.
+
+        Called at most once per refresh per exchange. Currencies it cannot price are left out
+        (they are shown as unpriced). May raise; a price failure leaves assets unpriced.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Release every connection; always awaited, also after errors."""
+        ...
+
+
+class AdapterFactory(Protocol):
+    """Builds the adapter for one exchange id for one refresh."""
+
+    def __call__(self, exchange: str, settings: Settings) -> Adapter: ...
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    """A registered adapter: what it serves and how to build it.
+
+    `exchanges` is the set of exchange ids it serves, or None for "ask `serves`" (ccxt serves
+    every id ccxt knows, which is only learnt by importing ccxt).
+    """
+
+    name: str
+    factory: AdapterFactory
+    requires_credentials: bool = True
+    exchanges: frozenset[str] | None = None

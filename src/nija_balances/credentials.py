@@ -1,0 +1,129 @@
+"""Credential lookup by naming convention, and redaction of secrets.
+
+User connections read `{EXCHANGE}_USER_{USERID}_API_KEY` (the whole user id, upper-cased,
+non-alphanumerics as `_`); the platform reads `{EXCHANGE}_PLATFORM_API_KEY`, then
+`{EXCHANGE}_MASTER_API_KEY`, then `{EXCHANGE}_API_KEY`. Explicit `*_env` names win over the
+convention; inline values are the last resort. Whitespace-only values count as missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nija_balances.models import PLATFORM_ID, ConnectionConfig
+
+_PARTS = ("API_KEY", "API_SECRET", "API_PASSPHRASE")
+
+
+def env_token(text: str) -> str:
+    """`alice.smith-2` -> `ALICE_SMITH_2`: how ids appear in environment variable names."""
+    return re.sub(r"[^A-Za-z0-9]", "_", text).upper()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """API credentials of one connection. `repr` and `str` never show the values."""
+
+    api_key: str | None = field(default=None, repr=False)
+    api_secret: str | None = field(default=None, repr=False)
+    api_passphrase: str | None = field(default=None, repr=False)
+    key_source: str | None = None  # e.g. "env KRAKEN_USER_ALICE_API_KEY" or "config file"
+    secret_source: str | None = None
+    passphrase_source: str | None = None
+
+    @property
+    def present(self) -> bool:
+        return bool(self.api_key and self.api_secret)
+
+    def secrets(self) -> tuple[str, ...]:
+        """The secret values, for redaction."""
+        return tuple(v for v in (self.api_key, self.api_secret, self.api_passphrase) if v)
+
+
+def candidate_env_names(connection: ConnectionConfig, part: str) -> tuple[str, ...]:
+    """Env var names tried, in order, for `part` (API_KEY, API_SECRET or API_PASSPHRASE)."""
+    explicit = {
+        "API_KEY": connection.api_key_env,
+        "API_SECRET": connection.api_secret_env,
+        "API_PASSPHRASE": connection.api_passphrase_env,
+    }[part]
+    if explicit:
+        return (explicit,)
+    exchange = env_token(connection.exchange)
+    if connection.account == PLATFORM_ID:
+        return (
+            f"{exchange}_PLATFORM_{part}",
+            f"{exchange}_MASTER_{part}",
+            f"{exchange}_{part}",
+        )
+    return (f"{exchange}_USER_{env_token(connection.account)}_{part}",)
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    return value.strip()
+
+
+def resolve(
+    connection: ConnectionConfig,
+    environ: Mapping[str, str] | None = None,
+    dotenv: Mapping[str, str] | None = None,
+) -> Credentials:
+    """Find the credentials of `connection` in the environment, a `.env` mapping, or inline."""
+    env = os.environ if environ is None else environ
+    dot = dotenv or {}
+    inline = {
+        "API_KEY": connection.api_key,
+        "API_SECRET": connection.api_secret,
+        "API_PASSPHRASE": connection.api_passphrase,
+    }
+    values: dict[str, str | None] = {}
+    sources: dict[str, str | None] = {}
+    for part in _PARTS:
+        values[part], sources[part] = None, None
+        for name in candidate_env_names(connection, part):
+            if (v := _clean(env.get(name))) is not None:
+                values[part], sources[part] = v, f"env {name}"
+                break
+            if (v := _clean(dot.get(name))) is not None:
+                values[part], sources[part] = v, f".env {name}"
+                break
+        else:
+            if (v := _clean(inline[part])) is not None:
+                values[part], sources[part] = v, "config file (inline)"
+    return Credentials(
+        api_key=values["API_KEY"],
+        api_secret=values["API_SECRET"],
+        api_passphrase=values["API_PASSPHRASE"],
+        key_source=sources["API_KEY"],
+        secret_source=sources["API_SECRET"],
+        passphrase_source=sources["API_PASSPHRASE"],
+    )
+
+
+def load_dotenv_files(paths: Iterable[Path]) -> dict[str, str]:
+    """Read `.env` files (first one wins per name) without touching `os.environ`."""
+    from dotenv import dotenv_values
+
+    merged: dict[str, str] = {}
+    for path in paths:
+        if path.is_file():
+            for name, value in dotenv_values(path).items():
+                if value is not None:
+                    merged.setdefault(name, value)
+    return merged
+
+
+REDACTED = "***"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret (and any 6+ character piece of a long one) in `text`."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text

@@ -1,0 +1,263 @@
+"""Frozen data model shared by every part of nija-balances.
+
+Config objects describe what the operator configured; report objects describe what one
+refresh found. Every renderer (table, JSON, live view, API) reads the same `Portfolio`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+CENT = Decimal("0.01")
+ZERO = Decimal(0)
+
+AccountKind = Literal["platform", "user"]
+Basis = Literal["equity", "cash"]
+PLATFORM_ID = "platform"
+
+
+def to_cents(amount: Decimal) -> Decimal:
+    """Round money to the cent, half away from zero (how people round money)."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class Status(StrEnum):
+    """The exact status words of DESIGN.md §5."""
+
+    OK = "ok"
+    CACHED = "cached"
+    STALE = "stale"
+    NO_CREDENTIALS = "no_credentials"
+    DISABLED = "disabled"
+    AUTH_FAILED = "auth_failed"
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    UNREACHABLE = "unreachable"
+    UNSUPPORTED = "unsupported"
+    ERROR = "error"
+
+    @property
+    def counted(self) -> bool:
+        """Whether a connection in this status is part of the totals."""
+        return self in (Status.OK, Status.CACHED, Status.STALE)
+
+    @property
+    def healthy(self) -> bool:
+        """Whether this status is fine for `nija status` (exit 0)."""
+        return self in (Status.OK, Status.CACHED)
+
+
+# ---------------------------------------------------------------------------- config
+
+
+DEFAULT_STABLECOINS: tuple[str, ...] = ("USDT", "USDC", "DAI", "PYUSD", "FDUSD", "TUSD", "USDP")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The `[settings]` table."""
+
+    cache_ttl: float = 120.0
+    timeout: float = 15.0
+    max_in_flight: int = 64
+    quote: str = "USD"
+    basis: Basis = "equity"
+    stablecoins: tuple[str, ...] = DEFAULT_STABLECOINS
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """One configured connection of one account to one exchange.
+
+    Inline secrets are held here only when the config file had them; `repr` never shows them.
+    """
+
+    account: str
+    name: str
+    exchange: str
+    api_key_env: str | None = None
+    api_secret_env: str | None = None
+    api_passphrase_env: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_secret: str | None = field(default=None, repr=False)
+    api_passphrase: str | None = field(default=None, repr=False)
+    ccxt: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    paper_balances: Mapping[str, Decimal] = field(default_factory=dict, hash=False)
+    paper_prices: Mapping[str, Decimal] = field(default_factory=dict, hash=False)
+
+    @property
+    def key(self) -> str:
+        """Stable identity `account/connection` used by the cache and the live view."""
+        return f"{self.account}/{self.name}"
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """The platform account or one user account."""
+
+    id: str
+    kind: AccountKind
+    name: str
+    enabled: bool = True
+    connections: tuple[ConnectionConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """A loaded, validated configuration."""
+
+    settings: Settings
+    platform: AccountConfig
+    users: tuple[AccountConfig, ...]
+    source: Path | None = None  # file or NIJA users directory; None for built-in demo
+    namespace: str = "default"  # separates cache entries of different configs
+    env_files: tuple[Path, ...] = ()
+    warnings: tuple[str, ...] = ()  # shown on stderr, e.g. inline secrets in a shared file
+
+    @property
+    def accounts(self) -> tuple[AccountConfig, ...]:
+        return (self.platform, *self.users)
+
+    def user(self, user_id: str) -> AccountConfig | None:
+        return next((u for u in self.users if u.id == user_id), None)
+
+
+# ---------------------------------------------------------------------------- reports
+
+
+@dataclass(frozen=True)
+class AssetAmount:
+    """What an exchange reported for one currency (free + used = total)."""
+
+    currency: str
+    free: Decimal
+    used: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class AssetValue:
+    """One asset with its price and USD value; `price`/`value` are None when unpriced."""
+
+    currency: str
+    free: Decimal
+    used: Decimal
+    total: Decimal
+    price: Decimal | None
+    value: Decimal | None
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """A connection's holdings valued in the quote currency; every figure in cents.
+
+    `cash` and `equity` are sums of the asset values shown, so they add up to the cent.
+    """
+
+    cash: Decimal
+    equity: Decimal
+    assets: tuple[AssetValue, ...]
+    unpriced: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """A good fetch as the cache keeps it: the valuation, when it was fetched, how long it took."""
+
+    exchange: str
+    valuation: Valuation
+    fetched_at: float  # seconds since the epoch (UTC)
+    latency_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    """The state of one connection after a refresh."""
+
+    account: str
+    account_kind: AccountKind
+    connection: str
+    exchange: str
+    status: Status
+    balance: Decimal = ZERO  # figure of the basis, in cents
+    cash: Decimal = ZERO
+    equity: Decimal = ZERO
+    fetched_at: datetime | None = None  # when the shown value was fetched (UTC)
+    age_s: float | None = None
+    latency_s: float | None = None
+    error: str | None = None
+    assets: tuple[AssetValue, ...] = ()
+    unpriced: tuple[str, ...] = ()
+
+    @property
+    def counted(self) -> bool:
+        return self.status.counted
+
+    @property
+    def key(self) -> str:
+        return f"{self.account}/{self.connection}"
+
+
+@dataclass(frozen=True)
+class AccountReport:
+    """One account (platform or user) with its connections and counted total."""
+
+    id: str
+    kind: AccountKind
+    name: str
+    enabled: bool
+    connections: tuple[ConnectionReport, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((c.balance for c in self.connections if c.counted), ZERO)
+
+    @property
+    def complete(self) -> bool:
+        return all(c.counted for c in self.connections) if self.enabled else True
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The seeds' summary plus how many connections the totals cover."""
+
+    platform_total: Decimal
+    user_totals: Mapping[str, Decimal]
+    total_user_capital: Decimal
+    user_count: int
+    average_per_user: Decimal
+    connections_total: int
+    connections_counted: int
+
+    @property
+    def complete(self) -> bool:
+        return self.connections_counted == self.connections_total
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """Everything one refresh found: the single model every output is made from."""
+
+    generated_at: datetime  # local time, naive, as the seeds print it
+    basis: Basis
+    quote: str
+    platform: AccountReport
+    users: tuple[AccountReport, ...]
+    summary: Summary
+
+    @property
+    def accounts(self) -> tuple[AccountReport, ...]:
+        return (self.platform, *self.users)
+
+    @property
+    def connections(self) -> tuple[ConnectionReport, ...]:
+        return tuple(c for a in self.accounts for c in a.connections)
+
+    def user(self, user_id: str) -> AccountReport | None:
+        return next((u for u in self.users if u.id == user_id), None)
