@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from nija_balances.credentials import Credentials
 from nija_balances.models import AssetAmount, ConnectionConfig, Settings, Status
@@ -64,10 +64,25 @@ class Adapter(Protocol):
         ...
 
 
-class AdapterFactory(Protocol):
-    """Builds the adapter for one exchange id for one refresh."""
+class MarketStore(Protocol):
+    """Where adapters keep per-exchange market lists between runs (the on-disk cache)."""
 
-    def __call__(self, exchange: str, settings: Settings) -> Adapter: ...
+    def load_markets(self, exchange: str, max_age: float) -> dict[str, Any] | None:
+        """The markets saved for `exchange` if younger than `max_age` seconds, else None."""
+        ...
+
+    def save_markets(self, exchange: str, markets: dict[str, Any]) -> None: ...
+
+
+class AdapterFactory(Protocol):
+    """Builds the adapter for one exchange id for one refresh.
+
+    `markets` is None when no store is available (then markets are loaded from the exchange).
+    """
+
+    def __call__(
+        self, exchange: str, settings: Settings, markets: MarketStore | None
+    ) -> Adapter: ...
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
-from nija_balances.adapters.interface import Adapter, AdapterSpec
+from nija_balances.adapters.interface import Adapter, AdapterSpec, MarketStore
 from nija_balances.models import Settings
 
 ENTRY_POINT_GROUP = "nija_balances.adapters"
@@ -24,16 +24,16 @@ ENTRY_POINT_GROUP = "nija_balances.adapters"
 UNSUPPORTED_BROKERS = frozenset({"interactive_brokers", "td_ameritrade", "tradier"})
 
 
-def _paper_factory(exchange: str, settings: Settings) -> Adapter:
+def _paper_factory(exchange: str, settings: Settings, markets: MarketStore | None) -> Adapter:
     from nija_balances.adapters.paper import PaperAdapter
 
     return PaperAdapter()
 
 
-def _ccxt_factory(exchange: str, settings: Settings) -> Adapter:
+def _ccxt_factory(exchange: str, settings: Settings, markets: MarketStore | None) -> Adapter:
     from nija_balances.adapters.ccxt_adapter import CcxtAdapter
 
-    return CcxtAdapter(exchange, settings)
+    return CcxtAdapter(exchange, settings, markets)
 
 
 PAPER = AdapterSpec(

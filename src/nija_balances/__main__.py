@@ -1,0 +1,5 @@
+"""`python -m nija_balances` runs the `nija` command line."""
+
+from nija_balances.cli import main
+
+main()

@@ -1,0 +1,3 @@
+"""Imports every command module so that each registers itself on `app`."""
+
+from nija_balances.cli import show  # noqa: F401
