@@ -97,3 +97,4 @@ class AdapterSpec:
     factory: AdapterFactory
     requires_credentials: bool = True
     exchanges: frozenset[str] | None = None
+    cacheable: bool = True  # False for adapters whose data is local (paper): always fresh

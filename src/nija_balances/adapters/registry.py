@@ -37,7 +37,11 @@ def _ccxt_factory(exchange: str, settings: Settings, markets: MarketStore | None
 
 
 PAPER = AdapterSpec(
-    name="paper", factory=_paper_factory, requires_credentials=False, exchanges=frozenset({"paper"})
+    name="paper",
+    factory=_paper_factory,
+    requires_credentials=False,
+    exchanges=frozenset({"paper"}),
+    cacheable=False,
 )
 CCXT = AdapterSpec(name="ccxt", factory=_ccxt_factory, requires_credentials=True)
 

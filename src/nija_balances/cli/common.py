@@ -107,6 +107,12 @@ def _console(kind: str, opts: GlobalOptions, stream: object) -> Console:
     return _consoles[key]
 
 
+def write_data(text: str) -> None:
+    """Machine-readable output (JSON) straight to stdout, untouched by Rich."""
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
 def fail(opts: GlobalOptions, message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print `error: message` on stderr and exit with `code` (2: usage or config error)."""
     from rich.markup import escape

@@ -1,0 +1,187 @@
+"""The seeds' balance report as Rich tables: header, platform, users, summary.
+
+`report(portfolio)` returns one Rich renderable, used by `nija show`, `nija watch` (with the
+change since the previous refresh) and the API's text report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from nija_balances.models import AccountReport, ConnectionReport, Portfolio, Status
+from nija_balances.render.markers import marker, money, shown_balance, status_text, style
+
+RULE_WIDTH = 80
+
+
+def _rule(char: str, width: int) -> Text:
+    return Text(char * width)
+
+
+def _change_cell(change: Decimal | None, quote: str) -> Text:
+    if change is None or change == 0:
+        return Text("")
+    arrow, colour = ("▲", "green") if change > 0 else ("▼", "red")
+    return Text(f"{arrow} {money(abs(change), quote)}", style=colour)
+
+
+def _status_cell(report: ConnectionReport) -> Text:
+    text = Text(status_text(report), style=style(report.status))
+    if report.unpriced:
+        text.append(f"\nunpriced: {', '.join(report.unpriced)}", style="yellow")
+    if report.error and report.status is not Status.DISABLED:  # disabled says it in the heading
+        text.append(f"\n{report.error}", style="dim")
+    return text
+
+
+def account_table(
+    account: AccountReport,
+    quote: str,
+    total_label: str,
+    changes: Mapping[str, Decimal] | None = None,
+) -> Table:
+    """One account: a row per connection with marker, balance and status, then the total."""
+    table = Table(
+        box=box.SIMPLE,
+        show_header=False,
+        show_footer=True,
+        padding=(0, 1),
+        pad_edge=False,
+        show_edge=False,
+    )
+    table.add_column("", width=1, footer="")
+    table.add_column("connection", min_width=16, footer=Text(total_label, style="bold"))
+    table.add_column("exchange", min_width=9, style="dim", footer="")
+    table.add_column(
+        "balance",
+        justify="right",
+        min_width=14,
+        footer=Text(money(account.total, quote), style="bold"),
+    )
+    if changes is not None:
+        table.add_column("change", justify="right", min_width=11, footer="")
+    table.add_column("status", overflow="fold", max_width=38, footer="")
+    if not account.connections:
+        empty: list[RenderableType] = ["", Text("(no connections)", style="dim"), "", ""]
+        table.add_row(*empty, *([""] if changes is not None else []), "")
+    for report in account.connections:
+        cells: list[RenderableType] = [
+            Text(marker(report.status), style=style(report.status)),
+            Text(report.connection.upper()),
+            Text(report.exchange),
+            Text(shown_balance(report, quote), style="" if report.counted else "dim"),
+        ]
+        if changes is not None:
+            cells.append(_change_cell(changes.get(report.key), quote))
+        cells.append(_status_cell(report))
+        table.add_row(*cells)
+    return table
+
+
+def _indent(renderable: RenderableType, spaces: int) -> RenderableType:
+    from rich.padding import Padding
+
+    return Padding(renderable, (0, 0, 0, spaces), expand=False)
+
+
+def coverage_line(portfolio: Portfolio) -> Text | None:
+    """`⚠ Totals cover 4 of 5 connections; not counted: bob/kraken (auth_failed)` or None."""
+    summary = portfolio.summary
+    stale = [c for c in portfolio.connections if c.status is Status.STALE]
+    if summary.complete and not stale:
+        return None
+    text = Text()
+    if not summary.complete:
+        missing = [
+            c
+            for a in portfolio.accounts
+            if a.enabled
+            for c in a.connections
+            if not c.counted
+        ]
+        listed = ", ".join(f"{c.key} ({c.status.value})" for c in missing[:6])
+        more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+        text.append(
+            f"⚠ Totals cover {summary.connections_counted} of {summary.connections_total} "
+            f"connections; not counted: {listed}{more}",
+            style="yellow",
+        )
+    if stale:
+        if text:
+            text.append("\n")
+        listed = ", ".join(c.key for c in stale[:6])
+        more = f" and {len(stale) - 6} more" if len(stale) > 6 else ""
+        text.append(
+            f"⚠ Stale values counted (last good value kept after a failed fetch): {listed}{more}",
+            style="yellow",
+        )
+    return text
+
+
+def summary_table(portfolio: Portfolio) -> Table:
+    s, quote = portfolio.summary, portfolio.quote
+    table = Table.grid(padding=(0, 3))
+    table.add_column()
+    table.add_column()
+    table.add_row("Total Users:", str(s.user_count))
+    table.add_row("Total User Capital:", money(s.total_user_capital, quote))
+    table.add_row("Average per User:", money(s.average_per_user, quote))
+    table.add_row("Platform Total:", money(s.platform_total, quote))
+    counted = f"{s.connections_counted} of {s.connections_total} counted"
+    table.add_row("Connections:", Text(counted, style="" if s.complete else "yellow"))
+    return table
+
+
+def report(
+    portfolio: Portfolio,
+    *,
+    show_platform: bool = True,
+    changes: Mapping[str, Decimal] | None = None,
+    width: int = RULE_WIDTH,
+    title: str = "NIJA USER ACCOUNT BALANCES",
+) -> Group:
+    """The whole report as one renderable (the seeds' layout, with status on every row)."""
+    heavy, light = _rule("=", width), _rule("-", width)
+    when = portfolio.generated_at.strftime("%Y-%m-%d %H:%M:%S")
+    parts: list[RenderableType] = [
+        heavy,
+        Text(title, style="bold"),
+        heavy,
+        Text(f"Generated: {when}    Basis: {portfolio.basis} ({portfolio.quote})"),
+        heavy,
+    ]
+    if show_platform:
+        parts += [
+            Text(""),
+            Text(f"🔷 PLATFORM ACCOUNT ({portfolio.platform.name})", style="bold"),
+            light,
+            _indent(account_table(portfolio.platform, portfolio.quote, "TOTAL", changes), 3),
+        ]
+    parts += [Text(""), Text("🔷 USER ACCOUNTS", style="bold"), light]
+    if not portfolio.users:
+        parts.append(_indent(Text("No user accounts configured.", style="dim"), 3))
+    for user in portfolio.users:
+        heading = f"👤 User: {user.id}"
+        if user.name != user.id:
+            heading += f" ({user.name})"
+        if not user.enabled:
+            heading += " — disabled, not in totals"
+        parts += [
+            Text(""),
+            _indent(Text(heading, style="bold" if user.enabled else "dim"), 3),
+            _indent(_rule("-", width - 3), 3),
+            _indent(account_table(user, portfolio.quote, "SUBTOTAL", changes), 6),
+        ]
+    parts += [Text(""), heavy, Text("SUMMARY", style="bold"), heavy]
+    parts.append(_indent(summary_table(portfolio), 3))
+    coverage = coverage_line(portfolio)
+    if coverage is not None:
+        parts.append(_indent(coverage, 3))
+    parts.append(heavy)
+    return Group(*parts)
