@@ -1,3 +1,4 @@
 """Imports every command module so that each registers itself on `app`."""
 
 from nija_balances.cli import show  # noqa: F401
+from nija_balances.cli import status  # noqa: F401
