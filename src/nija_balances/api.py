@@ -1,0 +1,248 @@
+"""The seeds' "Programmatic Access", working: `MultiAccountBrokerManager` and `BrokerType`.
+
+Every method reads the same `Portfolio` as the CLI, through the same on-disk cache, so a
+call within `cache_ttl` of the last fetch costs no request. Nothing happens at import.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nija_balances.models import ZERO, Config, ConnectionReport, Portfolio, to_cents
+
+if TYPE_CHECKING:
+    from nija_balances.service import ResultStore
+
+log = logging.getLogger("nija_balances")
+
+
+class BrokerType(Enum):
+    """Brokers the seeds name (value = exchange id). Any ccxt id also works as a plain string."""
+
+    COINBASE = "coinbase"
+    KRAKEN = "kraken"
+    BINANCE = "binance"
+    OKX = "okx"
+    ALPACA = "alpaca"
+    INTERACTIVE_BROKERS = "interactive_brokers"
+    TD_AMERITRADE = "td_ameritrade"
+    TRADIER = "tradier"
+    PAPER = "paper"
+
+
+def _money(amount: Any) -> float:
+    return float(to_cents(amount))
+
+
+def _value(report: ConnectionReport) -> float:
+    return _money(report.balance) if report.counted else 0.0
+
+
+class MultiAccountBrokerManager:
+    """Balances of the platform account and every user account, as the seeds promised.
+
+    `config`: a path to a TOML file or NIJA users directory, a loaded `Config`, or None for
+    the default config; `demo=True` uses the built-in demo.
+    """
+
+    def __init__(
+        self,
+        config: str | Path | Config | None = None,
+        demo: bool = False,
+        *,
+        store: ResultStore | None = None,
+    ) -> None:
+        self._config_arg = config
+        self._demo = demo
+        self._config: Config | None = None
+        self._store = store
+        self.last_portfolio: Portfolio | None = None
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def config(self) -> Config:
+        """The loaded config (read on first use; `ConfigError` if it is invalid)."""
+        if self._config is None:
+            from nija_balances.config import load_config
+
+            arg = self._config_arg
+            if isinstance(arg, Config):
+                self._config = arg
+            else:
+                self._config = load_config(Path(arg) if arg else None, demo=self._demo)
+        return self._config
+
+    def _get_store(self) -> ResultStore:
+        if self._store is None:
+            from nija_balances.cache import BalanceStore
+
+            self._store = BalanceStore.default()
+        return self._store
+
+    def refresh(self, force: bool = False) -> Portfolio:
+        """Collect balances (cached ones within `cache_ttl` unless `force`) and run the alerts."""
+        from nija_balances.service import collect_sync
+
+        config, store = self.config, self._get_store()
+
+        def run() -> Portfolio:
+            return collect_sync(config, refresh=force, store=store)
+
+        portfolio = _outside_event_loop(run)
+        self.last_portfolio = portfolio
+        from nija_balances.monitoring import get_monitoring_system
+
+        get_monitoring_system().observe(portfolio)
+        return portfolio
+
+    async def refresh_async(self, force: bool = False) -> Portfolio:
+        """`refresh` for code already running an event loop (a trading bot)."""
+        from nija_balances.monitoring import get_monitoring_system
+        from nija_balances.service import collect
+
+        portfolio = await collect(self.config, refresh=force, store=self._get_store())
+        self.last_portfolio = portfolio
+        get_monitoring_system().observe(portfolio)
+        return portfolio
+
+    # ------------------------------------------------------------------ the seeds' methods
+
+    def get_all_balances(self) -> dict[str, Any]:
+        """`{'platform': {conn: usd}, 'master': <same dict>, 'users': {user: {conn: usd}}}`.
+
+        A connection that is not counted (failed, no credentials, disabled) shows 0.0; use
+        `get_all_balances_with_status()` to see why.
+        """
+        p = self.refresh()
+        platform = {c.connection: _value(c) for c in p.platform.connections}
+        users = {u.id: {c.connection: _value(c) for c in u.connections} for u in p.users}
+        return {"platform": platform, "master": platform, "users": users}
+
+    def get_all_balances_with_status(self) -> dict[str, Any]:
+        """Like `get_all_balances`, with status, error, exchange and age per connection."""
+        p = self.refresh()
+
+        def detail(c: ConnectionReport) -> dict[str, Any]:
+            return {
+                "balance": _value(c),
+                "status": c.status.value,
+                "counted": c.counted,
+                "exchange": c.exchange,
+                "error": c.error,
+                "age_s": None if c.age_s is None else round(c.age_s, 1),
+            }
+
+        platform = {c.connection: detail(c) for c in p.platform.connections}
+        users = {
+            u.id: {
+                "enabled": u.enabled,
+                "connections": {c.connection: detail(c) for c in u.connections},
+            }
+            for u in p.users
+        }
+        s = p.summary
+        return {
+            "platform": platform,
+            "master": platform,
+            "users": users,
+            "complete": s.complete,
+            "connections_total": s.connections_total,
+            "connections_counted": s.connections_counted,
+        }
+
+    def get_user_balance_summary(self) -> dict[str, Any]:
+        """`user_count`, `total_capital`, `average_balance`, `users` sorted by total (highest first)."""
+        p = self.refresh()
+        s = p.summary
+        enabled = [u for u in p.users if u.enabled]
+        ranked = sorted(enabled, key=lambda u: (-u.total, u.id))
+        return {
+            "user_count": s.user_count,
+            "total_capital": _money(s.total_user_capital),
+            "average_balance": _money(s.average_per_user),
+            "users": [
+                {
+                    "user_id": u.id,
+                    "total": _money(u.total),
+                    "brokers": {c.connection: _value(c) for c in u.connections},
+                }
+                for u in ranked
+            ],
+        }
+
+    def get_user_balance(self, user_id: str, broker: BrokerType | str) -> float:
+        """One user's balance on one broker: the sum of its connections of that exchange id or
+        connection name (0.0 when the user has none there). Unknown user -> KeyError."""
+        wanted = (broker.value if isinstance(broker, BrokerType) else str(broker)).lower()
+        if self.config.user(user_id) is None:
+            known = ", ".join(u.id for u in self.config.users)
+            raise KeyError(f"unknown user {user_id!r} (known users: {known})")
+        account = self.refresh().user(user_id)
+        assert account is not None
+        matching = [c for c in account.connections if wanted in (c.exchange, c.connection.lower())]
+        return _money(sum((c.balance for c in matching if c.counted), ZERO))
+
+    def get_status_report(self) -> str:
+        """The balance report as plain text (the same report `nija show` prints)."""
+        from rich.console import Console
+
+        from nija_balances.render.table import report
+
+        console = Console(width=100, no_color=True, record=True, file=_Discard(), emoji=False)
+        console.print(report(self.refresh()))
+        lines = console.export_text(styles=False).splitlines()
+        return "\n".join(line.rstrip() for line in lines) + "\n"
+
+    def log_all_balances(self) -> None:
+        """Log the report at INFO on the `nija_balances` logger (stderr if logging is not set up)."""
+        text = self.get_status_report()
+        if logging.getLogger().hasHandlers() or log.handlers:
+            for line in text.splitlines():
+                log.info("%s", line)
+        else:
+            sys.stderr.write(text)
+
+    def clear_balance_cache(self) -> int:
+        """Forget every cached balance; the next call fetches. Returns entries removed."""
+        from nija_balances.cache import BalanceStore
+
+        store = self._get_store()
+        return store.clear() if isinstance(store, BalanceStore) else 0
+
+
+class _Discard:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+
+def _outside_event_loop(run: Any) -> Any:
+    """Call `run()`; from inside a running event loop, in a worker thread (asyncio.run cannot nest)."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run()
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+_manager: MultiAccountBrokerManager | None = None
+
+
+def get_manager() -> MultiAccountBrokerManager:
+    """The module-level manager over the default config, created on first use."""
+    global _manager
+    if _manager is None:
+        _manager = MultiAccountBrokerManager()
+    return _manager
