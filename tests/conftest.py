@@ -1,0 +1,35 @@
+"""Shared fixtures: every test runs with its own NIJA_BALANCES_HOME and no colour."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No test reads or writes the real user's config or cache, or sees their credentials."""
+    home = tmp_path_factory.mktemp("nija-home")
+    monkeypatch.setenv("NIJA_BALANCES_HOME", str(home))
+    monkeypatch.delenv("NIJA_CONFIG", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("TERM", "dumb")
+    import os
+
+    for name in list(os.environ):
+        if name.endswith(("_API_KEY", "_API_SECRET", "_API_PASSPHRASE")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(home)  # a stray .env in the working tree must not leak in
+    yield home
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
