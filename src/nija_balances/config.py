@@ -359,6 +359,16 @@ def _env_files(source: Path | None) -> tuple[Path, ...]:
     return tuple(unique)
 
 
+def config_namespace(source: Path | None) -> str:
+    """The cache namespace of a config read from `source` (a file, a directory, None: demo)."""
+    return _namespace(source)
+
+
+def config_env_files(source: Path | None) -> tuple[Path, ...]:
+    """The `.env` files read for a config from `source`: beside it, then the working dir."""
+    return _env_files(source)
+
+
 def _has_inline_secret(data: Any) -> bool:
     if isinstance(data, Mapping):
         return any(

@@ -1,0 +1,436 @@
+"""Read a NIJA `config/users/` directory: as a config (strict) or for conversion (lenient).
+
+Two kinds of JSON files live there:
+
+- array files such as `retail_kraken.json` / `investor_alpaca.json`: a list of
+  `{"user_id", "name", "account_type", "broker_type", "enabled"}` objects (the broker may
+  also come from the file name);
+- per-user files `ID.json`: one `{"name", "broker", "enabled"}` object (`broker` may be a
+  list; the id is the file name).
+
+A user found in several files gets all their brokers as connections, each named after the
+broker. Loading as a config stops at the first problem (`ConfigError` with file, line and
+key path); `scan_directory(..., strict=False)` collects the problems and keeps the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nija_balances.config import ConfigError, config_env_files, config_namespace
+from nija_balances.models import PLATFORM_ID, AccountConfig, Config, ConnectionConfig, Settings
+
+PLATFORM_NAME = "Nija System"
+BROKER_ALIASES = {
+    "coinbase_advanced": "coinbase",
+    "coinbase_advanced_trade": "coinbase",
+    "ibkr": "interactive_brokers",
+    "interactivebrokers": "interactive_brokers",
+    "tdameritrade": "td_ameritrade",
+}
+ENTRY_KEYS = ("user_id", "name", "account_type", "broker_type", "enabled")
+ARRAY_HINT = 'each entry looks like {"user_id": "alice", "name": "Alice", "broker_type": "kraken"}'
+SECRET_WORDS = re.compile(r"key|secret|pass|token|private", re.IGNORECASE)
+
+
+def normalise_broker(raw: str) -> str:
+    """`"Coinbase"`, `"BrokerType.KRAKEN"`, `"interactive brokers"` -> registry ids."""
+    text = raw.strip().lower().removeprefix("brokertype.")
+    text = re.sub(r"[\s\-]+", "_", text)
+    return BROKER_ALIASES.get(text, text)
+
+
+def nija_first_name(user_id: str) -> str:
+    """What the original NIJA put in env var names: `daivon_frazier` -> `daivon`."""
+    return re.split(r"[^A-Za-z0-9]", user_id.strip(), maxsplit=1)[0] or user_id
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an entry was found: `retail_kraken.json[1]` (line 8)."""
+
+    file: Path
+    index: str = ""  # "[1]" in array files, "" for per-user files
+    line: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.file.name}{self.index}"
+
+
+@dataclass
+class NijaConnection:
+    broker: str  # as written in the file
+    exchange: str  # registry id
+    enabled: bool
+    origin: Origin
+
+
+@dataclass
+class NijaUser:
+    id: str
+    name: str | None = None
+    account_types: list[str] = field(default_factory=list)
+    connections: list[NijaConnection] = field(default_factory=list)
+    origins: list[Origin] = field(default_factory=list)
+    enabled_flags: list[bool] = field(default_factory=list)
+
+    @property
+    def enabled(self) -> bool:
+        return any(self.enabled_flags) if self.enabled_flags else True
+
+    def active_connections(self) -> list[NijaConnection]:
+        """All connections of a disabled user; only the enabled entries of an enabled one."""
+        if not self.enabled:
+            return list(self.connections)
+        return [c for c in self.connections if c.enabled]
+
+
+@dataclass
+class Scan:
+    """What a NIJA directory holds, and (lenient scans) what had to be skipped."""
+
+    directory: Path
+    files: list[Path] = field(default_factory=list)
+    users: dict[str, NijaUser] = field(default_factory=dict)
+    problems: list[ConfigError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------- JSON positions
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _array_spans(text: str, start: int) -> list[tuple[int, int]]:
+    """(start, end) offsets of the elements of the valid JSON array opening at `start`."""
+    decoder = json.JSONDecoder()
+    skip = re.compile(r"[\s,]*")
+    spans: list[tuple[int, int]] = []
+    i = start + 1
+    while True:
+        match = skip.match(text, i)
+        i = match.end() if match else i
+        if i >= len(text) or text[i] == "]":
+            return spans
+        _, end = decoder.raw_decode(text, i)
+        spans.append((i, end))
+        i = end
+
+
+def _key_line(text: str, span: tuple[int, int], key: str) -> int:
+    match = re.compile(rf'"{re.escape(key)}"\s*:').search(text, span[0], span[1])
+    return _line_of(text, match.start() if match else span[0])
+
+
+# --------------------------------------------------------------------- the scanner
+
+
+class _Scanner:
+    def __init__(self, directory: Path, strict: bool) -> None:
+        self.scan = Scan(directory)
+        self.strict = strict
+
+    def problem(self, error: ConfigError) -> None:
+        if self.strict:
+            raise error
+        self.scan.problems.append(error)
+
+    def error(
+        self,
+        origin: Origin,
+        key: str | None,
+        problem: str,
+        hint: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        path = origin.index + (("." if origin.index else "") + key if key else "")
+        self.problem(ConfigError(problem, origin.file, line or origin.line, path or None, hint))
+
+    def run(self) -> Scan:
+        directory = self.scan.directory
+        if not directory.is_dir():
+            raise ConfigError("not a directory of NIJA user files", file=directory)
+        files = sorted(
+            p for p in directory.glob("*.json") if p.is_file() and not p.name.startswith(".")
+        )
+        if not files:
+            raise ConfigError(
+                "no NIJA user files (*.json) in this directory",
+                file=directory,
+                hint="expected array files (retail_kraken.json) or per-user files (alice.json)",
+            )
+        for file in files:
+            self.scan.files.append(file)
+            self.read(file)
+        return self.scan
+
+    def read(self, file: Path) -> None:
+        try:
+            text = file.read_bytes().decode("utf-8-sig")
+        except OSError as exc:
+            return self.error(Origin(file), None, f"cannot read the file ({exc.strerror})")
+        except UnicodeDecodeError as exc:
+            return self.error(
+                Origin(file), None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+            )
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return self.error(
+                Origin(file, line=exc.lineno),
+                None,
+                f"invalid JSON: {exc.msg} (column {exc.colno})",
+                hint="check commas, quotes and brackets on that line",
+            )
+        if isinstance(data, dict) and isinstance(data.get("users"), list):
+            match = re.search(r'"users"\s*:\s*\[', text)
+            start = match.end() - 1 if match else 0
+            return self.array_file(file, text, data["users"], start)
+        if isinstance(data, list):
+            return self.array_file(file, text, data, text.index("["))
+        if isinstance(data, dict):
+            return self.user_file(file, text, data)
+        return self.error(
+            Origin(file, line=1),
+            None,
+            f"expected a JSON array of users or one user object, got {type(data).__name__}",
+            hint=ARRAY_HINT,
+        )
+
+    def file_broker(self, file: Path) -> str | None:
+        """The broker an array file's name implies: `retail_kraken.json` -> kraken."""
+        from nija_balances.adapters.registry import is_known_exchange
+
+        stem = file.stem.lower()
+        for candidate in (stem.split("_", 1)[-1], stem):
+            if is_known_exchange(normalise_broker(candidate)):
+                return normalise_broker(candidate)
+        return None
+
+    def array_file(self, file: Path, text: str, items: list[Any], start: int) -> None:
+        default = self.file_broker(file)
+        spans = _array_spans(text, start)
+        for index, item in enumerate(items):
+            span = spans[index] if index < len(spans) else (0, 0)
+            origin = Origin(file, f"[{index}]", _line_of(text, span[0]))
+            if not isinstance(item, dict):
+                self.error(
+                    origin, None, f"expected an object, got {type(item).__name__}", ARRAY_HINT
+                )
+                continue
+            self.entry(origin, text, span, item, default)
+
+    def entry(
+        self,
+        origin: Origin,
+        text: str,
+        span: tuple[int, int],
+        item: dict[str, Any],
+        default: str | None,
+    ) -> None:
+        def at(key: str) -> int:
+            return _key_line(text, span, key)
+
+        user_id = self.user_id(origin, item.get("user_id"), at("user_id"), "user_id" in item)
+        fields = self.fields(origin, item, at)
+        if user_id is None or fields is None:
+            return
+        raw = item.get("broker_type", default)
+        if raw is None:
+            return self.error(
+                origin,
+                "broker_type",
+                "missing broker_type",
+                hint='add "broker_type": "kraken", or name the file like retail_kraken.json',
+            )
+        broker = self.broker(origin, "broker_type", raw, at("broker_type"))
+        if broker is not None:
+            self.add(user_id, fields, [(raw, broker, origin)])
+
+    def user_file(self, file: Path, text: str, item: dict[str, Any]) -> None:
+        whole = (0, len(text))
+        origin = Origin(file, "", 1)
+
+        def at(key: str) -> int:
+            return _key_line(text, whole, key)
+
+        user_id = self.user_id(origin, file.stem, 1, True)
+        if "user_id" in item and item["user_id"] != file.stem:
+            return self.error(
+                origin,
+                "user_id",
+                f"user_id {item['user_id']!r} differs from the file name {file.name!r}",
+                hint=f'the id of a per-user file is its name: rename the file or set "{file.stem}"',
+                line=at("user_id"),
+            )
+        fields = self.fields(origin, item, at)
+        key = next((k for k in ("broker", "brokers", "broker_type") if k in item), None)
+        if user_id is None or fields is None:
+            return
+        if key is None:
+            return self.error(
+                origin,
+                "broker",
+                "missing broker",
+                hint='add "broker": "kraken" (or a list of brokers)',
+            )
+        raw = item[key]
+        values = raw if isinstance(raw, list) else [raw]
+        found: list[tuple[str, str, Origin]] = []
+        for i, value in enumerate(values):
+            where = f"{key}[{i}]" if isinstance(raw, list) else key
+            broker = self.broker(origin, where, value, at(key))
+            if broker is not None:
+                found.append((value, broker, Origin(file, "", at(key))))
+        if values and not found:
+            return  # every broker was invalid (reported): the user is skipped
+        self.add(user_id, fields, found)
+
+    def user_id(self, origin: Origin, value: Any, line: int, present: bool) -> str | None:
+        if not present:
+            self.error(origin, "user_id", "missing user_id", hint=ARRAY_HINT)
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.error(origin, "user_id", f"expected a non-empty string, got {value!r}", line=line)
+            return None
+        if value.strip() == PLATFORM_ID:
+            self.error(
+                origin, "user_id", "'platform' is reserved for the platform account", line=line
+            )
+            return None
+        return value.strip()
+
+    def fields(self, origin: Origin, item: dict[str, Any], at: Any) -> dict[str, Any] | None:
+        name, enabled, kind = item.get("name"), item.get("enabled", True), item.get("account_type")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            self.error(
+                origin, "name", f"expected a non-empty string, got {name!r}", line=at("name")
+            )
+            return None
+        if not isinstance(enabled, bool):
+            self.error(
+                origin, "enabled", f"expected true or false, got {enabled!r}", line=at("enabled")
+            )
+            return None
+        if kind is not None and not isinstance(kind, str):
+            self.error(
+                origin, "account_type", f"expected a string, got {kind!r}", line=at("account_type")
+            )
+            return None
+        ignored = sorted(k for k in item if SECRET_WORDS.search(k))
+        if ignored and not self.strict:
+            self.scan.notes.append(
+                f"{origin.label}: credentials in the file are not imported ({', '.join(ignored)}); "
+                "put them in environment variables"
+            )
+        return {"name": name.strip() if name else None, "enabled": enabled, "account_type": kind}
+
+    def broker(self, origin: Origin, key: str, raw: Any, line: int) -> str | None:
+        from nija_balances.adapters.registry import is_known_exchange, suggest_exchange
+
+        if not isinstance(raw, str) or not raw.strip():
+            self.error(origin, key, f"expected a broker name, got {raw!r}", line=line)
+            return None
+        exchange = normalise_broker(raw)
+        if not is_known_exchange(exchange):
+            guess = suggest_exchange(exchange)
+            self.error(
+                origin,
+                key,
+                f"unknown broker {raw!r}" + (f" (did you mean '{guess}'?)" if guess else ""),
+                hint="use a ccxt exchange id (coinbase, kraken, binance, okx, alpaca, ...)",
+                line=line,
+            )
+            return None
+        return exchange
+
+    def add(
+        self, user_id: str, fields: dict[str, Any], brokers: list[tuple[str, str, Origin]]
+    ) -> None:
+        user = self.scan.users.get(user_id)
+        first = user is None
+        if user is None:
+            user = self.scan.users[user_id] = NijaUser(user_id)
+        for raw, exchange, origin in brokers:
+            twin = next((c for c in user.connections if c.exchange == exchange), None)
+            if twin is not None:
+                self.error(
+                    origin,
+                    None,
+                    f"user '{user_id}' is connected to {exchange} twice: here and in "
+                    f"{twin.origin.label}"
+                    + (f" (line {twin.origin.line})" if twin.origin.line else ""),
+                    hint="remove one of the two entries",
+                )
+                continue
+            user.connections.append(NijaConnection(raw, exchange, fields["enabled"], origin))
+        if not brokers and not first:
+            return
+        user.origins.extend(o for _, _, o in brokers[:1])
+        user.enabled_flags.append(fields["enabled"])
+        if fields["account_type"] and fields["account_type"] not in user.account_types:
+            user.account_types.append(fields["account_type"])
+        name = fields["name"]
+        if name and user.name and name != user.name:
+            self.scan.notes.append(
+                f"user '{user_id}': name {name!r} differs from {user.name!r}; kept the first"
+            )
+        elif name:
+            user.name = name
+
+
+def scan_directory(directory: Path, *, strict: bool = True) -> Scan:
+    """Read every `*.json` file of a NIJA users directory."""
+    scan = _Scanner(directory, strict).run()
+    for user in scan.users.values():
+        left_out = [c for c in user.connections if c not in user.active_connections()]
+        for conn in left_out:
+            scan.notes.append(
+                f"user '{user.id}': the {conn.exchange} entry in {conn.origin.label} is disabled "
+                "while the user is enabled elsewhere; that connection is left out"
+            )
+    return scan
+
+
+def build_config(scan: Scan) -> Config:
+    """The `Config` of a scanned directory: its users, default settings, an empty platform."""
+    if not scan.users:
+        raise ConfigError(
+            "no users found in the NIJA user files",
+            file=scan.directory,
+            hint="add entries like " + ARRAY_HINT,
+        )
+    users = tuple(
+        AccountConfig(
+            id=user.id,
+            kind="user",
+            name=user.name or user.id,
+            enabled=user.enabled,
+            connections=tuple(
+                ConnectionConfig(account=user.id, name=c.exchange, exchange=c.exchange)
+                for c in user.active_connections()
+            ),
+        )
+        for user in scan.users.values()
+    )
+    return Config(
+        settings=Settings(),
+        platform=AccountConfig(id=PLATFORM_ID, kind="platform", name=PLATFORM_NAME),
+        users=users,
+        source=scan.directory,
+        namespace=config_namespace(scan.directory),
+        env_files=config_env_files(scan.directory),
+        warnings=tuple(scan.notes),
+    )
+
+
+def load_nija_directory(path: Path) -> Config:
+    """Load a NIJA `config/users/` directory as a config; the first problem is a `ConfigError`."""
+    return build_config(scan_directory(path, strict=True))
