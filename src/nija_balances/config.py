@@ -108,7 +108,8 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
             continue
         if line.startswith("[") and not line.startswith("[["):
             table = _split_dotted(line.strip("[]").split("#")[0].strip().strip("[]"))
-            lines.setdefault(table, number)
+            for depth in range(1, len(table) + 1):  # [users.a.p] also defines users.a
+                lines.setdefault(table[:depth], number)
         elif "=" in line:
             key = _split_dotted(line.split("=", 1)[0])
             for depth in range(1, len(key) + 1):

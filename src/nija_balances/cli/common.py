@@ -101,7 +101,7 @@ def _console(kind: str, opts: GlobalOptions, stream: object) -> Console:
             file=stream,  # type: ignore[arg-type]
             no_color=opts.no_color,
             highlight=False,
-            soft_wrap=False,
+            soft_wrap=kind == "err",  # messages are never broken mid-word
             emoji=False,
         )
     return _consoles[key]
