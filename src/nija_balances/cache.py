@@ -1,0 +1,498 @@
+"""The on-disk store: the last good result of every connection, and exchange market lists.
+
+One SQLite file in WAL mode, shared by every process of the user at once (`nija watch` in one
+terminal, `nija show` in another, cron): writes are short `BEGIN IMMEDIATE` transactions with a
+busy timeout, reads never block on writers. The store never raises for a problem with its file:
+a corrupt file is moved aside and rebuilt, a file that cannot be opened or written makes reads
+miss and writes no-ops, and each problem is said once in `warnings`. Freshness is the caller's
+business (`StoredResult.fetched_at`); the store keeps the newest good value per key.
+
+It holds `StoredResult`s and market lists only: never a credential. Stdlib only, cheap to import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+from nija_balances.models import AssetValue, StoredResult, Valuation
+
+log = logging.getLogger(__name__)
+
+FILENAME = "balances.sqlite3"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT = 5.0  # seconds a write waits for another process's write to finish
+_SIDE_FILES = ("-wal", "-shm")
+_CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
+_BUSY = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+_CHUNK = 500  # keys per `IN (...)` query
+_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE balances (namespace TEXT NOT NULL, key TEXT NOT NULL,"
+    " fetched_at REAL NOT NULL, data TEXT NOT NULL, PRIMARY KEY (namespace, key)) WITHOUT ROWID",
+    "CREATE TABLE markets (exchange TEXT PRIMARY KEY, saved_at REAL NOT NULL,"
+    " count INTEGER NOT NULL, data TEXT NOT NULL)",
+)
+_UPSERT = (
+    "INSERT INTO balances (namespace, key, fetched_at, data) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (namespace, key) DO UPDATE SET fetched_at = excluded.fetched_at,"
+    " data = excluded.data WHERE excluded.fetched_at >= balances.fetched_at"
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class MarketInfo:
+    """One saved market list."""
+
+    exchange: str
+    saved_at: float
+    count: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What `nija cache info` shows. `oldest`/`newest` are `fetched_at`s of balance entries."""
+
+    path: Path
+    size_bytes: int
+    entries: int
+    markets: tuple[MarketInfo, ...]
+    oldest: float | None
+    newest: float | None
+
+
+class _NewerSchema(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------- codec
+
+
+def encode(result: StoredResult) -> str:
+    """JSON for one result. Decimals are strings, so the round trip is exact (exponent too);
+    an asset is `[currency, free, used, total, price, value]`."""
+    v = result.valuation
+    assets = [
+        [a.currency, str(a.free), str(a.used), str(a.total), _str(a.price), _str(a.value)]
+        for a in v.assets
+    ]
+    doc = {"exchange": result.exchange, "fetched_at": result.fetched_at}
+    doc |= {"latency_s": result.latency_s, "cash": str(v.cash), "equity": str(v.equity)}
+    doc |= {"assets": assets, "unpriced": list(v.unpriced)}
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def decode(data: str) -> StoredResult:
+    """The inverse of `encode`; raises ValueError/KeyError/TypeError on a malformed entry."""
+    doc = json.loads(data)
+    assets = tuple(
+        AssetValue(c, Decimal(free), Decimal(used), Decimal(total), _dec(price), _dec(value))
+        for c, free, used, total, price, value in doc["assets"]
+    )
+    valuation = Valuation(
+        Decimal(doc["cash"]), Decimal(doc["equity"]), assets, tuple(doc["unpriced"])
+    )
+    latency = doc["latency_s"]
+    return StoredResult(
+        exchange=doc["exchange"],
+        valuation=valuation,
+        fetched_at=float(doc["fetched_at"]),
+        latency_s=None if latency is None else float(latency),
+    )
+
+
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _dec(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+# ---------------------------------------------------------------------------- the store
+
+
+class BalanceStore:
+    """The SQLite store at `paths.cache_dir() / "balances.sqlite3"`, opened on first use."""
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        busy_timeout: float = BUSY_TIMEOUT,
+    ) -> None:
+        if path is None:
+            from nija_balances import paths
+
+            path = paths.cache_dir() / FILENAME
+        self.path = Path(path)
+        self.warnings: list[str] = []
+        self._clock = clock
+        self._busy_timeout = busy_timeout
+        self._conn: sqlite3.Connection | None = None
+        self._ident: tuple[int, int] | None = None  # (st_dev, st_ino) of the file we opened
+        self._pid = os.getpid()
+        self._disabled = False
+        self._warned: set[str] = set()
+        self._lock = threading.RLock()
+
+    @classmethod
+    def default(cls) -> BalanceStore:
+        return cls()
+
+    def __enter__(self) -> BalanceStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- balances
+
+    def get(self, namespace: str, key: str) -> StoredResult | None:
+        """The last good result stored for `key` ("account/connection"), or None."""
+        return self.get_many(namespace, [key]).get(key)
+
+    def get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, StoredResult]:
+        """The stored results of those of `keys` that have one (one query per 500 keys)."""
+        wanted = list(dict.fromkeys(keys))
+
+        def read(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+            rows: list[tuple[str, str]] = []
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT key, data FROM balances WHERE namespace = ? AND key IN ({marks})"
+                rows += conn.execute(sql, (namespace, *chunk)).fetchall()
+            return rows
+
+        found: dict[str, StoredResult] = {}
+        rows: list[tuple[str, str]] = self._run("read", read, [], create=False) if wanted else []
+        for key, data in rows:
+            try:
+                found[key] = decode(data)
+            except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+                log.warning("ignoring unreadable cache entry %s/%s: %s", namespace, key, exc)
+        return found
+
+    def put(self, namespace: str, key: str, result: StoredResult) -> None:
+        """Keep `result` as the last good one of `key` (unless a newer one is stored)."""
+        self.put_many(namespace, {key: result})
+
+    def put_many(self, namespace: str, items: Mapping[str, StoredResult]) -> None:
+        """`put` for many keys in one transaction."""
+        rows = [(namespace, k, r.fetched_at, encode(r)) for k, r in items.items()]
+        if rows:
+            self._run("write", lambda conn: self._write(conn, _UPSERT, rows), None)
+
+    # -- markets (the adapters' MarketStore)
+
+    def load_markets(self, exchange: str, max_age: float) -> dict[str, Any] | None:
+        """The markets saved for `exchange` if saved at most `max_age` seconds ago."""
+        sql = "SELECT saved_at, data FROM markets WHERE exchange = ?"
+        row = self._run(
+            "read", lambda c: c.execute(sql, (exchange,)).fetchone(), None, create=False
+        )
+        if row is None or self._clock() - row[0] > max_age:
+            return None
+        try:
+            markets = json.loads(row[1])
+        except ValueError:
+            return None
+        return markets if isinstance(markets, dict) else None
+
+    def save_markets(self, exchange: str, markets: dict[str, Any]) -> None:
+        try:
+            data = json.dumps(markets, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            self._warn(f"markets:{exchange}", f"markets of {exchange} not cached: {exc}")
+            return
+        sql = "INSERT OR REPLACE INTO markets (exchange, saved_at, count, data) VALUES (?,?,?,?)"
+        row = (exchange, self._clock(), len(markets), data)
+        self._run("write", lambda conn: self._write(conn, sql, [row]), None)
+
+    # -- maintenance
+
+    def clear(self) -> int:
+        """Remove every balance and market entry; return how many were removed."""
+
+        def clear(conn: sqlite3.Connection) -> int:
+            with _transaction(conn):
+                removed: int = conn.execute("DELETE FROM balances").rowcount
+                removed += conn.execute("DELETE FROM markets").rowcount
+            with contextlib.suppress(sqlite3.OperationalError):  # shrinking is best effort
+                conn.execute("PRAGMA incremental_vacuum").fetchall()
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            return removed
+
+        return self._run("write", clear, 0, create=False)
+
+    def info(self) -> StoreInfo:
+        def read(conn: sqlite3.Connection) -> tuple[Any, list[Any]]:
+            sql = "SELECT count(*), min(fetched_at), max(fetched_at) FROM balances"
+            counts = conn.execute(sql).fetchone()
+            sql = "SELECT exchange, saved_at, count, length(data) FROM markets ORDER BY exchange"
+            return counts, conn.execute(sql).fetchall()
+
+        empty: tuple[Any, list[Any]] = ((0, None, None), [])
+        (entries, oldest, newest), markets = self._run("read", read, empty, create=False)
+        size = 0
+        for suffix in ("", *_SIDE_FILES):
+            with contextlib.suppress(OSError):
+                size += os.stat(f"{self.path}{suffix}").st_size
+        return StoreInfo(
+            path=self.path,
+            size_bytes=size,
+            entries=entries,
+            markets=tuple(MarketInfo(*m) for m in markets),
+            oldest=oldest,
+            newest=newest,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    # ---------------------------------------------------------------------------- internals
+
+    def _run(
+        self, op: str, fn: Callable[[sqlite3.Connection], T], default: T, *, create: bool = True
+    ) -> T:
+        """Run `fn` on the connection; recover from corruption once; never raise sqlite errors."""
+        with self._lock:
+            for attempt in (1, 2):
+                conn = self._connection(create)
+                if conn is None:
+                    return default
+                try:
+                    return fn(conn)
+                except sqlite3.Error as exc:
+                    if conn.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.rollback()
+                    if _code(exc) in _CORRUPT and attempt == 1:
+                        self._recover(str(exc))
+                        continue
+                    self._failed(op, exc)
+                    return default
+            return default
+
+    @staticmethod
+    def _write(conn: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        with _transaction(conn):
+            conn.executemany(sql, rows)
+
+    def _connection(self, create: bool) -> sqlite3.Connection | None:
+        if self._disabled:
+            return None
+        if self._conn is not None:
+            if self._pid != os.getpid():  # forked: the parent's connection is not ours to use
+                self._conn, self._pid = None, os.getpid()
+            elif self._ident == _identity(self.path):
+                return self._conn
+            else:  # the file was replaced or removed under us (another process recovered it)
+                self.close()
+        if not create and not self.path.exists():
+            return None
+        try:
+            self._conn = self._open()
+        except _NewerSchema as exc:
+            self._disable(
+                f"cache at {self.path} was written by a newer nija-balances (schema {exc}, "
+                f"this one reads {SCHEMA_VERSION}); balances are not cached"
+            )
+        except sqlite3.Error as exc:
+            if _code(exc) in _CORRUPT:
+                self._recover(str(exc))
+            elif _code(exc) in _BUSY:
+                self._failed("open", exc)
+            else:
+                self._disable(f"cache at {self.path} cannot be opened ({exc}); not caching")
+        except OSError as exc:
+            self._disable(f"cache at {self.path} cannot be opened ({exc}); not caching")
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        _make_dirs(self.path.parent)
+        try:  # create the file ourselves so it is 0600; SQLite gives -wal/-shm the same mode
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with contextlib.suppress(AttributeError, OSError):  # umask may have taken bits
+                os.fchmod(fd, 0o600)
+            os.close(fd)
+        self._ident = _identity(self.path)
+        conn = sqlite3.connect(
+            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only takes effect on a new file
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise sqlite3.OperationalError(f"cannot use WAL mode (journal_mode={mode})")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            _ensure_schema(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _recover(self, detail: str) -> None:
+        """Move a corrupt file (and its -wal) aside and open a new one, once across processes."""
+        seen = self._ident
+        self.close()
+        try:
+            with _file_lock(self.path.with_name(self.path.name + ".lock")):
+                if seen is not None and _identity(self.path) not in (seen, None):
+                    self._conn = self._open()  # another process already rebuilt it
+                    return
+                stamp = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
+                dest = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+                n = 0
+                while dest.exists():
+                    n += 1
+                    dest = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+                for src, dst in ((self.path, dest), (f"{self.path}-wal", f"{dest}-wal")):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.replace(src, dst)  # the -wal goes along: it must never meet a new file
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(f"{self.path}-shm")
+                self._warn(
+                    None,
+                    f"cache at {self.path} was corrupt ({detail}); moved to {dest} and rebuilt",
+                )
+                self._conn = self._open()
+        except (OSError, sqlite3.Error, _NewerSchema) as exc:
+            self._disable(
+                f"cache at {self.path} is corrupt ({detail}) and could not be rebuilt ({exc}); "
+                "not caching"
+            )
+
+    def _failed(self, op: str, exc: sqlite3.Error) -> None:
+        if _code(exc) in _BUSY:
+            self._warn(
+                f"busy:{op}",
+                f"cache at {self.path} is locked by another process (waited "
+                f"{self._busy_timeout:g} s); {op} skipped",
+            )
+        else:
+            self._warn(f"{op}:{exc}", f"cache at {self.path}: {op} failed ({exc})")
+
+    def _disable(self, message: str) -> None:
+        self._disabled = True
+        self.close()
+        self._warn("disabled", message)
+
+    def _warn(self, key: str | None, message: str) -> None:
+        if key is not None:
+            if key in self._warned:
+                return
+            self._warned.add(key)
+        self.warnings.append(message)
+        log.info("%s", message)
+
+
+def _code(exc: sqlite3.Error) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _make_dirs(directory: Path) -> None:
+    """Create missing directories with mode 0700 (existing ones are left as they are)."""
+    missing: list[Path] = []
+    while not directory.exists() and directory != directory.parent:
+        missing.append(directory)
+        directory = directory.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(d, 0o700)
+
+
+def _ensure_schema(conn: sqlite3.Connection) -> None:
+    """Create the tables, or rebuild them when the file holds an older or unknown schema."""
+    if _schema_version(conn) == SCHEMA_VERSION:
+        return
+    with _transaction(conn):
+        version = _schema_version(conn)
+        if version is not None and version > SCHEMA_VERSION:
+            raise _NewerSchema(version)
+        if version == SCHEMA_VERSION:
+            return
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        for (name,) in conn.execute(sql).fetchall():
+            conn.execute('DROP TABLE "{}"'.format(name.replace('"', '""')))
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    if version is not None:
+        log.info("cache schema %s rebuilt as %s", version, SCHEMA_VERSION)
+
+
+def _schema_version(conn: sqlite3.Connection) -> int | None:
+    """The stored version; None without a meta table; -1 when unreadable (rebuilt)."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such" in str(exc):
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            return -1 if tables else None
+        raise
+    try:
+        return int(row[0]) if row is not None else -1
+    except (TypeError, ValueError):
+        return -1
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.rollback()
+        raise
+    conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes (POSIX); a no-op where fcntl is missing."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,509 @@
+"""The on-disk store: round trips, markets, clear/info, recovery, failure modes, processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nija_balances.cache import BalanceStore, MarketInfo, StoreInfo, decode, encode
+from nija_balances.models import AssetValue, StoredResult, Valuation
+
+T0 = 1_768_924_800.0  # 2026-01-20T16:00:00Z
+
+
+class Clock:
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def result(value: str = "100.00", fetched_at: float = T0, exchange: str = "kraken") -> StoredResult:
+    btc = AssetValue("BTC", Decimal("0.5"), Decimal("0.25"), Decimal("0.75"), None, None)
+    usd = AssetValue("USD", Decimal(value), Decimal(0), Decimal(value), Decimal(1), Decimal(value))
+    valuation = Valuation(Decimal(value), Decimal(value), (usd, btc), ("BTC",))
+    return StoredResult(exchange, valuation, fetched_at, latency_s=0.125)
+
+
+def shape(r: StoredResult) -> Any:
+    """Everything in a result, with Decimals and floats as text: equal shapes = exact round trip."""
+    v = r.valuation
+    assets = [
+        (a.currency, *(str(x) for x in (a.free, a.used, a.total, a.price, a.value)))
+        for a in v.assets
+    ]
+    return (
+        r.exchange,
+        repr(r.fetched_at),
+        repr(r.latency_s),
+        str(v.cash),
+        str(v.equity),
+        assets,
+        v.unpriced,
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> BalanceStore:
+    return BalanceStore(tmp_path / "cache" / "balances.sqlite3", clock=clock)
+
+
+# ---------------------------------------------------------------------------- basics
+
+
+def test_default_path_follows_nija_balances_home(isolated_home: Path) -> None:
+    assert BalanceStore.default().path == isolated_home / "cache" / "balances.sqlite3"
+
+
+def test_miss_does_not_create_the_file(store: BalanceStore) -> None:
+    assert store.get("default", "platform/kraken") is None
+    assert store.get_many("default", ["a/b", "c/d"]) == {}
+    assert store.load_markets("kraken", 3600) is None
+    assert store.clear() == 0
+    assert store.info() == StoreInfo(store.path, 0, 0, (), None, None)
+    assert not store.path.exists()
+    assert store.warnings == []
+
+
+def test_put_then_get_is_a_hit_per_namespace(store: BalanceStore, tmp_path: Path) -> None:
+    store.put("default", "platform/kraken", result())
+    assert store.get("default", "platform/kraken") == result()
+    assert store.get("default", "platform/coinbase") is None
+    assert store.get("other", "platform/kraken") is None
+    store.close()
+    again = BalanceStore(store.path)  # a new process sees it
+    assert again.get("default", "platform/kraken") == result()
+    assert store.warnings == again.warnings == []
+
+
+def test_newest_result_is_kept(store: BalanceStore) -> None:
+    store.put("ns", "a/b", result("2.00", fetched_at=T0 + 10))
+    store.put("ns", "a/b", result("1.00", fetched_at=T0))  # a slower process, older fetch
+    assert store.get("ns", "a/b") == result("2.00", fetched_at=T0 + 10)
+    store.put("ns", "a/b", result("3.00", fetched_at=T0 + 20))
+    assert store.get("ns", "a/b") == result("3.00", fetched_at=T0 + 20)
+
+
+decimals = st.decimals(allow_nan=True, allow_infinity=True)
+assets = st.builds(
+    AssetValue, st.text(), decimals, decimals, decimals, st.none() | decimals, st.none() | decimals
+)
+results = st.builds(
+    StoredResult,
+    st.text(),
+    st.builds(
+        Valuation, decimals, decimals, st.tuples(assets, assets) | st.tuples(), st.tuples(st.text())
+    ),
+    st.floats(allow_nan=False),
+    st.none() | st.floats(min_value=0, allow_nan=False),
+)
+
+
+@given(results)
+def test_codec_round_trip_is_exact(r: StoredResult) -> None:
+    assert shape(decode(encode(r))) == shape(r)
+
+
+@settings(max_examples=50)
+@given(r=results, key=st.text(st.characters(exclude_categories=("Cs",))))
+def test_store_round_trip_is_exact(
+    tmp_path_factory: pytest.TempPathFactory, r: StoredResult, key: str
+) -> None:
+    s = BalanceStore(tmp_path_factory.getbasetemp() / "roundtrip" / "balances.sqlite3")
+    ns = uuid.uuid4().hex  # the store keeps the newest result of a key: one namespace per example
+    s.put(ns, key, r)
+    assert shape(s.get(ns, key) or result()) == shape(r)
+    assert s.get_many(ns, [key, key + "x"]).keys() == {key}
+    s.close()
+
+
+def test_get_many_is_one_query_and_put_many_one_transaction(store: BalanceStore) -> None:
+    store.put("ns", "warm/up", result())
+    statements: list[str] = []
+    assert store._conn is not None
+    store._conn.set_trace_callback(statements.append)
+    store.put_many("ns", {f"u{i}/k": result(str(i)) for i in range(20)})
+    assert [s for s in statements if s.startswith(("BEGIN", "COMMIT"))] == [
+        "BEGIN IMMEDIATE",
+        "COMMIT",
+    ]
+    statements.clear()
+    got = store.get_many("ns", ["u3/k", "u3/k", "u7/k", "nope/x"])
+    assert got == {"u3/k": result("3"), "u7/k": result("7")}
+    assert len([s for s in statements if s.startswith("SELECT")]) == 1
+
+
+def test_get_many_handles_more_keys_than_one_statement_takes(store: BalanceStore) -> None:
+    store.put_many("ns", {f"u{i}/k": result(fetched_at=T0 + i) for i in range(1200)})
+    got = store.get_many("ns", [f"u{i}/k" for i in range(1300)])
+    assert len(got) == 1200 and got["u1199/k"].fetched_at == T0 + 1199
+
+
+def test_unreadable_entry_is_a_miss(store: BalanceStore) -> None:
+    store.put("ns", "a/b", result())
+    assert store._conn is not None
+    store._conn.execute("UPDATE balances SET data = '{\"oops\": 1}'")
+    assert store.get("ns", "a/b") is None
+
+
+def test_threads_share_one_store(store: BalanceStore) -> None:
+    def work(t: int) -> None:
+        for i in range(25):
+            store.put("ns", f"t{t}/{i}", result(str(i)))
+            assert store.get("ns", f"t{t}/{i}") == result(str(i))
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert store.info().entries == 100 and store.warnings == []
+
+
+# ---------------------------------------------------------------------------- markets, clear, info
+
+
+def test_markets_expire_after_max_age(store: BalanceStore, clock: Clock) -> None:
+    markets = {"BTC/USD": {"id": "XXBTZUSD", "precision": {"amount": 1e-8}, "active": True}}
+    store.save_markets("kraken", markets)
+    clock.now += 3600
+    assert store.load_markets("kraken", 3600) == markets
+    clock.now += 1
+    assert store.load_markets("kraken", 3600) is None
+    assert store.load_markets("binance", 3600) is None
+    store.save_markets("kraken", {"ETH/USD": {}})
+    assert store.load_markets("kraken", 0) == {"ETH/USD": {}}
+
+
+def test_markets_that_are_not_json_are_not_saved(store: BalanceStore) -> None:
+    store.save_markets("kraken", {"BTC/USD": {"x": object()}})
+    store.save_markets("kraken", {"BTC/USD": {"x": object()}})
+    assert store.load_markets("kraken", 3600) is None
+    assert len(store.warnings) == 1 and store.warnings[0].startswith(
+        "markets of kraken not cached:"
+    )
+
+
+def test_clear_removes_everything_and_counts(store: BalanceStore, clock: Clock) -> None:
+    store.put_many("a", {"x/1": result(), "x/2": result()})
+    store.put("b", "x/1", result())
+    store.save_markets("kraken", {"BTC/USD": {}})
+    assert store.clear() == 4
+    assert store.get_many("a", ["x/1", "x/2"]) == {} and store.load_markets("kraken", 1e9) is None
+    assert store.clear() == 0
+    store.put("a", "x/1", result())  # still usable
+    assert store.get("a", "x/1") == result()
+
+
+def test_info_describes_entries_and_markets(store: BalanceStore, clock: Clock) -> None:
+    store.put_many("a", {"x/1": result(fetched_at=T0 - 300), "x/2": result(fetched_at=T0 - 5)})
+    store.put("b", "x/1", result(fetched_at=T0 - 60))
+    store.save_markets("kraken", {"BTC/USD": {}, "ETH/USD": {}})
+    info = store.info()
+    assert (info.path, info.entries, info.oldest, info.newest) == (store.path, 3, T0 - 300, T0 - 5)
+    assert info.markets == (MarketInfo("kraken", T0, 2, len('{"BTC/USD":{},"ETH/USD":{}}')),)
+    assert info.size_bytes == sum(
+        os.stat(f"{store.path}{s}").st_size
+        for s in ("", "-wal", "-shm")
+        if os.path.exists(f"{store.path}{s}")
+    )
+
+
+# ---------------------------------------------------------------------------- damage and failures
+
+
+def _filled(store: BalanceStore) -> bytes:
+    store.put_many("ns", {f"u{i}/k": result(str(i)) for i in range(300)})
+    store.save_markets("kraken", {"BTC/USD": {"id": "x" * 5000}})
+    store.close()
+    return store.path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: b"this is not a database\n" * 40, id="garbage"),
+        pytest.param(lambda data: os.urandom(8192), id="random"),
+        pytest.param(lambda data: data[:50], id="truncated-header"),
+        pytest.param(lambda data: data[:8192], id="truncated-2-pages"),
+        pytest.param(lambda data: data[: len(data) // 2], id="truncated-half"),
+    ],
+)
+def test_corrupt_file_is_moved_aside_and_rebuilt(store: BalanceStore, damage: Any) -> None:
+    bad = damage(_filled(store))
+    store.path.write_bytes(bad)
+    fresh = BalanceStore(store.path, clock=Clock(T0))
+    assert fresh.get_many("ns", [f"u{i}/k" for i in range(300)]) == {}
+    aside = store.path.with_name("balances.sqlite3.corrupt-20260120T160000Z")
+    assert len(fresh.warnings) == 1
+    assert fresh.warnings[0].startswith(f"cache at {store.path} was corrupt (")
+    assert fresh.warnings[0].endswith(f"); moved to {aside} and rebuilt")
+    assert aside.read_bytes() == bad
+    fresh.put("ns", "a/b", result())
+    assert fresh.get("ns", "a/b") == result() and len(fresh.warnings) == 1
+
+
+def test_second_corruption_gets_its_own_name(store: BalanceStore) -> None:
+    for _ in range(2):
+        store.path.parent.mkdir(parents=True, exist_ok=True)
+        store.path.write_bytes(b"garbage" * 100)
+        s = BalanceStore(store.path, clock=Clock(T0))
+        s.put("ns", "a/b", result())
+        s.close()
+    names = sorted(p.name for p in store.path.parent.glob("*.corrupt-*"))
+    assert names == [
+        "balances.sqlite3.corrupt-20260120T160000Z",
+        "balances.sqlite3.corrupt-20260120T160000Z-1",
+    ]
+
+
+def _set_version(path: Path, value: str, extra: str = "") -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (value,))
+        if extra:
+            db.execute(extra)
+    db.close()
+
+
+@pytest.mark.parametrize("version", ["0", "banana"])
+def test_older_or_unknown_schema_is_rebuilt_quietly(store: BalanceStore, version: str) -> None:
+    store.put("ns", "a/b", result())
+    store.close()
+    _set_version(store.path, version, "CREATE TABLE leftovers (x)")
+    s = BalanceStore(store.path)
+    assert s.get("ns", "a/b") is None and s.warnings == []
+    s.put("ns", "a/b", result())
+    assert s.get("ns", "a/b") == result()
+    tables = {r[0] for r in s._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}  # type: ignore[union-attr]
+    assert tables == {"meta", "balances", "markets"}
+
+
+def test_foreign_sqlite_file_is_rebuilt(store: BalanceStore) -> None:
+    store.path.parent.mkdir(parents=True)
+    with sqlite3.connect(store.path) as db:
+        db.execute("CREATE TABLE something (x)")
+    db.close()
+    store.put("ns", "a/b", result())
+    assert store.get("ns", "a/b") == result() and store.warnings == []
+
+
+def test_newer_schema_is_left_alone(store: BalanceStore) -> None:
+    store.put("ns", "a/b", result())
+    store.close()
+    _set_version(store.path, "99")
+    s = BalanceStore(store.path)
+    assert s.get("ns", "a/b") is None
+    s.put("ns", "c/d", result())
+    assert s.clear() == 0
+    assert s.warnings == [
+        f"cache at {store.path} was written by a newer nija-balances "
+        "(schema 99, this one reads 1); balances are not cached"
+    ]
+    s.close()
+    with sqlite3.connect(
+        store.path
+    ) as db:  # untouched: the newer version's entries are still there
+        assert db.execute("SELECT key FROM balances").fetchall() == [("a/b",)]
+        assert db.execute("SELECT value FROM meta").fetchall() == [("99",)]
+    db.close()
+
+
+def test_unusable_location_never_raises_and_warns_once(tmp_path: Path) -> None:
+    (tmp_path / "home").write_text("a file where the cache directory should be")
+    s = BalanceStore(tmp_path / "home" / "cache" / "balances.sqlite3")
+    s.put("ns", "a/b", result())
+    s.put_many("ns", {"c/d": result()})
+    s.save_markets("kraken", {})
+    assert s.get("ns", "a/b") is None and s.get_many("ns", ["a/b"]) == {}
+    assert s.load_markets("kraken", 1e9) is None and s.clear() == 0 and s.info().entries == 0
+    assert len(s.warnings) == 1
+    assert s.warnings[0].startswith(f"cache at {s.path} cannot be opened (")
+    assert s.warnings[0].endswith("); not caching")
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores modes")
+def test_read_only_directory_never_raises(tmp_path: Path) -> None:
+    (tmp_path / "ro").mkdir(mode=0o500)
+    try:
+        s = BalanceStore(tmp_path / "ro" / "balances.sqlite3")
+        s.put("ns", "a/b", result())
+        assert s.get("ns", "a/b") is None
+        assert len(s.warnings) == 1 and "cannot be opened" in s.warnings[0]
+    finally:
+        (tmp_path / "ro").chmod(0o700)
+
+
+def test_locked_beyond_busy_timeout_skips_writes_but_reads(tmp_path: Path) -> None:
+    path = tmp_path / "balances.sqlite3"
+    s = BalanceStore(path, busy_timeout=0.05)
+    s.put("ns", "a/b", result("1.00"))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process in the middle of a long write
+    try:
+        s.put("ns", "a/b", result("2.00", fetched_at=T0 + 1))
+        s.put("ns", "c/d", result())
+        assert s.get("ns", "a/b") == result("1.00")  # WAL: readers are not blocked
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert s.warnings == [
+        f"cache at {path} is locked by another process (waited 0.05 s); write skipped"
+    ]
+    s.put("ns", "c/d", result())
+    assert s.get("ns", "c/d") == result()
+
+
+def test_file_replaced_under_an_open_store_is_reopened(store: BalanceStore) -> None:
+    store.put("ns", "a/b", result())
+    for suffix in ("", "-wal", "-shm"):
+        os.remove(f"{store.path}{suffix}")  # e.g. another process moved it aside
+    store.put("ns", "c/d", result())
+    assert BalanceStore(store.path).get_many("ns", ["a/b", "c/d"]) == {"c/d": result()}
+
+
+def test_modes_are_private(tmp_path: Path, clock: Clock) -> None:
+    old = os.umask(0o022)
+    try:
+        s = BalanceStore(tmp_path / "home" / "cache" / "balances.sqlite3", clock=clock)
+        s.put("ns", "a/b", result())
+        s.close()
+        s.path.write_bytes(b"garbage" * 100)  # and once more after a recovery
+        BalanceStore(s.path, clock=clock).put("ns", "a/b", result())
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "home").rglob("*")}
+    assert modes == {
+        "cache": 0o700,
+        "balances.sqlite3": 0o600,
+        "balances.sqlite3-wal": 0o600,
+        "balances.sqlite3-shm": 0o600,
+        "balances.sqlite3.lock": 0o600,
+        "balances.sqlite3.corrupt-20260120T160000Z": 0o600,
+    }
+    assert stat.S_IMODE((tmp_path / "home").stat().st_mode) == 0o700
+
+
+def test_import_is_cheap() -> None:
+    heavy = ("ccxt", "rich", "typer", "platformdirs", "aiohttp")
+    code = f"import sys, nija_balances.cache; print([m for m in {heavy} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------------------- several processes
+
+WORKER = r"""
+import json, sys
+from decimal import Decimal
+from pathlib import Path
+from nija_balances.cache import BalanceStore
+from nija_balances.models import AssetValue, StoredResult, Valuation
+
+path, role, name = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+n, writers = int(sys.argv[4]), int(sys.argv[5])
+
+def result(i):
+    d = Decimal(i) / 100
+    usd = AssetValue("USD", d, Decimal(0), d, Decimal(1), d)
+    return StoredResult("paper", Valuation(d, d, (usd,)), float(i))
+
+store = BalanceStore(path)
+print("ready", flush=True)
+sys.stdin.readline()  # start together
+seen = []
+if role == "writer":
+    for i in range(n):
+        store.put("ns", f"{name}/{i}", result(i))
+        if i % 10 == 9:
+            store.put_many("ns", {f"{name}/m{j}": result(j) for j in range(i - 9, i + 1)})
+    store.save_markets(name, {"A/B": {"id": name}})
+else:
+    keys = [f"w{w}/{i}" for w in range(writers) for i in range(n)]
+    for _ in range(n):
+        got = store.get_many("ns", keys)
+        assert all(r == result(int(k.split("/")[1])) for k, r in got.items())
+        seen.append(len(got))
+print(json.dumps({"warnings": store.warnings, "seen": seen}), flush=True)
+"""
+
+
+def _processes(path: Path, writers: int, readers: int, n: int) -> list[dict[str, Any]]:
+    roles = [("writer", f"w{i}") for i in range(writers)] + [
+        ("reader", f"r{i}") for i in range(readers)
+    ]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(path), role, name, str(n), str(writers)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for role, name in roles
+    ]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline() == "ready\n"
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0] * len(procs)
+    return [json.loads(out) for out in outputs]
+
+
+@pytest.mark.slow
+def test_several_processes_write_at_once_and_nothing_is_lost(tmp_path: Path) -> None:
+    path = tmp_path / "fresh" / "balances.sqlite3"  # they also race to create the file
+    reports = _processes(path, writers=4, readers=0, n=300)
+    assert [r["warnings"] for r in reports] == [[]] * 4
+    s = BalanceStore(path)
+    keys = [f"w{w}/{p}{i}" for w in range(4) for p in ("", "m") for i in range(300)]
+    got = s.get_many("ns", keys)
+    assert sorted(got) == sorted(keys)
+    assert all(got[k].fetched_at == float(k.split("/")[1].lstrip("m")) for k in keys)
+    assert [m.exchange for m in s.info().markets] == ["w0", "w1", "w2", "w3"]
+
+
+@pytest.mark.slow
+def test_readers_run_during_writes(tmp_path: Path) -> None:
+    path = tmp_path / "balances.sqlite3"
+    BalanceStore(path).put(
+        "ns",
+        "w0/0",
+        StoredResult(
+            "paper",
+            Valuation(
+                Decimal(0),
+                Decimal(0),
+                (AssetValue("USD", Decimal(0), Decimal(0), Decimal(0), Decimal(1), Decimal(0)),),
+            ),
+            0.0,
+        ),
+    )
+    reports = _processes(path, writers=3, readers=3, n=100)
+    assert [r["warnings"] for r in reports] == [[]] * 6
+    for r in reports[3:]:
+        assert len(r["seen"]) == 100 and r["seen"] == sorted(r["seen"])  # never goes backwards
+    assert (
+        len(BalanceStore(path).get_many("ns", [f"w{w}/{i}" for w in range(3) for i in range(100)]))
+        == 300
+    )
