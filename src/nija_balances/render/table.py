@@ -24,7 +24,7 @@ def _rule(char: str, width: int) -> Text:
     return Text(char * width)
 
 
-def _change_cell(change: Decimal | None, quote: str) -> Text:
+def change_cell(change: Decimal | None, quote: str) -> Text:
     if change is None or change == 0:
         return Text("")
     arrow, colour = ("▲", "green") if change > 0 else ("▼", "red")
@@ -78,7 +78,7 @@ def account_table(
             Text(shown_balance(report, quote), style="" if report.counted else "dim"),
         ]
         if changes is not None:
-            cells.append(_change_cell(changes.get(report.key), quote))
+            cells.append(change_cell(changes.get(report.key), quote))
         cells.append(_status_cell(report))
         table.add_row(*cells)
     return table
