@@ -1,0 +1,328 @@
+"""`nija config show` and `nija config check`: the effective config and what is missing.
+
+Credentials are described by where they come from (an env var, a `.env` file, the config
+file itself) or by the names that were looked for; their values are never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from nija_balances.cli import common
+from nija_balances.cli.config_cmd import config_app, say, warn
+
+if TYPE_CHECKING:
+    from nija_balances.models import AccountConfig, Config, ConnectionConfig
+
+PARTS = (("api_key", "API_KEY"), ("api_secret", "API_SECRET"), ("api_passphrase", "API_PASSPHRASE"))
+SECRET_OPTION = re.compile(r"key|secret|pass|token|private|uid|auth", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one credential part of one connection comes from."""
+
+    part: str  # api_key, api_secret, api_passphrase
+    kind: str | None  # env, dotenv, inline; None: missing (JSON: "missing")
+    variable: str | None
+    file: Path | None
+    looked_for: tuple[str, ...]
+
+    def describe(self) -> str:
+        if self.kind == "env":
+            return f"env {self.variable}"
+        if self.kind == "dotenv":
+            return f".env {self.variable} ({self.file})"
+        if self.kind == "inline":
+            return "config file (inline)"
+        return f"missing (looked for {', '.join(self.looked_for)})"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "source": self.kind or "missing",
+            "variable": self.variable,
+            "file": str(self.file) if self.file else None,
+            "looked_for": list(self.looked_for),
+        }
+
+
+class Inspector:
+    """Resolves credential sources for every connection of a config, once."""
+
+    def __init__(self, config: Config) -> None:
+        from nija_balances.credentials import load_dotenv_files
+
+        self.config = config
+        self.files = [(f, load_dotenv_files([f])) for f in config.env_files]
+        self.dotenv = load_dotenv_files(config.env_files)
+
+    def needs_credentials(self, conn: ConnectionConfig) -> bool:
+        from nija_balances.adapters.registry import find_adapter
+
+        spec = find_adapter(conn.exchange)
+        return spec is None or spec.requires_credentials
+
+    def sources(self, conn: ConnectionConfig) -> list[Source]:
+        from nija_balances.credentials import candidate_env_names, resolve
+        from nija_balances.nija_convert import PASSPHRASE_EXCHANGES
+
+        creds = resolve(conn, dotenv=self.dotenv)
+        found = (creds.key_source, creds.secret_source, creds.passphrase_source)
+        result = []
+        for (part, upper), source in zip(PARTS, found, strict=True):
+            wanted = conn.exchange in PASSPHRASE_EXCHANGES or conn.api_passphrase_env
+            if part == "api_passphrase" and source is None and not wanted:
+                continue
+            kind, variable, file = None, None, None
+            if source and source.startswith("env "):
+                kind, variable = "env", source.removeprefix("env ")
+            elif source and source.startswith(".env "):
+                kind, variable = "dotenv", source.removeprefix(".env ")
+                file = next((f for f, values in self.files if variable in values), None)
+            elif source:
+                kind = "inline"
+            result.append(Source(part, kind, variable, file, candidate_env_names(conn, upper)))
+        return result
+
+    def secrets(self) -> list[str]:
+        from nija_balances.credentials import resolve
+
+        conns = [c for a in self.config.accounts for c in a.connections]
+        return [s for c in conns for s in resolve(c, dotenv=self.dotenv).secrets()]
+
+
+def _ccxt_redacted(options: Any) -> Any:
+    if isinstance(options, dict):
+        return {
+            k: "***" if SECRET_OPTION.search(k) and not isinstance(v, dict) else _ccxt_redacted(v)
+            for k, v in options.items()
+        }
+    return options
+
+
+def _table_path(account: AccountConfig) -> tuple[str, ...]:
+    return ("platform",) if account.kind == "platform" else ("users", account.id)
+
+
+# --------------------------------------------------------------------- show
+
+
+def _show_text(config: Config, inspector: Inspector) -> str:
+    from dataclasses import asdict
+
+    from nija_balances.adapters.registry import find_adapter
+    from nija_balances.config_edit import assignment, table_header
+
+    where = str(config.source) if config.source else "the built-in demo"
+    lines = [
+        f"# effective config of {where} (defaults filled in)",
+        "# credentials: where each one comes from; values are never shown",
+        "",
+        table_header(("settings",)),
+    ]
+    lines += [
+        assignment(k, list(v) if isinstance(v, tuple) else v)
+        for k, v in asdict(config.settings).items()
+    ]
+    for account in config.accounts:
+        path = _table_path(account)
+        lines += ["", table_header(path), assignment("name", account.name)]
+        if account.kind == "user":
+            lines.append(assignment("enabled", account.enabled))
+        if not account.connections:
+            lines.append("# no connections")
+        for conn in account.connections:
+            lines += ["", table_header((*path, conn.name)), assignment("exchange", conn.exchange)]
+            for key in ("api_key_env", "api_secret_env", "api_passphrase_env"):
+                if (value := getattr(conn, key)) is not None:
+                    lines.append(assignment(key, value))
+            if conn.ccxt:
+                lines.append(assignment("ccxt", _ccxt_redacted(dict(conn.ccxt))))
+            if conn.paper_balances:
+                lines.append(
+                    assignment("balances", {k: float(v) for k, v in conn.paper_balances.items()})
+                )
+            if conn.paper_prices:
+                lines.append(
+                    assignment("prices", {k: float(v) for k, v in conn.paper_prices.items()})
+                )
+            spec = find_adapter(conn.exchange)
+            lines.append(
+                f"# adapter: {spec.name}" if spec else "# adapter: none (listed as `unsupported`)"
+            )
+            if not inspector.needs_credentials(conn):
+                lines.append("# credentials: not needed")
+            for source in inspector.sources(conn) if inspector.needs_credentials(conn) else []:
+                lines.append(f"# {source.part}: {source.describe()}")
+    return "\n".join(lines)
+
+
+def _show_json(config: Config, inspector: Inspector) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from nija_balances.adapters.registry import find_adapter
+
+    def connection(conn: ConnectionConfig) -> dict[str, Any]:
+        spec = find_adapter(conn.exchange)
+        needed = inspector.needs_credentials(conn)
+        return {
+            "name": conn.name,
+            "exchange": conn.exchange,
+            "adapter": spec.name if spec else None,
+            "api_key_env": conn.api_key_env,
+            "api_secret_env": conn.api_secret_env,
+            "api_passphrase_env": conn.api_passphrase_env,
+            "ccxt": _ccxt_redacted(dict(conn.ccxt)),
+            "balances": {k: float(v) for k, v in conn.paper_balances.items()},
+            "prices": {k: float(v) for k, v in conn.paper_prices.items()},
+            "credentials": {s.part: s.as_json() for s in inspector.sources(conn)}
+            if needed
+            else None,
+        }
+
+    def account(acc: AccountConfig) -> dict[str, Any]:
+        return {
+            "id": acc.id,
+            "name": acc.name,
+            "enabled": acc.enabled,
+            "connections": [connection(c) for c in acc.connections],
+        }
+
+    settings = asdict(config.settings)
+    settings["stablecoins"] = list(config.settings.stablecoins)
+    return {
+        "source": str(config.source) if config.source else None,
+        "settings": settings,
+        "platform": account(config.platform),
+        "users": [account(u) for u in config.users],
+    }
+
+
+@config_app.command("show")
+def show_cmd(
+    json_: common.JsonOption = False,
+    config: common.ConfigOption = None,
+    demo: common.DemoOption = False,
+    no_color: common.NoColorOption = False,
+    verbose: common.VerboseOption = False,
+) -> None:
+    """Print the effective config (defaults filled in) and where each credential comes from.
+
+    Secrets are never printed: only the env var, `.env` file or "config file (inline)" that
+    holds them, or the names that were looked for.
+
+    Examples: `nija config show` · `nija config show --json` · `nija config show --demo`
+    """
+    opts = common.merge(config, demo, no_color, verbose)
+    cfg = common.load_config(opts)
+    inspector = Inspector(cfg)
+    if json_:
+        common.write_data(json.dumps(_show_json(cfg, inspector), indent=2))
+    else:
+        common.write_data(_show_text(cfg, inspector))
+
+
+# --------------------------------------------------------------------- check
+
+
+def _check_line(conn: ConnectionConfig, enabled: bool, inspector: Inspector) -> tuple[str, str]:
+    from nija_balances.adapters.registry import find_adapter
+
+    if not enabled:
+        return "disabled", "user is disabled: not fetched"
+    if find_adapter(conn.exchange) is None:
+        return "unsupported", f"no adapter for '{conn.exchange}' (ccxt does not support it)"
+    if not inspector.needs_credentials(conn):
+        return "ready", "no credentials needed"
+    sources = inspector.sources(conn)
+    missing = [s for s in sources if s.kind is None]
+    if missing:
+        return "no_credentials", "missing " + "; ".join(
+            f"{s.part.removeprefix('api_')} (looked for {', '.join(s.looked_for)})" for s in missing
+        )
+    return "ready", "credentials: " + ", ".join(
+        f"{s.part.removeprefix('api_')} from {s.describe()}" for s in sources
+    )
+
+
+def _columns(rows: list[tuple[str, str, str, str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return [
+        f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip() for a, b, c, d in rows
+    ]
+
+
+@config_app.command("check")
+def check_cmd(
+    connect: Annotated[
+        bool,
+        typer.Option(
+            "--connect", help="Also try every connection once (no cache) and show its status."
+        ),
+    ] = False,
+    config: common.ConfigOption = None,
+    demo: common.DemoOption = False,
+    no_color: common.NoColorOption = False,
+    verbose: common.VerboseOption = False,
+) -> None:
+    """Validate the config and say, per connection, what would stop it from working.
+
+    Lists the credentials found (by source, never the value) or the env var names that were
+    looked for, and whether an adapter serves the exchange. Exit 0 when every enabled
+    connection is ready, 1 when something needs attention, 2 when the config does not load.
+    With `--connect` every connection is fetched once and shown with its status word.
+
+    Examples: `nija config check` · `nija config check --connect`
+    """
+    opts = common.merge(config, demo, no_color, verbose)
+    cfg = common.load_config(opts)
+    inspector = Inspector(cfg)
+    rows: list[tuple[str, str, str, str]] = []
+    for account in cfg.accounts:
+        for conn in account.connections:
+            word, detail = _check_line(conn, account.enabled, inspector)
+            rows.append((word, conn.key, conn.exchange, detail))
+    if not rows:
+        say(opts, "no connections are configured; add one with `nija config add-connection`")
+    else:
+        common.write_data("\n".join(_columns(rows)))
+    problems = [r for r in rows if r[0] not in ("ready", "disabled")]
+    where = cfg.source or "the built-in demo"
+    if problems:
+        warn(opts, f"{len(problems)} of {len(rows)} connections need attention ({where})")
+    else:
+        say(opts, f"config OK: {sum(r[0] == 'ready' for r in rows)} connections ready ({where})")
+    failed = bool(problems)
+    if connect:
+        failed = _connect(opts, cfg, inspector) or failed
+    if failed:
+        raise typer.Exit(common.EXIT_INCOMPLETE)
+
+
+def _connect(opts: common.GlobalOptions, cfg: Config, inspector: Inspector) -> bool:
+    """Fetch every connection once; print its status. True when one is not ok."""
+    from nija_balances.credentials import redact
+    from nija_balances.models import Status
+    from nija_balances.service import collect_sync
+
+    say(opts, "connecting to every connection once (the cache is not used)...")
+    portfolio = collect_sync(cfg, refresh=True)
+    secrets = inspector.secrets()
+    rows = []
+    for report in portfolio.connections:
+        latency = f"{report.latency_s:.2f}s" if report.latency_s is not None else "-"
+        error = redact(report.error, secrets) if report.error else ""
+        rows.append((str(report.status), report.key, latency, error))
+    common.write_data("\n" + "\n".join(_columns(rows)))
+    bad = [r for r in portfolio.connections if not r.status.healthy and r.status != Status.DISABLED]
+    if bad:
+        warn(opts, f"{len(bad)} of {len(rows)} connections are not `ok`")
+    else:
+        say(opts, "every connection answered")
+    return bool(bad)
