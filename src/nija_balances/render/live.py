@@ -94,7 +94,9 @@ def compact(
     s = portfolio.summary
     parts: list[RenderableType] = [table]
     if len(rows) > len(shown):
-        parts.append(Text(f"… {len(rows) - len(shown)} more connections not shown", style="dim"))
+        hidden = len(rows) - len(shown)
+        noun = "connection" if hidden == 1 else "connections"
+        parts.append(Text(f"… {hidden} more {noun} not shown", style="dim"))
     parts.append(
         Text(
             f"Platform {money(s.platform_total, portfolio.quote)} · "

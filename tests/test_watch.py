@@ -1,0 +1,166 @@
+"""`nija watch` in a real terminal (tmux): appears, refreshes, shows a change, quits cleanly."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from conftest import write
+from nija_balances.config import load_demo
+from nija_balances.render.live import WatchState, WatchView, changes_between
+from nija_balances.service import collect_sync
+
+NIJA = Path(sys.executable).parent / "nija"
+WATCH_CONFIG = """\
+[platform.desk]
+exchange = "paper"
+balances = { USD = 1000 }
+
+[users.alice.p]
+exchange = "paper"
+balances = { USD = 250 }
+"""
+
+
+class Tmux:
+    def __init__(self, home: Path, width: int, height: int) -> None:
+        self.name = f"nija-{uuid.uuid4().hex[:8]}"
+        self.home, self.width, self.height = home, width, height
+
+    def start(self, command: str) -> None:
+        # The pane keeps the exit status on screen after the command ends.
+        # A real terminal's environment, not the test runner's (COLUMNS, TERM=dumb, NO_COLOR).
+        env = f"env -u COLUMNS -u LINES -u NO_COLOR TERM=xterm-256color NIJA_BALANCES_HOME={self.home}"
+        shell = f"{env} {command}; echo EXIT=$?; sleep 60"
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", self.name, "-x", str(self.width),
+             "-y", str(self.height), shell],
+            check=True,
+        )  # fmt: skip
+
+    def screen(self) -> str:
+        return subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
+        ).stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def wait_for(self, found: Callable[[str], bool], timeout: float = 20.0) -> str:
+        """Poll the screen until `found` says yes (a condition, not a fixed sleep)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen()
+            if found(text):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"screen never matched; last screen:\n{text}")
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+@pytest.fixture
+def tmux(isolated_home: Path) -> Iterator[Callable[[int, int], Tmux]]:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    sessions: list[Tmux] = []
+
+    def make(width: int = 80, height: int = 24) -> Tmux:
+        sessions.append(Tmux(isolated_home, width, height))
+        return sessions[-1]
+
+    yield make
+    for session in sessions:
+        session.close()
+
+
+@pytest.mark.slow
+def test_watch_appears_refreshes_shows_a_change_and_q_exits_0(tmux, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cfg = write(tmp_path / "w.toml", WATCH_CONFIG)
+    term = tmux(80, 24)
+    term.start(f"{NIJA} watch --config {cfg} --interval 5")
+    first = term.wait_for(lambda s: "alice/p" in s and "2/2 answered" in s)
+    assert "nija watch · refreshed" in first and "$250.00" in first
+    cfg.write_text(WATCH_CONFIG.replace("USD = 250", "USD = 300"))  # the balance moves
+    changed = term.wait_for(lambda s: "▲ $50.00" in s)
+    assert "$300.00" in changed
+    assert "Platform $1,000.00 · Users 1: $300.00" in changed
+    assert max(len(line) for line in changed.splitlines()) <= 80
+    term.keys("q")
+    term.wait_for(lambda s: "EXIT=0" in s)
+
+
+@pytest.mark.slow
+def test_watch_ctrl_c_exits_130_with_the_terminal_restored(tmux) -> None:  # type: ignore[no-untyped-def]
+    term = tmux(100, 50)
+    term.start(f"{NIJA} watch --demo --interval 5")
+    full = term.wait_for(lambda s: "SUMMARY" in s)  # tall enough: the full report
+    assert "🔷 PLATFORM ACCOUNT (Nija System)" in full and "next in" in full
+    term.keys("C-c")
+    after = term.wait_for(lambda s: "EXIT=130" in s)
+    assert "SUMMARY" not in after  # alternate screen left: the shell's screen is back
+
+
+def test_watch_refuses_a_pipe() -> None:
+    from typer.testing import CliRunner
+
+    from nija_balances.cli import app
+
+    result = CliRunner().invoke(app, ["watch", "--demo"])
+    assert result.exit_code == 2
+    assert "watch needs a terminal" in result.stderr
+
+
+def test_interval_below_the_minimum_is_refused() -> None:
+    from typer.testing import CliRunner
+
+    from nija_balances.cli import app
+
+    result = CliRunner().invoke(app, ["watch", "--demo", "--interval", "1"])
+    assert result.exit_code == 2
+    assert "--interval" in result.stderr
+
+
+def render(view: WatchView, width: int, height: int) -> list[str]:
+    console = Console(width=width, height=height, record=True, no_color=True, file=open("/dev/null", "w"))
+    console.print(view)
+    return console.export_text().splitlines()
+
+
+def test_view_compacts_to_the_height_with_problems_first() -> None:
+    portfolio = collect_sync(load_demo())
+    state = WatchState(60, datetime(2026, 1, 1, 12), 42, False, 5, 5)
+    tall = render(WatchView(portfolio, {}, state), 80, 60)
+    assert tall[0].startswith("nija watch · refreshed 12:00:00 · next in 42s · 5/5 answered")
+    assert any("SUBTOTAL" in line for line in tall)
+    short = render(WatchView(portfolio, {}, state), 80, 10)
+    assert len(short) <= 10
+    assert "… 1 more connection not shown" in "\n".join(short)
+
+
+def test_changes_between_refreshes() -> None:
+    before = collect_sync(load_demo())
+    assert changes_between(None, before) == {}
+    assert changes_between(before, before) == {}
+    from dataclasses import replace
+
+    moved = replace(
+        before,
+        users=(replace(before.users[0], connections=(
+            replace(before.users[0].connections[0], balance=Decimal("200.00")),
+            before.users[0].connections[1],
+        )), before.users[1]),
+    )  # fmt: skip
+    assert changes_between(before, moved) == {"alice/coinbase": Decimal("-50.00")}
