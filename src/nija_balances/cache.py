@@ -155,6 +155,11 @@ class BalanceStore:
     def default(cls) -> BalanceStore:
         return cls()
 
+    @property
+    def available(self) -> bool:
+        """False once the store gave up on its file (cannot open it, newer schema)."""
+        return not self._disabled
+
     def __enter__(self) -> BalanceStore:
         return self
 
@@ -235,7 +240,7 @@ class BalanceStore:
                 removed: int = conn.execute("DELETE FROM balances").rowcount
                 removed += conn.execute("DELETE FROM markets").rowcount
             with contextlib.suppress(sqlite3.OperationalError):  # shrinking is best effort
-                conn.execute("PRAGMA incremental_vacuum").fetchall()
+                conn.executescript("PRAGMA incremental_vacuum")  # runs to the end
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             return removed
 
