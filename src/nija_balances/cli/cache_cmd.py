@@ -1,0 +1,180 @@
+"""`nija cache info` and `nija cache clear`: describe or empty the on-disk store."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from nija_balances.cli import app, common
+
+if TYPE_CHECKING:
+    from nija_balances.cache import BalanceStore, StoreInfo
+
+cache_app = typer.Typer(
+    help="Describe or clear the on-disk cache (last good balances and exchange market lists).",
+    no_args_is_help=True,
+)
+app.add_typer(cache_app, name="cache")
+
+_clock = time.time  # replaced by tests
+
+
+def _now() -> float:
+    return _clock()
+
+
+def _open_store() -> BalanceStore:
+    from nija_balances.cache import BalanceStore
+
+    return BalanceStore(clock=_now)
+
+
+@cache_app.command()
+def info(
+    json: common.JsonOption = False,
+    config: common.ConfigOption = None,
+    demo: common.DemoOption = False,
+    no_color: common.NoColorOption = False,
+    verbose: common.VerboseOption = False,
+) -> None:
+    """Where the cache is, its size, how many balances it holds and how old they are."""
+    opts = common.merge(config, demo, no_color, verbose)
+    store = _open_store()
+    try:
+        described = store.info()
+    finally:
+        store.close()
+    _warn(opts, store.warnings)
+    now = _now()
+    if json:
+        import json as json_module
+
+        common.write_data(
+            json_module.dumps(info_document(described, now, store.warnings), indent=2)
+        )
+        return
+    console = common.out(opts)
+    for line in info_lines(described, now):
+        console.print(line, markup=False, soft_wrap=True)
+
+
+@cache_app.command()
+def clear(
+    config: common.ConfigOption = None,
+    demo: common.DemoOption = False,
+    no_color: common.NoColorOption = False,
+    verbose: common.VerboseOption = False,
+) -> None:
+    """Remove every cached balance and market list (the next report fetches everything)."""
+    opts = common.merge(config, demo, no_color, verbose)
+    store = _open_store()
+    try:
+        removed = store.clear()
+        left = store.info() if store.available else None
+    finally:
+        store.close()
+    _warn(opts, store.warnings)
+    if left is None or left.entries or left.markets:
+        common.fail(opts, f"could not clear the cache at {store.path}", common.EXIT_INCOMPLETE)
+    noun = "entry" if removed == 1 else "entries"
+    common.out(opts).print(
+        f"Removed {removed} {noun} from {store.path}", markup=False, soft_wrap=True
+    )
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+def info_lines(info: StoreInfo, now: float) -> list[str]:
+    """The `nija cache info` text, one line per item."""
+    exists = info.path.exists()
+    lines = [
+        f"Path:     {info.path}" + ("" if exists else " (not created yet)"),
+        f"Size:     {_size(info.size_bytes)}",
+        f"Entries:  {info.entries} {'balance' if info.entries == 1 else 'balances'}",
+        f"Oldest:   {_when(info.oldest, now)}",
+        f"Newest:   {_when(info.newest, now)}",
+    ]
+    if not info.markets:
+        return [*lines, "Markets:  none"]
+    width = max(len(m.exchange) for m in info.markets)
+    count_width = max(len(f"{m.count:,}") for m in info.markets)
+    for i, m in enumerate(info.markets):
+        label = "Markets:  " if i == 0 else " " * 10
+        count = f"{m.count:,}".rjust(count_width)
+        saved = _when(m.saved_at, now)
+        noun = "market" if m.count == 1 else "markets"
+        lines.append(f"{label}{m.exchange.ljust(width)}  {count} {noun}, saved {saved}")
+    return lines
+
+
+def info_document(info: StoreInfo, now: float, warnings: list[str]) -> dict[str, Any]:
+    """The `nija cache info --json` document: times in UTC ISO 8601, ages in seconds."""
+
+    def stamp(ts: float | None) -> str | None:
+        return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+
+    def age(ts: float | None) -> float | None:
+        return None if ts is None else round(max(0.0, now - ts), 3)
+
+    return {
+        "path": str(info.path),
+        "exists": info.path.exists(),
+        "size_bytes": info.size_bytes,
+        "entries": info.entries,
+        "oldest": stamp(info.oldest),
+        "oldest_age_s": age(info.oldest),
+        "newest": stamp(info.newest),
+        "newest_age_s": age(info.newest),
+        "markets": [
+            {
+                "exchange": m.exchange,
+                "count": m.count,
+                "size_bytes": m.size_bytes,
+                "saved_at": stamp(m.saved_at),
+                "age_s": age(m.saved_at),
+            }
+            for m in info.markets
+        ],
+        "warnings": list(warnings),
+    }
+
+
+def _warn(opts: common.GlobalOptions, warnings: list[str]) -> None:
+    from rich.markup import escape
+
+    for warning in warnings:
+        common.err(opts).print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+
+
+def _when(ts: float | None, now: float) -> str:
+    """`2026-01-20 15:55:00 (5m 0s ago)` in local time, or `-`."""
+    if ts is None:
+        return "-"
+    local = datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{local} ({_age(now - ts)})"
+
+
+def _age(seconds: float) -> str:
+    if seconds < 0:
+        return "in the future"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s ago"
+    if s < 3600:
+        return f"{s // 60}m {s % 60}s ago"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60}m ago"
+    return f"{s // 86400}d {s % 86400 // 3600}h ago"
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            break
+        value /= 1024
+    return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
