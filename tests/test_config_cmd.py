@@ -396,6 +396,17 @@ def test_add_connection_refusals_leave_the_file_untouched(
     assert team.read_text("utf-8") == USERS
 
 
+@pytest.mark.parametrize("value", ["PKZ8QW2E4R6T8Y0U1I3O", "aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI"])
+def test_a_pasted_key_is_refused_and_never_echoed(team: Path, value: str) -> None:
+    for option in ("--key-env", "--secret-env", "--passphrase-env"):
+        result = nija("config", "add-connection", "alice", "kraken", option, value)
+        refused(result, f"error: {option} takes the NAME of an environment variable")
+        assert value not in result.output
+    assert team.read_text("utf-8") == USERS
+    ok = nija("config", "add-connection", "alice", "kraken", "--key-env", "ALPACA_KEY_2")
+    assert ok.exit_code == 0
+
+
 def test_an_inline_account_cannot_be_extended(home: Path) -> None:
     home.mkdir()
     path = home / "config.toml"

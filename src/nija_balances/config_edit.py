@@ -23,6 +23,17 @@ from nija_balances.models import DEFAULT_STABLECOINS
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+def looks_like_env_name(value: str) -> bool:
+    """Whether `value` is a plausible environment variable name rather than a pasted key.
+
+    Alpaca key ids and Binance keys are long runs of letters and digits without `_`:
+    those are refused, so that a secret is never written into the config or echoed.
+    """
+    if not ENV_NAME.fullmatch(value):
+        return False
+    return "_" in value or len(value) < 16 or not any(c.isdigit() for c in value)
+
+
 def toml_key(key: str) -> str:
     """A key as TOML writes it: bare when it can be, quoted otherwise."""
     return tomli_w.dumps({key: 0}).rstrip("\n").removesuffix(" = 0")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -242,7 +243,8 @@ class _Scanner:
         fields = self.fields(origin, item, at)
         if user_id is None or fields is None:
             return
-        raw = item.get("broker_type", default)
+        raw = item.get("broker_type")
+        raw = default if raw is None else raw
         if raw is None:
             return self.error(
                 origin,
@@ -307,7 +309,9 @@ class _Scanner:
             return None
         return value.strip()
 
-    def fields(self, origin: Origin, item: dict[str, Any], at: Any) -> dict[str, Any] | None:
+    def fields(
+        self, origin: Origin, item: dict[str, Any], at: Callable[[str], int]
+    ) -> dict[str, Any] | None:
         name, enabled, kind = item.get("name"), item.get("enabled", True), item.get("account_type")
         if name is not None and (not isinstance(name, str) or not name.strip()):
             self.error(

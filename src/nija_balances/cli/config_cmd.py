@@ -306,7 +306,11 @@ def add_connection(
         suggest_exchange,
     )
     from nija_balances.config import ACCOUNT_KEYS, did_you_mean
-    from nija_balances.config_edit import ENV_NAME, connection_block, insert_into_account
+    from nija_balances.config_edit import (
+        connection_block,
+        insert_into_account,
+        looks_like_env_name,
+    )
     from nija_balances.models import PLATFORM_ID, ConnectionConfig
 
     opts = common.merge(config, demo, no_color, verbose)
@@ -346,7 +350,7 @@ def add_connection(
     for option, value in zip(
         ("--key-env", "--secret-env", "--passphrase-env"), names.values(), strict=True
     ):
-        if value is not None and not ENV_NAME.fullmatch(value):
+        if value is not None and not looks_like_env_name(value):
             # Never echo the value: it may be a pasted secret.
             common.fail(
                 opts,
