@@ -348,6 +348,15 @@ def test_add_connection_uses_master_when_the_file_does(home: Path) -> None:
     )
 
 
+def test_add_connection_to_a_file_without_platform_table(home: Path) -> None:
+    home.mkdir()
+    path = home / "config.toml"
+    path.write_text("[users.a]\n", "utf-8")
+    assert nija("config", "add-connection", "platform", "kraken").exit_code == 0
+    assert path.read_text("utf-8") == '[users.a]\n\n[platform.kraken]\nexchange = "kraken"\n'
+    assert [c.key for c in load_toml(path).platform.connections] == ["platform/kraken"]
+
+
 def test_add_connection_paper_and_unsupported(team: Path) -> None:
     paper = nija("config", "add-connection", "bob", "paper")
     assert paper.stderr.splitlines()[1] == (
@@ -471,6 +480,10 @@ def test_import_of_a_broken_directory_converts_the_rest(home: Path, tmp_path: Pa
 
 def test_import_errors(home: Path, tmp_path: Path) -> None:
     refused(nija("config", "import", tmp_path / "nope"), "not a directory of NIJA user files")
+    refused(
+        nija("config", "import", EXAMPLES / "nija-users", "-o", tmp_path, "--force"),
+        f"error: {tmp_path} is a directory; give a file path",
+    )
     empty = tmp_path / "empty"
     empty.mkdir()
     refused(nija("config", "import", empty), "no NIJA user files (*.json) in this directory")

@@ -45,12 +45,12 @@ def import_cmd(
     from nija_balances.nija_import import scan_directory
 
     opts = common.merge(config, demo, no_color, verbose)
+    if output is not None and output.is_dir():
+        common.fail(opts, f"{output} is a directory; give a file path")
     if output is not None and output.exists() and not force:
         common.fail(
             opts, f"{output} already exists; nothing was written. Use --force to replace it"
         )
-    if output is not None and output.is_dir():
-        common.fail(opts, f"{output} is a directory; give a file path")
     try:
         scan = scan_directory(directory, strict=False)
     except ConfigError as exc:
