@@ -1,0 +1,478 @@
+"""The ccxt adapter: every exchange ccxt knows, through `ccxt.async_support`.
+
+The only module (with `ccxt_errors`) that imports ccxt, and only once something must be
+fetched. During one refresh one `CcxtAdapter` serves every connection of one exchange:
+
+- one ccxt instance per API key (Kraken nonces), reused by connections with the same key;
+- one SSL context for the whole process and one aiohttp connector per adapter, shared by
+  every instance (ccxt would otherwise build an SSL context, ~60 ms, per instance);
+- markets loaded once by a keyless instance, shared with every keyed instance
+  (`set_markets_from_exchange`) and kept in the `MarketStore` for an hour;
+- at most one ticker call per refresh (`fetch_tickers` for ASSET/quote, ASSET/USDT, ASSET/USDC);
+- at most `settings.max_in_flight` HTTP requests in flight per exchange across all adapters
+  and accounts of the event loop;
+- every failure mapped to an `AdapterError` in `ccxt_errors`, secrets redacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import socket
+import ssl
+import weakref
+from collections.abc import Collection, Mapping
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from nija_balances.adapters.ccxt_errors import clean_message, to_adapter_error
+from nija_balances.adapters.interface import AdapterError, Holdings, MarketStore
+from nija_balances.credentials import Credentials
+from nija_balances.models import AssetAmount, ConnectionConfig, Settings, Status
+
+if TYPE_CHECKING:
+    import aiohttp
+
+log = logging.getLogger(__name__)
+
+MARKETS_MAX_AGE = 3600.0
+MARKETS_FORMAT = 1
+
+#: Constructor defaults per exchange, under the connection's `ccxt` table.
+EXCHANGE_DEFAULTS: dict[str, dict[str, Any]] = {
+    # spot only: no futures exchangeInfo, no sapi margin calls
+    "binance": {
+        "options": {
+            "defaultType": "spot",
+            "fetchMarkets": {"types": ["spot"]},
+            "fetchMargins": False,
+        }
+    },
+    "okx": {"options": {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}}},
+    # Advanced Trade brokerage accounts (available + hold) instead of the v2 wallet API
+    "coinbase": {"options": {"fetchBalance": "v3PrivateGetBrokerageAccounts"}},
+}
+
+#: Exchanges whose ccxt balance parsing works on strings, so amounts can stay exact
+#: (`number = str`); the others keep ccxt's floats, converted with `Decimal(str(x))`.
+EXACT_BALANCES = frozenset({"binance", "coinbase", "kraken", "okx"})
+
+#: USD-pegged quotes whose pairs price an asset at par when ASSET/USD is not listed.
+PAR_QUOTES = ("USDT", "USDC")
+
+#: Connection `ccxt` keys that make the instance keep its own HTTP session.
+_OWN_TRANSPORT_KEYS = frozenset({"verify", "cafile", "session", "aiohttp_trust_env"})
+
+_BALANCE_META = frozenset({"info", "timestamp", "datetime", "free", "used", "total", "debt"})
+
+_SLOTS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Semaphore]
+] = weakref.WeakKeyDictionary()
+
+
+@cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """The one SSL context of the process (ccxt's default: certifi's CA bundle)."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def request_slots(exchange: str, limit: int) -> asyncio.Semaphore:
+    """The semaphore capping requests in flight to `exchange` in the running event loop."""
+    loop = asyncio.get_running_loop()
+    per_loop = _SLOTS.setdefault(loop, {})
+    key = (exchange, max(1, limit))
+    if key not in per_loop:
+        per_loop[key] = asyncio.Semaphore(key[1])
+    return per_loop[key]
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `override` merged in, recursively for nested tables."""
+    merged = dict(base)
+    for key, value in override.items():
+        current = merged.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            merged[key] = deep_merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _decimal(value: Any, what: str, exchange: str, *, signed: bool = False) -> Decimal | None:
+    """An amount from an exchange as Decimal; None stays None; junk raises `AdapterError`."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise AdapterError(Status.ERROR, f"{exchange} reported a non-numeric {what}")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        shown = clean_message(str(value), (), limit=20)
+        raise AdapterError(
+            Status.ERROR, f"{exchange} reported a non-numeric {what}: {shown!r}"
+        ) from None
+    if not amount.is_finite():
+        raise AdapterError(Status.ERROR, f"{exchange} reported a non-numeric {what}: {value}")
+    if amount < 0 and not signed:
+        raise AdapterError(Status.ERROR, f"{exchange} reported a negative {what}: {amount}")
+    return amount
+
+
+def assets_from_balance(balance: Mapping[str, Any], exchange: str) -> tuple[AssetAmount, ...]:
+    """ccxt's unified balance -> non-zero `AssetAmount`s (free + used = total)."""
+    assets: list[AssetAmount] = []
+    for code, entry in balance.items():
+        if code in _BALANCE_META or not isinstance(entry, Mapping):
+            continue
+        free = _decimal(entry.get("free"), f"free amount of {code}", exchange)
+        used = _decimal(entry.get("used"), f"held amount of {code}", exchange)
+        total = _decimal(entry.get("total"), f"amount of {code}", exchange)
+        if total is None:
+            if free is None and used is None:
+                continue
+            total = (free or Decimal(0)) + (used or Decimal(0))
+        if free is None:
+            free = total - (used or Decimal(0))
+        if used is None:
+            used = total - free
+        if free < 0 or used < 0:
+            raise AdapterError(
+                Status.ERROR,
+                f"{exchange} reported inconsistent amounts for {code}: "
+                f"total {total}, free {free}, held {used}",
+            )
+        if total == 0 and free == 0 and used == 0:
+            continue
+        assets.append(AssetAmount(currency=str(code), free=free, used=used, total=total))
+    return tuple(sorted(assets, key=lambda a: a.currency))
+
+
+def ticker_price(ticker: Mapping[str, Any] | None, exchange: str) -> Decimal | None:
+    """The last price of a ccxt ticker (else the bid/ask midpoint); None if it has none."""
+    if not ticker:
+        return None
+    for field in ("last", "close"):
+        price = _decimal(ticker.get(field), f"price of {ticker.get('symbol')}", exchange)
+        if price is not None and price > 0:
+            return price
+    bid = _decimal(ticker.get("bid"), f"bid of {ticker.get('symbol')}", exchange)
+    ask = _decimal(ticker.get("ask"), f"ask of {ticker.get('symbol')}", exchange)
+    if bid and ask:
+        return (bid + ask) / 2
+    return None
+
+
+def _alpaca_code(position: Mapping[str, Any]) -> str:
+    symbol = str(position.get("symbol") or "")
+    if position.get("asset_class") == "crypto":
+        if "/" in symbol:
+            return symbol.split("/")[0]
+        if symbol.endswith("USD") and len(symbol) > 3:
+            return symbol[:-3]
+    return symbol
+
+
+def alpaca_holdings(account: Mapping[str, Any], positions: Any) -> Holdings:
+    """Alpaca's account (cash, equity) and positions -> `Holdings` with equity and cash set.
+
+    Margin debit (negative cash) and short positions (negative qty) are real on Alpaca, so
+    signed amounts are accepted here.
+    """
+    if not isinstance(account, Mapping) or not isinstance(positions, list):
+        raise AdapterError(
+            Status.ERROR, "alpaca sent an account or positions list of the wrong shape"
+        )
+    currency = str(account.get("currency") or "USD")
+    cash = _decimal(account.get("cash"), "cash", "alpaca", signed=True)
+    equity = _decimal(account.get("equity"), "equity", "alpaca", signed=True)
+    in_positions = _decimal(
+        account.get("position_market_value"), "position value", "alpaca", signed=True
+    )
+    if cash is None or equity is None:
+        raise AdapterError(Status.ERROR, "alpaca account has no cash or equity")
+    # cash excludes what open orders hold; equity minus the positions is all the cash
+    cash_total = equity - in_positions if in_positions is not None else cash
+    amounts: dict[str, Decimal] = {}
+    prices: dict[str, Decimal] = {}
+    for position in positions:
+        if not isinstance(position, Mapping):
+            raise AdapterError(Status.ERROR, "alpaca sent a position of the wrong shape")
+        code = _alpaca_code(position)
+        qty = _decimal(position.get("qty"), f"quantity of {code}", "alpaca", signed=True)
+        if not code or qty is None:
+            continue
+        price = _decimal(position.get("current_price"), f"price of {code}", "alpaca")
+        if price is None and qty:
+            value = _decimal(
+                position.get("market_value"), f"value of {code}", "alpaca", signed=True
+            )
+            price = value / qty if value is not None else None
+        amounts[code] = amounts.get(code, Decimal(0)) + qty
+        if price is not None:
+            prices[code] = price
+    held = cash_total - cash
+    assets = [AssetAmount(currency, free=cash, used=held, total=cash_total)]
+    assets += [AssetAmount(c, free=q, used=Decimal(0), total=q) for c, q in sorted(amounts.items())]
+    return Holdings(assets=tuple(assets), prices=prices, equity=equity, cash=cash_total)
+
+
+class CcxtAdapter:
+    """Balances and prices of every connection of one ccxt exchange during one refresh."""
+
+    def __init__(self, exchange: str, settings: Settings, markets: MarketStore | None) -> None:
+        self.exchange = exchange
+        self.settings = settings
+        self.store = markets
+        self._instances: dict[str, Any] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._public: Any | None = None
+        self._first_overrides: Mapping[str, Any] | None = None
+        self._markets_task: asyncio.Future[Any] | None = None
+        self._connector: aiohttp.BaseConnector | None = None
+        self._sessions: list[aiohttp.ClientSession] = []
+        self._closed = False
+
+    # ------------------------------------------------------------------ Adapter protocol
+
+    async def fetch_holdings(
+        self, connection: ConnectionConfig, credentials: Credentials
+    ) -> Holdings:
+        secrets = credentials.secrets()
+        try:
+            return await self._fetch_holdings(connection, credentials)
+        except Exception as exc:
+            raise to_adapter_error(exc, self.exchange, secrets, self.settings.timeout) from None
+
+    async def fetch_prices(self, currencies: Collection[str], quote: str) -> Mapping[str, Decimal]:
+        wanted = sorted({c for c in currencies if c and c != quote})
+        if not wanted or self.exchange == "alpaca":  # Alpaca positions carry their prices
+            return {}
+        try:
+            return await self._fetch_prices(wanted, quote)
+        except Exception as exc:
+            raise to_adapter_error(exc, self.exchange, (), self.settings.timeout) from None
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._markets_task is not None:
+            self._markets_task.cancel()  # no-op when done; gather retrieves its outcome
+            await asyncio.gather(self._markets_task, return_exceptions=True)
+        instances = [*self._instances.values(), *([self._public] if self._public else [])]
+        self._instances.clear()
+        self._public = None
+        results = await asyncio.gather(*(i.close() for i in instances), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                log.debug("closing a %s instance failed: %r", self.exchange, result)
+        sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            await session.close()
+        if self._connector is not None:
+            await self._connector.close()
+            self._connector = None
+
+    # ------------------------------------------------------------------ holdings
+
+    async def _fetch_holdings(
+        self, connection: ConnectionConfig, credentials: Credentials
+    ) -> Holdings:
+        if not credentials.api_key or not credentials.api_secret:
+            raise AdapterError(Status.NO_CREDENTIALS, "no API key and secret")
+        if self._first_overrides is None:
+            self._first_overrides = connection.ccxt
+        ident = self._identity(connection, credentials)
+        instance = self._instances.get(ident)
+        if instance is None:
+            instance = self._create(connection.ccxt, credentials)
+            self._instances[ident] = instance
+        lock = self._locks.setdefault(ident, asyncio.Lock())
+        async with lock:  # one request at a time per key: nonces stay in order
+            if self.exchange == "alpaca":
+                account = await instance.traderPrivateGetV2Account()
+                positions = await instance.traderPrivateGetV2Positions()
+                return alpaca_holdings(account, positions)
+            if instance.markets is None:
+                instance.set_markets_from_exchange(await self._markets(connection.ccxt))
+            balance = await instance.fetch_balance()
+        if not isinstance(balance, Mapping):
+            raise AdapterError(Status.ERROR, f"{self.exchange} sent a balance of the wrong shape")
+        return Holdings(assets=assets_from_balance(balance, self.exchange))
+
+    def _identity(self, connection: ConnectionConfig, credentials: Credentials) -> str:
+        overrides = json.dumps(connection.ccxt, sort_keys=True, default=str)
+        parts = (credentials.api_key, credentials.api_secret, credentials.api_passphrase, overrides)
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    # ------------------------------------------------------------------ prices
+
+    async def _fetch_prices(self, wanted: list[str], quote: str) -> dict[str, Decimal]:
+        source = await self._markets(self._first_overrides or {})
+        markets: Mapping[str, Any] = source.markets or {}
+        candidates: dict[str, list[str]] = {}
+        for currency in wanted:
+            symbols = [f"{currency}/{quote}"]
+            if quote == "USD":
+                symbols += [f"{currency}/{par}" for par in PAR_QUOTES]
+            listed = [s for s in symbols if s in markets and markets[s].get("active") is not False]
+            if listed:
+                candidates[currency] = listed
+        symbols = sorted({s for listed in candidates.values() for s in listed})
+        if not symbols:
+            return {}
+        if source.has.get("fetchTickers"):
+            tickers = await source.fetch_tickers(symbols)
+        else:  # rare: exchanges without fetchTickers get one ticker call per symbol
+            found = await asyncio.gather(*(source.fetch_ticker(s) for s in symbols))
+            tickers = dict(zip(symbols, found, strict=True))
+        prices: dict[str, Decimal] = {}
+        for currency, listed in candidates.items():
+            for symbol in listed:
+                price = ticker_price(tickers.get(symbol), self.exchange)
+                if price is not None:
+                    prices[currency] = price
+                    break
+        return prices
+
+    # ------------------------------------------------------------------ markets
+
+    async def _markets(self, overrides: Mapping[str, Any]) -> Any:
+        """The keyless instance holding this exchange's markets, loading them once.
+
+        The load runs as its own task, so a connection cancelled by its timeout does not
+        cancel it for the others; a failed load fails every connection of this refresh
+        alike (instead of each retrying it).
+        """
+        if self._markets_task is None:
+            self._markets_task = asyncio.ensure_future(self._load_markets(overrides))
+        try:
+            return await asyncio.shield(self._markets_task)
+        except AdapterError as exc:
+            raise AdapterError(exc.status, f"loading markets failed: {exc.message}") from None
+
+    async def _load_markets(self, overrides: Mapping[str, Any]) -> Any:
+        public = self._public = self._create(overrides, None)
+        try:
+            if not self._restore_markets(public):
+                await public.load_markets()
+                self._save_markets(public)
+        except Exception as exc:
+            raise to_adapter_error(exc, self.exchange, (), self.settings.timeout) from None
+        return public
+
+    def _restore_markets(self, instance: Any) -> bool:
+        if self.store is None:
+            return False
+        import ccxt
+
+        try:
+            saved = self.store.load_markets(self.exchange, MARKETS_MAX_AGE)
+        except Exception as exc:  # a broken cache never stops a refresh
+            log.debug("reading cached markets of %s failed: %r", self.exchange, exc)
+            return False
+        if (
+            not saved
+            or saved.get("format") != MARKETS_FORMAT
+            or saved.get("ccxt") != ccxt.__version__
+            or not isinstance(saved.get("markets"), list)
+            or not saved["markets"]
+        ):
+            return False
+        try:
+            instance.set_markets(saved["markets"], saved.get("currencies") or None)
+            for name, value in (saved.get("helpers") or {}).items():
+                instance.options[name] = value
+        except Exception as exc:
+            log.debug("cached markets of %s unusable: %r", self.exchange, exc)
+            instance.markets = None
+            return False
+        return True
+
+    def _save_markets(self, instance: Any) -> None:
+        if self.store is None:
+            return
+        import ccxt
+
+        helpers = instance.options.get("marketHelperProps") or []
+        payload = {
+            "format": MARKETS_FORMAT,
+            "ccxt": ccxt.__version__,
+            "markets": list((instance.markets or {}).values()),
+            "currencies": dict(instance.currencies or {}),
+            "helpers": {name: instance.options.get(name) for name in helpers},
+        }
+        try:
+            snapshot = json.loads(json.dumps(payload, allow_nan=False))
+            self.store.save_markets(self.exchange, snapshot)
+        except Exception as exc:  # markets that do not serialise are simply not cached
+            log.debug("caching markets of %s failed: %r", self.exchange, exc)
+
+    # ------------------------------------------------------------------ instances
+
+    def _create(self, overrides: Mapping[str, Any], credentials: Credentials | None) -> Any:
+        """A ccxt instance on the shared transport, its requests capped and checked."""
+        if self._closed:
+            raise AdapterError(Status.ERROR, "adapter already closed")
+        import ccxt.async_support as ccxt_async
+
+        config: dict[str, Any] = deep_merge(
+            EXCHANGE_DEFAULTS.get(self.exchange, {}),
+            {"enableRateLimit": True, "timeout": int(self.settings.timeout * 1000)},
+        )
+        if credentials is not None:
+            secret = credentials.api_secret or ""
+            if "-----BEGIN" in secret and "\\n" in secret:  # a PEM pasted on one line
+                secret = secret.replace("\\n", "\n")
+            config.update({"apiKey": credentials.api_key, "secret": secret})
+            if credentials.api_passphrase:
+                config["password"] = credentials.api_passphrase
+        config = deep_merge(config, overrides)
+        instance = getattr(ccxt_async, self.exchange)(config)
+        instance.timeout_on_exit = 0  # ccxt sleeps 250 ms in close() otherwise
+        if credentials is not None and self.exchange in EXACT_BALANCES:
+            instance.number = str
+        if not _OWN_TRANSPORT_KEYS & set(overrides):
+            instance.ssl_context = shared_ssl_context()
+            instance.session = self._new_session()
+            instance.own_session = False
+        self._limit(instance)
+        return instance
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
+        if self._connector is None:
+            self._connector = aiohttp.TCPConnector(
+                ssl=shared_ssl_context(),
+                limit=max(1, self.settings.max_in_flight),
+                family=socket.AF_UNSPEC,
+                happy_eyeballs_delay=0,
+            )
+        # one session (own cookies) per instance, one connection pool for all of them
+        session = aiohttp.ClientSession(connector=self._connector, connector_owner=False)
+        self._sessions.append(session)
+        return session
+
+    def _limit(self, instance: Any) -> None:
+        """Hold a request slot around every HTTP request; reject answers that are not JSON."""
+        slots = request_slots(self.exchange, self.settings.max_in_flight)
+        fetch = instance.fetch
+        exchange = self.exchange
+
+        async def limited_fetch(
+            url: str, method: str = "GET", headers: Any = None, body: Any = None
+        ) -> Any:
+            async with slots:
+                response = await fetch(url, method, headers, body)
+            if not isinstance(response, (dict, list)):
+                start = clean_message(str(response), (), limit=60) or "an empty body"
+                raise AdapterError(
+                    Status.ERROR, f"{exchange} sent a response that is not JSON: {start}"
+                )
+            return response
+
+        instance.fetch = limited_fetch
