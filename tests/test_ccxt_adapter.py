@@ -549,3 +549,4 @@ def test_balance_parsing_rules() -> None:
         ccxt_adapter.assets_from_balance({"BTC": {"total": float("nan")}}, "x")
     assert ccxt_adapter.ticker_price({"last": None, "bid": 1.0, "ask": 3.0}, "x") == D(2)
     assert ccxt_adapter.ticker_price({"last": 0, "close": None}, "x") is None
+    assert ccxt_adapter.ticker_price({"last": "junk", "close": -1}, "x") is None

@@ -153,15 +153,24 @@ def assets_from_balance(balance: Mapping[str, Any], exchange: str) -> tuple[Asse
 
 
 def ticker_price(ticker: Mapping[str, Any] | None, exchange: str) -> Decimal | None:
-    """The last price of a ccxt ticker (else the bid/ask midpoint); None if it has none."""
+    """The last price of a ccxt ticker (else the bid/ask midpoint); None if it has no usable one.
+
+    A junk value in one ticker leaves that asset unpriced instead of failing every price.
+    """
     if not ticker:
         return None
+
+    def number(field: str) -> Decimal | None:
+        try:
+            return _decimal(ticker.get(field), f"{field} of {ticker.get('symbol')}", exchange)
+        except AdapterError:
+            return None
+
     for field in ("last", "close"):
-        price = _decimal(ticker.get(field), f"price of {ticker.get('symbol')}", exchange)
+        price = number(field)
         if price is not None and price > 0:
             return price
-    bid = _decimal(ticker.get("bid"), f"bid of {ticker.get('symbol')}", exchange)
-    ask = _decimal(ticker.get("ask"), f"ask of {ticker.get('symbol')}", exchange)
+    bid, ask = number("bid"), number("ask")
     if bid and ask:
         return (bid + ask) / 2
     return None
@@ -215,8 +224,8 @@ def alpaca_holdings(account: Mapping[str, Any], positions: Any) -> Holdings:
         amounts[code] = amounts.get(code, Decimal(0)) + qty
         if price is not None:
             prices[code] = price
-    held = cash_total - cash
-    assets = [AssetAmount(currency, free=cash, used=held, total=cash_total)]
+    free = min(cash, cash_total)
+    assets = [AssetAmount(currency, free=free, used=cash_total - free, total=cash_total)]
     assets += [AssetAmount(c, free=q, used=Decimal(0), total=q) for c, q in sorted(amounts.items())]
     return Holdings(assets=tuple(assets), prices=prices, equity=equity, cash=cash_total)
 
