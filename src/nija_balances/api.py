@@ -6,8 +6,10 @@ call within `cache_ttl` of the last fetch costs no request. Nothing happens at i
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -156,7 +158,7 @@ class MultiAccountBrokerManager:
         }
 
     def get_user_balance_summary(self) -> dict[str, Any]:
-        """`user_count`, `total_capital`, `average_balance`, `users` sorted by total (highest first)."""
+        """`user_count`, `total_capital`, `average_balance`, and `users` (highest total first)."""
         p = self.refresh()
         s = p.summary
         enabled = [u for u in p.users if u.enabled]
@@ -193,13 +195,13 @@ class MultiAccountBrokerManager:
 
         from nija_balances.render.table import report
 
-        console = Console(width=100, no_color=True, record=True, file=_Discard(), emoji=False)
+        console = Console(width=100, no_color=True, record=True, file=io.StringIO(), emoji=False)
         console.print(report(self.refresh()))
         lines = console.export_text(styles=False).splitlines()
         return "\n".join(line.rstrip() for line in lines) + "\n"
 
     def log_all_balances(self) -> None:
-        """Log the report at INFO on the `nija_balances` logger (stderr if logging is not set up)."""
+        """Log the report at INFO on the `nija_balances` logger (stderr without logging set up)."""
         text = self.get_status_report()
         if logging.getLogger().hasHandlers() or log.handlers:
             for line in text.splitlines():
@@ -215,16 +217,8 @@ class MultiAccountBrokerManager:
         return store.clear() if isinstance(store, BalanceStore) else 0
 
 
-class _Discard:
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        return None
-
-
-def _outside_event_loop(run: Any) -> Any:
-    """Call `run()`; from inside a running event loop, in a worker thread (asyncio.run cannot nest)."""
+def _outside_event_loop(run: Callable[[], Portfolio]) -> Portfolio:
+    """Call `run()`; inside a running event loop, in a worker thread (asyncio.run cannot nest)."""
     import asyncio
 
     try:

@@ -7,13 +7,11 @@ the key path, what was expected, and a hint. Nothing here talks to the network.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +191,7 @@ def _parse_settings(loc: _Locator, raw: Any) -> Settings:
     if basis not in ("equity", "cash"):
         raise loc.error(
             ("settings", "basis"),
-            f"expected \"equity\" or \"cash\", got {basis!r}",
+            f'expected "equity" or "cash", got {basis!r}',
             hint='"equity" values every asset; "cash" counts the quote currency and stablecoins',
         )
     max_in_flight = table.get("max_in_flight", defaults.max_in_flight)
@@ -203,7 +201,9 @@ def _parse_settings(loc: _Locator, raw: Any) -> Settings:
         )
     coins = table.get("stablecoins", list(DEFAULT_STABLECOINS))
     if not isinstance(coins, list) or not all(isinstance(c, str) and c.strip() for c in coins):
-        raise loc.error(("settings", "stablecoins"), f"expected a list of currency codes, got {coins!r}")
+        raise loc.error(
+            ("settings", "stablecoins"), f"expected a list of currency codes, got {coins!r}"
+        )
     return Settings(
         cache_ttl=_number(loc, ("settings", "cache_ttl"), table.get("cache_ttl", 120), 0),
         timeout=_number(loc, ("settings", "timeout"), table.get("timeout", 15), 0.1),
@@ -245,7 +245,7 @@ def _parse_connection(
             where,
             f"unknown exchange '{exchange}'" + (f" (did you mean '{guess}'?)" if guess else ""),
             hint="use a ccxt exchange id (kraken, coinbase, binance, okx, alpaca, ...) or 'paper'; "
-            "a connection named otherwise needs exchange = \"...\"",
+            'a connection named otherwise needs exchange = "..."',
         )
     if exchange != "paper":
         for key in ("balances", "prices"):
@@ -315,8 +315,12 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
         )
     settings = _parse_settings(loc, data.get("settings", {}))
     platform = _parse_account(
-        loc, PLATFORM_ID, "platform", data.get("platform", data.get("master", {})),
-        ("platform",), "Nija System",
+        loc,
+        PLATFORM_ID,
+        "platform",
+        data.get("platform", data.get("master", {})),
+        ("platform",),
+        "Nija System",
     )
     users_raw = _table(loc, ("users",), data.get("users", {}), "[users.ID] tables")
     if not users_raw:
@@ -346,7 +350,7 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
 def _namespace(source: Path | None) -> str:
     if source is None:
         return "demo"
-    return hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
+    return str(source.resolve())  # readable in the store, and unique per config file
 
 
 def _env_files(source: Path | None) -> tuple[Path, ...]:
@@ -429,6 +433,8 @@ def load_toml(path: Path) -> Config:
 
 def load_demo() -> Config:
     """The demo config shipped inside the package (the seeds' example, as paper accounts)."""
+    from importlib import resources
+
     text = resources.files("nija_balances").joinpath(DEMO_RESOURCE).read_text(encoding="utf-8")
     return parse_document(tomllib.loads(text), None, text)
 

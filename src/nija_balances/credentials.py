@@ -108,11 +108,11 @@ def resolve(
 
 def load_dotenv_files(paths: Iterable[Path]) -> dict[str, str]:
     """Read `.env` files (first one wins per name) without touching `os.environ`."""
-    from dotenv import dotenv_values
-
     merged: dict[str, str] = {}
     for path in paths:
         if path.is_file():
+            from dotenv import dotenv_values  # only when there is a file: keeps start-up lean
+
             for name, value in dotenv_values(path).items():
                 if value is not None:
                     merged.setdefault(name, value)

@@ -47,7 +47,9 @@ def value(holdings: Holdings, prices: Mapping[str, Decimal], settings: Settings)
         if price is None:
             if asset.total != 0:
                 unpriced.append(asset.currency)
-            assets.append(AssetValue(asset.currency, asset.free, asset.used, asset.total, None, None))
+            assets.append(
+                AssetValue(asset.currency, asset.free, asset.used, asset.total, None, None)
+            )
             continue
         worth = to_cents(asset.total * price)
         assets.append(AssetValue(asset.currency, asset.free, asset.used, asset.total, price, worth))

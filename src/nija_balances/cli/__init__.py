@@ -1,39 +1,66 @@
-"""The `nija` command line (Typer). Commands live in one module each and stay thin."""
+"""The `nija` command line (Typer). Commands live in one module each and stay thin.
+
+`main()` imports only the module of the command being run: Typer builds every registered
+command on each call, and a warm `nija show` should cost little more than starting Python.
+`nija_balances.cli.app` is the full application (help, tests).
+"""
 
 from __future__ import annotations
 
-import typer
+import sys
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from nija_balances.cli import common
+if TYPE_CHECKING:
+    import typer
 
-app = typer.Typer(
-    name="nija",
-    help="Every balance you run — platform and user accounts across exchanges — in one report.\n\n"
-    "Start with `nija show --demo`, then `nija init` to write your own config.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode="markdown",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-@app.callback()
-def _global_options(
-    config: common.ConfigOption = None,
-    demo: common.DemoOption = False,
-    no_color: common.NoColorOption = False,
-    verbose: common.VerboseOption = False,
-) -> None:
-    common.set_globals(config, demo, no_color, verbose)
+# command name -> the module that defines it
+COMMAND_MODULES: dict[str, str] = {
+    "show": "show",
+    "status": "status",
+    "user": "status",
+    "watch": "watch",
+    "init": "config_cmd",
+    "config": "config_cmd",
+    "cache": "cache_cmd",
+}
+_VALUE_OPTIONS = frozenset({"--config"})  # global options that take a value
 
 
-def _register() -> None:
-    from nija_balances.cli import commands  # noqa: F401  (each module adds its commands)
+def _load(modules: set[str]) -> typer.Typer:
+    for module in sorted(modules):
+        import_module(f"nija_balances.cli.{module}")
+    from nija_balances.cli.base import app
+
+    return app
 
 
-_register()
+def full_app() -> typer.Typer:
+    """The application with every command registered."""
+    return _load(set(COMMAND_MODULES.values()))
+
+
+def command_in(argv: list[str]) -> str | None:
+    """The command named on a command line (`nija --config x show` -> `show`)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def main() -> None:
     """Console-script entry point."""
+    module = COMMAND_MODULES.get(command_in(sys.argv[1:]) or "")
+    app = _load({module}) if module else full_app()
     app()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return full_app()
+    raise AttributeError(f"module 'nija_balances.cli' has no attribute {name!r}")

@@ -6,7 +6,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
 
@@ -25,7 +25,8 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         envvar="NIJA_CONFIG",
-        help="Config file (TOML) or a NIJA config/users/ directory. [default: see `nija config path`]",
+        help="Config file (TOML) or a NIJA config/users/ directory. "
+        "[default: see `nija config path`]",
         show_default=False,
     ),
 ]
@@ -39,6 +40,40 @@ VerboseOption = Annotated[
     bool, typer.Option("--verbose", "-v", help="Log what is fetched to stderr.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON document on stdout.")]
+RefreshOption = Annotated[
+    bool, typer.Option("--refresh", help="Fetch now; ignore cached balances.")
+]
+MaxAgeOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-age",
+        min=0,
+        metavar="SECONDS",
+        help="Serve cached balances younger than this (overrides settings.cache_ttl once).",
+        show_default=False,
+    ),
+]
+UserOption = Annotated[
+    str | None, typer.Option("--user", metavar="ID", help="Only this user.", show_default=False)
+]
+BrokerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--broker",
+        metavar="NAME",
+        help="Only connections with this name or exchange id.",
+        show_default=False,
+    ),
+]
+BasisOption = Annotated[
+    Literal["equity", "cash"] | None,
+    typer.Option(
+        "--basis",
+        help="equity: every asset valued; cash: quote currency + stablecoins. "
+        "[default: settings.basis]",
+        show_default=False,
+    ),
+]
 
 
 @dataclass

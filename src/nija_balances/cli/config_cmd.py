@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nija_balances.cli import app, common
+from nija_balances.cli import common
+from nija_balances.cli.base import app
 
 if TYPE_CHECKING:
     from nija_balances.models import ConnectionConfig

@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
-from nija_balances.cli import app, common, runtime
-
-RefreshOption = Annotated[
-    bool, typer.Option("--refresh", help="Fetch now; ignore cached balances.")
-]
-MaxAgeOption = Annotated[
-    float | None,
-    typer.Option(
-        "--max-age",
-        min=0,
-        metavar="SECONDS",
-        help="Serve cached balances younger than this (overrides settings.cache_ttl once).",
-        show_default=False,
-    ),
-]
-UserOption = Annotated[
-    str | None, typer.Option("--user", metavar="ID", help="Only this user.", show_default=False)
-]
-BrokerOption = Annotated[
-    str | None,
-    typer.Option(
-        "--broker",
-        metavar="NAME",
-        help="Only connections with this name or exchange id.",
-        show_default=False,
-    ),
-]
-BasisOption = Annotated[
-    Literal["equity", "cash"] | None,
-    typer.Option(
-        "--basis",
-        help="equity: every asset valued; cash: quote currency + stablecoins. "
-        "[default: settings.basis]",
-        show_default=False,
-    ),
-]
+from nija_balances.cli import common, runtime
+from nija_balances.cli.base import app
+from nija_balances.cli.common import (
+    BasisOption,
+    BrokerOption,
+    MaxAgeOption,
+    RefreshOption,
+    UserOption,
+)
 
 
 @app.command()

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from nija_balances.cli import app, common, runtime
-from nija_balances.cli.show import BrokerOption, MaxAgeOption, RefreshOption
+from nija_balances.cli import common, runtime
+from nija_balances.cli.base import app
+from nija_balances.cli.common import BrokerOption, MaxAgeOption, RefreshOption
 
 
 @app.command()
@@ -37,7 +38,9 @@ def status(
 
         common.out(opts).print(status_table(portfolio))
         s = portfolio.summary
-        common.out(opts).print(f"{s.connections_counted} of {s.connections_total} connections counted")
+        common.out(opts).print(
+            f"{s.connections_counted} of {s.connections_total} connections counted"
+        )
     if not all_healthy(portfolio):
         raise typer.Exit(common.EXIT_INCOMPLETE)
 
@@ -64,7 +67,7 @@ def user(
     account = portfolio.user(user_id)
     assert account is not None  # narrow() rejected unknown ids
     if json:
-        from nija_balances.render.json_doc import connection_dict, cents, dumps
+        from nija_balances.render.json_doc import cents, connection_dict, dumps
 
         common.write_data(
             dumps(

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nija_balances.cli import app, common, runtime
-from nija_balances.cli.show import BrokerOption, UserOption
+from nija_balances.cli import common, runtime
+from nija_balances.cli.base import app
+from nija_balances.cli.common import BrokerOption, UserOption
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -50,7 +50,9 @@ def user_detail(user: AccountReport, quote: str) -> Group:
                 _amount(asset.used),
                 _amount(asset.total),
                 "—" if asset.price is None else _amount(asset.price),
-                Text("unpriced", style="yellow") if asset.value is None else money(asset.value, quote),
+                Text("unpriced", style="yellow")
+                if asset.value is None
+                else money(asset.value, quote),
             )
         parts.append(table)
         if conn.unpriced:

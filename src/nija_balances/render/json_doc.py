@@ -79,9 +79,7 @@ def document(portfolio: Portfolio) -> dict[str, Any]:
 
 def all_healthy(portfolio: Portfolio) -> bool:
     """Every connection `ok` or `cached` (disabled users are intentional, not a failure)."""
-    return all(
-        c.status.healthy for c in portfolio.connections if c.status is not Status.DISABLED
-    )
+    return all(c.status.healthy for c in portfolio.connections if c.status is not Status.DISABLED)
 
 
 def status_document(portfolio: Portfolio) -> dict[str, Any]:

@@ -58,9 +58,7 @@ def header(state: WatchState) -> Text:
         text.append(f" · next in {max(0, int(state.seconds_to_next))}s")
     if state.attempted:
         ok = state.answered == state.attempted
-        text.append(
-            f" · {state.answered}/{state.attempted} answered", style="" if ok else "yellow"
-        )
+        text.append(f" · {state.answered}/{state.attempted} answered", style="" if ok else "yellow")
     text.append(" · q quits", style="dim")
     if state.message:
         text.append(f"\n{state.message}", style="yellow")
@@ -71,9 +69,7 @@ def _problem_rank(c: ConnectionReport) -> int:
     return 0 if not c.status.healthy and c.status is not Status.DISABLED else 1
 
 
-def compact(
-    portfolio: Portfolio, changes: Mapping[str, Decimal], max_rows: int
-) -> RenderableType:
+def compact(portfolio: Portfolio, changes: Mapping[str, Decimal], max_rows: int) -> RenderableType:
     """One table, one row per connection, problems first, cut to `max_rows`."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1))
     table.add_column("", width=1)

@@ -99,11 +99,7 @@ def coverage_line(portfolio: Portfolio) -> Text | None:
     text = Text()
     if not summary.complete:
         missing = [
-            c
-            for a in portfolio.accounts
-            if a.enabled
-            for c in a.connections
-            if not c.counted
+            c for a in portfolio.accounts if a.enabled for c in a.connections if not c.counted
         ]
         listed = ", ".join(f"{c.key} ({c.status.value})" for c in missing[:6])
         more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""

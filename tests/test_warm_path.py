@@ -1,0 +1,96 @@
+"""The warm path: every connection served from the cache imports no ccxt and starts no loop."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from conftest import write
+from nija_balances.cache import BalanceStore
+from nija_balances.cli import command_in
+from nija_balances.config import load_toml
+from nija_balances.models import AssetValue, StoredResult, Valuation
+
+CONFIG = "[platform.kraken]\n[users.alice.kraken]\n[users.bob.coinbase]\n"
+CREDS = {
+    "KRAKEN_PLATFORM_API_KEY": "k",
+    "KRAKEN_PLATFORM_API_SECRET": "s",
+    "KRAKEN_USER_ALICE_API_KEY": "k",
+    "KRAKEN_USER_ALICE_API_SECRET": "s",
+    "COINBASE_USER_BOB_API_KEY": "k",
+    "COINBASE_USER_BOB_API_SECRET": "s",
+}
+PROBE = """
+import sys
+from nija_balances.cli import main
+sys.argv = ["nija", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exit:
+    code = exit.code or 0
+else:
+    code = 0
+watched = ("ccxt", "asyncio", "aiohttp", "nija_balances.cli.config_cmd")
+heavy = sorted(m for m in watched if m in sys.modules)
+print("IMPORTED:" + ",".join(heavy), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def warm(tmp_path: Path) -> Path:
+    cfg = write(tmp_path / "config.toml", CONFIG)
+    config = load_toml(cfg)
+    usd = AssetValue("USD", Decimal(100), Decimal(0), Decimal(100), Decimal(1), Decimal("100.00"))
+    value = Valuation(Decimal("100.00"), Decimal("100.00"), (usd,))
+    with BalanceStore.default() as store:
+        store.put_many(
+            config.namespace,
+            {c.key: StoredResult(c.exchange, value, time.time()) for a in config.accounts
+             for c in a.connections},
+        )  # fmt: skip
+    return cfg
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **CREDS}
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def test_warm_show_imports_no_ccxt_and_no_event_loop(tmp_path: Path) -> None:
+    cfg = warm(tmp_path)
+    result = run("show", "--json", "--config", str(cfg))
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert {c["status"] for c in doc["connections"]} == {"cached"}
+    assert doc["summary"]["total_user_capital"] == 200.0
+    assert "IMPORTED:\n" in result.stderr  # none of ccxt, asyncio, aiohttp, other commands
+
+
+def test_a_cold_connection_does_import_ccxt(tmp_path: Path) -> None:
+    cfg = warm(tmp_path)
+    refused = "http://127.0.0.1:9"  # nothing listens on the discard port: connection refused
+    api = f"{{ public = '{refused}', private = '{refused}' }}"
+    cfg.write_text(CONFIG + f"[users.carol.binance]\nccxt = {{ urls = {{ api = {api} }} }}\n")
+    env_extra = ("BINANCE_USER_CAROL_API_KEY", "BINANCE_USER_CAROL_API_SECRET")
+    CREDS.update(dict.fromkeys(env_extra, "x"))
+    try:
+        result = run("status", "--json", "--config", str(cfg), "--max-age", "600")
+    finally:
+        for name in env_extra:
+            CREDS.pop(name)
+    assert "ccxt" in result.stderr.split("IMPORTED:")[1]  # the probe itself is honest
+    statuses = {c["connection"]: c["status"] for c in json.loads(result.stdout)["connections"]}
+    assert statuses["binance"] == "unreachable" and statuses["kraken"] == "cached"
+
+
+def test_command_is_found_after_global_options() -> None:
+    assert command_in(["--config", "show", "status"]) == "status"
+    assert command_in(["--demo", "-v", "show", "--json"]) == "show"
+    assert command_in(["--help"]) is None
