@@ -12,7 +12,9 @@ EXAMPLES = REPO / "examples"
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """No test reads or writes the real user's config or cache, or sees their credentials."""
     home = tmp_path_factory.mktemp("nija-home")
     monkeypatch.setenv("NIJA_BALANCES_HOME", str(home))

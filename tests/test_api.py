@@ -47,7 +47,11 @@ def test_user_balance_summary_sorted_highest_first() -> None:
         "average_balance": 1750.00,
         "users": [
             {"user_id": "bob", "total": 2500.00, "brokers": {"kraken": 2500.00}},
-            {"user_id": "alice", "total": 1000.00, "brokers": {"coinbase": 250.00, "kraken": 750.00}},
+            {
+                "user_id": "alice",
+                "total": 1000.00,
+                "brokers": {"coinbase": 250.00, "kraken": 750.00},
+            },
         ],
     }
 
@@ -92,17 +96,26 @@ def test_log_all_balances_logs_the_report(caplog: pytest.LogCaptureFixture) -> N
 def test_with_status_shows_why_a_balance_is_zero(tmp_path: Path) -> None:
     from nija_balances import MultiAccountBrokerManager
 
-    cfg = write(tmp_path / "c.toml", "[users.alice.kraken]\n[users.bob]\nenabled = false\n[users.bob.x]\nexchange='paper'\n")
+    cfg = write(
+        tmp_path / "c.toml",
+        "[users.alice.kraken]\n[users.bob]\nenabled = false\n[users.bob.x]\nexchange='paper'\n",
+    )
     data = MultiAccountBrokerManager(cfg).get_all_balances_with_status()
     kraken = data["users"]["alice"]["connections"]["kraken"]
     assert kraken["status"] == "no_credentials" and kraken["balance"] == 0.0
     assert "KRAKEN_USER_ALICE_API_KEY" in kraken["error"]
     assert data["users"]["bob"]["enabled"] is False
     assert data["users"]["bob"]["connections"]["x"]["status"] == "disabled"
-    assert (data["complete"], data["connections_total"], data["connections_counted"]) == (False, 1, 0)
+    assert (data["complete"], data["connections_total"], data["connections_counted"]) == (
+        False,
+        1,
+        0,
+    )
 
 
-def test_module_level_manager_is_created_on_first_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_module_level_manager_is_created_on_first_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import nija_balances
     from nija_balances import api
 
@@ -143,7 +156,9 @@ def test_monitor_raises_low_and_drop_alerts_but_not_for_incomplete_totals(tmp_pa
     from nija_balances.service import collect_sync
 
     def portfolio(usd: str, extra: str = ""):  # type: ignore[no-untyped-def]
-        cfg = write(tmp_path / "m.toml", f"[users.a.p]\nexchange='paper'\nbalances={{USD={usd}}}\n{extra}")
+        cfg = write(
+            tmp_path / "m.toml", f"[users.a.p]\nexchange='paper'\nbalances={{USD={usd}}}\n{extra}"
+        )
         return collect_sync(load_toml(cfg))
 
     monitor = BalanceMonitor(low_balance=50, drop_percent=10)

@@ -76,7 +76,9 @@ def test_demo_config_is_the_example_file() -> None:
     assert load_toml(EXAMPLES / "demo.toml").users == load_demo().users
 
 
-def test_default_path_follows_nija_config_and_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_path_follows_nija_config_and_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = write(tmp_path / "elsewhere.toml", "[users.a.p]\nexchange='paper'\n")
     monkeypatch.setenv("NIJA_CONFIG", str(cfg))
     assert load_config().source == cfg
@@ -129,7 +131,9 @@ def test_credentials_never_show_in_repr_and_are_redacted() -> None:
 
 def test_dotenv_beside_the_config_is_read(tmp_path: Path) -> None:
     cfg = write(tmp_path / "c.toml", "[users.alice.kraken]\n")
-    write(tmp_path / ".env", "KRAKEN_USER_ALICE_API_KEY=from-dotenv\nKRAKEN_USER_ALICE_API_SECRET=x\n")
+    write(
+        tmp_path / ".env", "KRAKEN_USER_ALICE_API_KEY=from-dotenv\nKRAKEN_USER_ALICE_API_SECRET=x\n"
+    )
     result = CliRunner().invoke(app, ["status", "--config", str(cfg), "--json"])
     assert "no_credentials" not in result.stdout  # found, so it tried to fetch
     assert "from-dotenv" not in result.stdout + result.stderr
@@ -181,7 +185,9 @@ BAD = [
 
 
 @pytest.mark.parametrize(("text", "expected"), BAD)
-def test_bad_config_gets_one_clear_message_and_exit_2(tmp_path: Path, text: str, expected: str) -> None:
+def test_bad_config_gets_one_clear_message_and_exit_2(
+    tmp_path: Path, text: str, expected: str
+) -> None:
     cfg = write(tmp_path / "c.toml", text)
     with pytest.raises(ConfigError) as err:
         load_toml(cfg)
@@ -196,7 +202,10 @@ def test_missing_config_points_to_init_and_demo() -> None:
     result = CliRunner().invoke(app, ["show"])
     assert result.exit_code == 2
     assert "config file not found" in result.stderr
-    assert "hint: create one with `nija init`, or try the built-in demo: `nija show --demo`" in result.stderr
+    assert (
+        "hint: create one with `nija init`, or try the built-in demo: `nija show --demo`"
+        in result.stderr
+    )
 
 
 def test_non_utf8_and_directory_without_json(tmp_path: Path) -> None:

@@ -54,7 +54,9 @@ class FakeExchange:
 
         return AdapterSpec(name="fake", factory=factory)
 
-    async def fetch_holdings(self, connection: ConnectionConfig, credentials: Credentials) -> Holdings:
+    async def fetch_holdings(
+        self, connection: ConnectionConfig, credentials: Credentials
+    ) -> Holdings:
         what = self.behaviour[connection.account]
         if what == "hang":
             await asyncio.Event().wait()
@@ -135,7 +137,9 @@ def test_cache_hit_miss_expiry_and_refresh() -> None:
     fake.behaviour["a"] = "6"
     cached = run(cfg, fake, store=store, clock=lambda: now[0]).connections[0]
     assert (cached.status, cached.balance, cached.age_s) == (Status.CACHED, Decimal("5.00"), 119)
-    assert run(cfg, fake, store=store, clock=lambda: now[0], refresh=True).connections[0].balance == 6
+    assert (
+        run(cfg, fake, store=store, clock=lambda: now[0], refresh=True).connections[0].balance == 6
+    )
     now[0] += 121
     fake.behaviour["a"] = "7"
     assert run(cfg, fake, store=store, clock=lambda: now[0]).connections[0].balance == 7
@@ -155,7 +159,11 @@ def test_failure_after_a_good_fetch_shows_the_last_good_value_as_stale() -> None
     p = run(cfg, fake, store=store, clock=lambda: now[0])
     stale = p.connections[0]
     assert stale.status is Status.STALE
-    assert (stale.balance, stale.age_s, stale.error) == (Decimal("250.00"), 600, "rate_limited: slow down")
+    assert (stale.balance, stale.age_s, stale.error) == (
+        Decimal("250.00"),
+        600,
+        "rate_limited: slow down",
+    )
     assert p.summary.total_user_capital == Decimal("251.00")  # stale counts, flagged
     assert p.summary.complete
     # a stale value is never written back as if it were fresh

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
@@ -134,7 +135,7 @@ def test_interval_below_the_minimum_is_refused() -> None:
 
 
 def render(view: WatchView, width: int, height: int) -> list[str]:
-    console = Console(width=width, height=height, record=True, no_color=True, file=open("/dev/null", "w"))
+    console = Console(width=width, height=height, record=True, no_color=True, file=io.StringIO())
     console.print(view)
     return console.export_text().splitlines()
 
