@@ -37,10 +37,6 @@ def status(
         from nija_balances.render.detail import status_table
 
         common.out(opts).print(status_table(portfolio))
-        s = portfolio.summary
-        common.out(opts).print(
-            f"{s.connections_counted} of {s.connections_total} connections counted"
-        )
     if not all_healthy(portfolio):
         raise typer.Exit(common.EXIT_INCOMPLETE)
 

@@ -63,17 +63,18 @@ def user_detail(user: AccountReport, quote: str) -> Group:
     return Group(*parts)
 
 
-def status_table(portfolio: Portfolio) -> Table:
-    """Every connection: marker, account, connection, exchange, status, age, latency, error."""
+def status_table(portfolio: Portfolio) -> Group:
+    """Every connection: marker, account, connection, exchange, status, age, latency; then
+    the errors, one full-width line each."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1))
     table.add_column("", width=1)
     table.add_column("account")
     table.add_column("connection")
     table.add_column("exchange", style="dim")
-    table.add_column("status")
+    table.add_column("status", no_wrap=True)
     table.add_column("age", justify="right")
     table.add_column("latency", justify="right")
-    table.add_column("error", overflow="fold", style="dim")
+    errors = Text()
     for conn in portfolio.connections:
         table.add_row(
             Text(marker(conn.status), style=style(conn.status)),
@@ -83,6 +84,12 @@ def status_table(portfolio: Portfolio) -> Table:
             Text(conn.status.value, style=style(conn.status)),
             age(conn.age_s),
             "" if conn.latency_s is None else f"{conn.latency_s * 1000:.0f} ms",
-            conn.error or "",
         )
-    return table
+        if conn.error and conn.status is not Status.DISABLED:
+            if errors:
+                errors.append("\n")
+            errors.append(f"{marker(conn.status)} {conn.key}: ", style=style(conn.status))
+            errors.append(conn.error, style="dim")
+    s = portfolio.summary
+    counted = Text(f"{s.connections_counted} of {s.connections_total} connections counted")
+    return Group(table, counted, Text(""), errors) if errors else Group(table, counted)

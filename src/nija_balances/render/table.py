@@ -35,9 +35,24 @@ def _status_cell(report: ConnectionReport) -> Text:
     text = Text(status_text(report), style=style(report.status))
     if report.unpriced:
         text.append(f"\nunpriced: {', '.join(report.unpriced)}", style="yellow")
-    if report.error and report.status is not Status.DISABLED:  # disabled says it in the heading
-        text.append(f"\n{report.error}", style="dim")
     return text
+
+
+def notes(account: AccountReport) -> Text | None:
+    """One line per connection with something to explain (why it failed, what is stale).
+
+    Printed under the table at full width, so a long reason is never squeezed into a cell.
+    """
+    text = Text()
+    for report in account.connections:
+        if report.error and report.status is not Status.DISABLED:  # the heading says disabled
+            if text:
+                text.append("\n")
+            text.append(
+                f"{marker(report.status)} {report.connection.upper()}: ", style=style(report.status)
+            )
+            text.append(report.error, style="dim")
+    return text or None
 
 
 def account_table(
@@ -159,6 +174,8 @@ def report(
             light,
             _indent(account_table(portfolio.platform, portfolio.quote, "TOTAL", changes), 3),
         ]
+        if (platform_notes := notes(portfolio.platform)) is not None:
+            parts.append(_indent(platform_notes, 3))
     parts += [Text(""), Text("🔷 USER ACCOUNTS", style="bold"), light]
     if not portfolio.users:
         parts.append(_indent(Text("No user accounts configured.", style="dim"), 3))
@@ -174,6 +191,8 @@ def report(
             _indent(_rule("-", width - 3), 3),
             _indent(account_table(user, portfolio.quote, "SUBTOTAL", changes), 6),
         ]
+        if (user_notes := notes(user)) is not None:
+            parts.append(_indent(user_notes, 6))
     parts += [Text(""), heavy, Text("SUMMARY", style="bold"), heavy]
     parts.append(_indent(summary_table(portfolio), 3))
     coverage = coverage_line(portfolio)
