@@ -210,4 +210,8 @@ def test_strict_exits_1_when_a_connection_is_left_out(tmp_path: Path) -> None:
     code, out, _ = invoke("show", "--config", str(cfg), "--strict")
     assert code == 1
     assert "Totals cover 1 of 2 connections; not counted: a/kraken (no_credentials)" in out
+    # the reason is a full-width note under the user's table, the row keeps the status word
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert "      ○   KRAKEN             kraken                   —   no_credentials" in lines
+    assert "      ○ KRAKEN: set KRAKEN_USER_A_API_KEY and KRAKEN_USER_A_API_SECRET" in lines
     assert invoke("show", "--config", str(cfg))[0] == 0
