@@ -292,6 +292,7 @@ async def _fetch_exchange(
     adapter: Adapter | None = None
     reports: dict[str, ConnectionReport] = {}
     try:
+        log.info("%s: fetching %d connection(s)", exchange, len(jobs))
         adapter = jobs[0].spec.factory(exchange, settings, store)
         outcomes = await asyncio.gather(
             *(_fetch_one(adapter, job, settings.timeout, clock, finished) for job in jobs)
@@ -369,8 +370,17 @@ async def _fetch_one(
         )
     except Exception as exc:
         outcome = _classify(exc, job.credentials.secrets(), timeout)
+    elapsed = clock() - started
+    if isinstance(outcome, Holdings):
+        log.info(
+            "%s: fetched %d assets in %.2f s", job.connection.key, len(outcome.assets), elapsed
+        )
+    else:
+        log.info(
+            "%s: %s after %.2f s: %s", job.connection.key, outcome[0].value, elapsed, outcome[1]
+        )
     finished()
-    return job, outcome, clock() - started
+    return job, outcome, elapsed
 
 
 def _classify(

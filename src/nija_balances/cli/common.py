@@ -108,9 +108,13 @@ def merge(
     if opts.verbose:
         import logging
 
-        logging.basicConfig(
-            level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-        )
+        # Only our own logger: third-party libraries may log requests in detail.
+        logger = logging.getLogger("nija_balances")
+        if not logger.handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+            logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     return opts
 
 
