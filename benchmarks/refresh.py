@@ -1,0 +1,285 @@
+"""Benchmark: a full refresh of N connections through `service.collect`, against mock exchanges.
+
+    .venv/bin/python benchmarks/refresh.py [--n 10 100 300 1000] [--latency 0.2]
+                                            [--baseline-n 10 100] [--json results.json]
+
+The five mock exchanges (Kraken, Coinbase, Binance, OKX, Alpaca; tests/mockex) run in a
+process of their own with `latency` seconds injected on every request. N connections are
+spread round-robin over them, each its own user and API key. Every measured client runs in
+a fresh child interpreter, so its peak RSS (VmHWM) and CPU belong to that N alone:
+
+- cold:  `collect(config, refresh=True, store=BalanceStore(<empty temp dir>))`
+- warm:  the same again in a new process on the same store (markets on disk, < 1 hour old)
+- baseline: the original tool: one connection after another, a fresh ccxt instance each
+  (construct, load_markets, fetch_balance, close), nothing shared.
+
+Wall and CPU time are of the refresh itself, with ccxt imported beforehand (its import is
+reported apart, as is the child's whole run). Request counts come from the mocks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from mock_process import EXCHANGES, MockProcess  # noqa: E402
+
+MB = 1024 * 1024
+
+
+def proc_status(field: str) -> int:
+    """A `/proc/self/status` memory field (VmHWM, VmRSS) in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+# --------------------------------------------------------------------------- the child
+
+
+def build_config(spec: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+    """The Config (one user per connection) and the environment holding their keys."""
+    from nija_balances.models import AccountConfig, Config, ConnectionConfig, Settings
+
+    users = []
+    environ: dict[str, str] = {}
+    for c in spec["conns"]:
+        exchange, uid = c["exchange"], c["user"]
+        ccxt_table = json.loads(json.dumps(spec["overrides"][exchange]))  # one table each
+        conn = ConnectionConfig(account=uid, name=exchange, exchange=exchange, ccxt=ccxt_table)
+        users.append(AccountConfig(id=uid, kind="user", name=uid, connections=(conn,)))
+        prefix = f"{exchange.upper()}_USER_{uid.upper()}_"
+        environ[prefix + "API_KEY"] = c["key"]
+        environ[prefix + "API_SECRET"] = c["secret"]
+        if c["passphrase"]:
+            environ[prefix + "API_PASSPHRASE"] = c["passphrase"]
+    config = Config(
+        settings=Settings(**spec["settings"]),
+        platform=AccountConfig(id="platform", kind="platform", name="Platform"),
+        users=tuple(users),
+        namespace="bench",
+    )
+    return config, environ
+
+
+def run_collect(spec: dict[str, Any]) -> dict[str, Any]:
+    from nija_balances import service
+    from nija_balances.cache import BalanceStore
+
+    started = time.perf_counter()
+    import ccxt.async_support  # noqa: F401  (timed apart from the refresh)
+
+    import_s = time.perf_counter() - started
+    config, environ = build_config(spec)
+    store = BalanceStore(Path(spec["store"]) / "balances.sqlite3")
+    rss_before = proc_status("VmRSS")
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    portfolio = asyncio.run(service.collect(config, refresh=True, store=store, environ=environ))
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    store.close()
+    reports = [c for a in (portfolio.platform, *portfolio.users) for c in a.connections]
+    errors = sorted({f"{c.exchange}: {c.status.value}: {c.error}" for c in reports if c.error})
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "ccxt_import_s": import_s,
+        "rss_before_mb": rss_before / MB,
+        "peak_rss_mb": proc_status("VmHWM") / MB,
+        "statuses": dict(Counter(c.status.value for c in reports)),
+        "errors": errors[:5],
+        "total_usd": str(portfolio.summary.total_user_capital),
+    }
+
+
+async def baseline(spec: dict[str, Any]) -> dict[str, Any]:
+    """One connection after another, a fresh ccxt instance each: no sharing at all."""
+    import ccxt.async_support as ccxt_async
+
+    from nija_balances.adapters.ccxt_adapter import EXCHANGE_DEFAULTS, deep_merge
+
+    steps: Counter[str] = Counter()
+    ok, errors = 0, []
+    for c in spec["conns"]:
+        exchange = c["exchange"]
+        t0 = time.perf_counter()
+        params = deep_merge(EXCHANGE_DEFAULTS.get(exchange, {}), spec["overrides"][exchange])
+        instance = getattr(ccxt_async, exchange)(params)
+        t1 = time.perf_counter()
+        steps["construct"] += t1 - t0
+        try:
+            if exchange != "alpaca":  # ccxt's alpaca markets are not mocked (nor needed)
+                # Markets are loaded before the keys are set: with keys, ccxt's load_markets
+                # also calls private endpoints (currencies, fees) the mocks do not serve, so
+                # the baseline makes fewer requests than the original tool did.
+                await instance.load_markets()
+                steps["load_markets"] += time.perf_counter() - t1
+                t1 = time.perf_counter()
+            instance.apiKey, instance.secret = c["key"], c["secret"]
+            instance.password = c["passphrase"] or ""
+            if exchange == "alpaca":  # account + positions, as the adapter does
+                await instance.traderPrivateGetV2Account()
+                await instance.traderPrivateGetV2Positions()
+            else:
+                await instance.fetch_balance()
+            steps["fetch_balance"] += time.perf_counter() - t1
+            ok += 1
+        except Exception as exc:
+            errors.append(f"{exchange}: {type(exc).__name__}: {str(exc)[:120]}")
+        finally:
+            t2 = time.perf_counter()
+            await instance.close()  # ccxt's default `timeout_on_exit`: sleeps 250 ms
+            steps["close"] += time.perf_counter() - t2
+    return {"ok": ok, "errors": errors[:5], "steps_s": dict(steps)}
+
+
+def run_baseline(spec: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    import ccxt.async_support  # noqa: F401
+
+    import_s = time.perf_counter() - started
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    result = asyncio.run(baseline(spec))
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    n = len(spec["conns"])
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "ccxt_import_s": import_s,
+        "peak_rss_mb": proc_status("VmHWM") / MB,
+        "statuses": {"ok": result["ok"], "failed": n - result["ok"]},
+        "errors": result["errors"],
+        "steps_s": result["steps_s"],
+    }
+
+
+def child_main(phase: str, spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text())
+    result = run_baseline(spec) if phase == "baseline" else run_collect(spec)
+    print("RESULT " + json.dumps(result))
+
+
+# --------------------------------------------------------------------------- the parent
+
+
+def run_child(phase: str, spec_path: Path, home: Path) -> dict[str, Any]:
+    env = {**os.environ, "NIJA_BALANCES_HOME": str(home), "PYTHONHASHSEED": "0"}
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", phase, str(spec_path)]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    elapsed = time.perf_counter() - started
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{phase} child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(lines[-1].removeprefix("RESULT "))
+    result["process_s"] = elapsed
+    return result
+
+
+def measure(mocks: MockProcess, phase: str, spec_path: Path, home: Path) -> dict[str, Any]:
+    mocks.reset()
+    result = run_child(phase, spec_path, home)
+    result["requests"] = mocks.counts()
+    return result
+
+
+def fmt_requests(requests: dict[str, dict[str, Any]], kind: str) -> str:
+    return " ".join(f"{ex[:2]}{requests[ex][kind]}" for ex in EXCHANGES)
+
+
+def report(rows: list[dict[str, Any]], latency: float) -> str:
+    out = [
+        f"Latency injected on every mock request: {latency * 1000:.0f} ms.",
+        "",
+        "| N | run | refresh wall s | refresh CPU s | ccxt import s | child process s "
+        "| peak RSS MB | counted | markets req (kr co bi ok al) | ticker req | private req |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        r = row["result"]
+        req = r["requests"]
+        counted = r["statuses"].get("ok", 0)
+        out.append(
+            f"| {row['n']} | {row['phase']} | {r['wall_s']:.3f} | {r['cpu_s']:.3f} "
+            f"| {r['ccxt_import_s']:.3f} | {r['process_s']:.2f} | {r['peak_rss_mb']:.0f} "
+            f"| {counted}/{row['n']} | {fmt_requests(req, 'markets')} "
+            f"| {fmt_requests(req, 'ticker')} | {sum(v['private'] for v in req.values())} |"
+        )
+    out.append("")
+    for row in rows:
+        r = row["result"]
+        if r.get("errors"):
+            out.append(f"- N={row['n']} {row['phase']} errors: {r['errors']}")
+        if "steps_s" in r:
+            steps = ", ".join(f"{k} {v:.2f} s" for k, v in r["steps_s"].items())
+            out.append(f"- N={row['n']} baseline time by step: {steps}")
+        unexpected = {ex: v["unexpected"] for ex, v in r["requests"].items() if v["unexpected"]}
+        if unexpected:
+            out.append(f"- N={row['n']} {row['phase']} unexpected (404) requests: {unexpected}")
+        peak = {ex[:2]: v["max_in_flight"] for ex, v in r["requests"].items()}
+        out.append(f"- N={row['n']} {row['phase']} max requests in flight per mock: {peak}")
+    base = {row["n"]: row["result"]["wall_s"] for row in rows if row["phase"] == "baseline"}
+    if base:
+        per_conn = max(base.values()) / max(base)
+        out.append(f"- baseline per connection: {per_conn:.3f} s (at N={max(base)})")
+        for row in rows:
+            if row["phase"] in ("cold", "warm"):
+                n = row["n"]
+                est = base.get(n, per_conn * n)
+                how = "measured" if n in base else "extrapolated linearly"
+                speedup = est / row["result"]["wall_s"]
+                out.append(
+                    f"- N={n} {row['phase']}: baseline {est:.1f} s ({how}), speed-up {speedup:.0f}x"
+                )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[10, 100, 300, 1000])
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--baseline-n", type=int, nargs="*", default=[10, 100])
+    parser.add_argument("--max-in-flight", type=int, default=64)
+    parser.add_argument("--json", type=Path, help="also write every raw figure here")
+    parser.add_argument("--child", nargs=2, metavar=("PHASE", "SPEC"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child_main(*args.child)
+        return 0
+    rows: list[dict[str, Any]] = []
+    settings = {"timeout": 30.0, "max_in_flight": args.max_in_flight}
+    with MockProcess(args.latency) as mocks, tempfile.TemporaryDirectory() as tmp:
+        for n in sorted(set(args.n) | set(args.baseline_n)):
+            conns = mocks.setup(n)
+            store = Path(tmp) / f"store-{n}"
+            store.mkdir()
+            spec = {"conns": conns, "overrides": mocks.overrides, "store": str(store)}
+            spec_path = Path(tmp) / f"spec-{n}.json"
+            spec_path.write_text(json.dumps({**spec, "settings": settings}))
+            phases = ["cold", "warm"] if n in args.n else []
+            phases += ["baseline"] if n in args.baseline_n else []
+            for phase in phases:
+                print(f"N={n} {phase} ...", file=sys.stderr, flush=True)
+                result = measure(mocks, phase, spec_path, Path(tmp))
+                rows.append({"n": n, "phase": phase, "result": result})
+                print(f"  wall {result['wall_s']:.3f} s", file=sys.stderr, flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    print(report(rows, args.latency))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
