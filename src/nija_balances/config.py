@@ -7,14 +7,19 @@ the key path, what was expected, and a hint. Nothing here talks to the network.
 from __future__ import annotations
 
 import difflib
+import json
+import math
+import re
 import stat
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from nija_balances.credentials import candidate_env_names
 from nija_balances.models import (
     DEFAULT_STABLECOINS,
     PLATFORM_ID,
@@ -130,14 +135,52 @@ class _Locator:
             if (found := self.lines.get(shown[:depth])) is not None:
                 line = found
                 break
-        return ConfigError(problem, self.file, line, ".".join(shown) or None, hint)
+        return ConfigError(problem, self.file, line, dotted(shown) or None, hint)
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def dotted(path: tuple[str, ...]) -> str:
+    """A key path as TOML writes it: `users."a.b".kraken` (odd keys quoted, escapes visible)."""
+    return ".".join(p if _BARE_KEY.fullmatch(p) else json.dumps(p) for p in path)
 
 
 # --------------------------------------------------------------------- values
 
 
+def text_problem(text: str) -> str | None:
+    """What makes `text` unfit for an id or a name (control characters reach the terminal
+    raw; lone surrogates cannot be written as UTF-8), or None."""
+    for ch in text:
+        code = ord(ch)
+        if 0xD800 <= code <= 0xDFFF:
+            return f"U+{code:04X} (a lone surrogate, not valid Unicode text)"
+        if unicodedata.category(ch) == "Cc":
+            return f"the control character U+{code:04X}"
+    return None
+
+
+def user_id_problem(user_id: str) -> tuple[str, str | None] | None:
+    """Why `user_id` cannot be a user id (problem, hint), or None. Shared with the NIJA loader."""
+    if not user_id.strip():
+        return "a user id may not be empty", None
+    if user_id.strip() == PLATFORM_ID:
+        return "'platform' is reserved for the platform account", None
+    if "/" in user_id:
+        return (
+            "a user id may not contain '/'",
+            "'/' separates the user from the connection in cache keys; use '_' or '-'",
+        )
+    if (problem := text_problem(user_id)) is not None:
+        return f"a user id may not contain {problem}", None
+    return None
+
+
 def parse_amount(value: Any) -> Decimal | None:
-    """A TOML/JSON number (or numeric string) as an exact Decimal; None if it is not one."""
+    """A TOML/JSON number (or numeric string) as an exact Decimal; None if it is not one.
+
+    Negative zero is read as zero (it would print as `-0.00`)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -151,11 +194,21 @@ def parse_amount(value: Any) -> Decimal | None:
             return None
     else:
         return None
-    return amount if amount.is_finite() else None
+    if not amount.is_finite():
+        return None
+    return amount.copy_abs() if amount.is_zero() else amount
 
 
 def _number(loc: _Locator, path: tuple[str, ...], value: Any, minimum: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise loc.error(path, f"expected a number >= {minimum:g}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise loc.error(
+            path,
+            f"expected a number >= {minimum:g}, got {value!r}",
+            hint="inf and nan are not usable here: write a plain number of seconds",
+        )
+    if value < minimum:
         raise loc.error(path, f"expected a number >= {minimum:g}, got {value!r}")
     return float(value)
 
@@ -163,6 +216,8 @@ def _number(loc: _Locator, path: tuple[str, ...], value: Any, minimum: float) ->
 def _string(loc: _Locator, path: tuple[str, ...], value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise loc.error(path, f"expected a non-empty string, got {value!r}")
+    if (problem := text_problem(value)) is not None:
+        raise loc.error(path, f"expected plain text, got {value!r} (it contains {problem})")
     return value.strip()
 
 
@@ -217,7 +272,19 @@ def _parse_settings(loc: _Locator, raw: Any) -> Settings:
 def _amounts(loc: _Locator, path: tuple[str, ...], raw: Any) -> dict[str, Decimal]:
     table = _table(loc, path, raw, "currency = amount")
     result: dict[str, Decimal] = {}
+    written: dict[str, str] = {}  # code -> the key as written
     for currency, value in table.items():
+        code = currency.strip().upper()
+        if not code:
+            raise loc.error((*path, currency), "a currency code may not be empty")
+        if (problem := text_problem(currency)) is not None:
+            raise loc.error((*path, currency), f"a currency code may not contain {problem}")
+        if code in written:
+            raise loc.error(
+                (*path, currency),
+                f"{code} is given twice (as '{written[code]}' and '{currency}')",
+                hint="currency codes are not case-sensitive: keep one",
+            )
         amount = parse_amount(value)
         if amount is None or amount < 0:
             raise loc.error(
@@ -225,7 +292,8 @@ def _amounts(loc: _Locator, path: tuple[str, ...], raw: Any) -> dict[str, Decima
                 f"expected a non-negative number, got {value!r}",
                 hint=f"write it as {currency} = 250.0",
             )
-        result[currency.strip().upper()] = amount
+        written[code] = currency
+        result[code] = amount
     return result
 
 
@@ -284,9 +352,15 @@ def _parse_account(
     connections: list[ConnectionConfig] = []
     for key, value in table.items():
         if isinstance(value, Mapping):
+            if not key.strip():
+                raise loc.error((*path, key), "a connection name may not be empty")
+            if (problem := text_problem(key)) is not None:
+                raise loc.error((*path, key), f"a connection name may not contain {problem}")
             connections.append(_parse_connection(loc, account_id, key, value, (*path, key)))
         elif key not in ACCOUNT_KEYS:
-            raise _unknown_key(loc, (*path, key), ACCOUNT_KEYS)
+            error = _unknown_key(loc, (*path, key), ACCOUNT_KEYS)
+            error.hint = f"{error.hint}; a connection is a table: [{dotted((*path, key))}]"
+            raise error
     enabled = table.get("enabled", True)
     if not isinstance(enabled, bool):
         raise loc.error((*path, "enabled"), f"expected true or false, got {enabled!r}")
@@ -331,11 +405,10 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
         )
     users: list[AccountConfig] = []
     for user_id, raw in users_raw.items():
-        if not user_id.strip():
-            raise loc.error(("users", user_id), "a user id may not be empty")
-        if user_id == PLATFORM_ID:
-            raise loc.error(("users", user_id), "'platform' is reserved for the platform account")
+        if (bad := user_id_problem(user_id)) is not None:
+            raise loc.error(("users", user_id), bad[0], hint=bad[1])
         users.append(_parse_account(loc, user_id, "user", raw, ("users", user_id), user_id))
+    _check_shared_keys(loc, (platform, *users))
     return Config(
         settings=settings,
         platform=platform,
@@ -345,6 +418,40 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
         env_files=_env_files(file),
         warnings=_secret_warnings(file, data),
     )
+
+
+def shared_key_problem(
+    conn: ConnectionConfig, first: ConnectionConfig, variable: str
+) -> tuple[str, str]:
+    """`conn` reads the API key variable `first` reads: they would show one account twice."""
+    where = "platform" if first.account == PLATFORM_ID else f"users.{dotted((first.account,))}"
+    other = f"{where}.{dotted((first.name,))}"
+    hint = 'give one of them api_key_env = "..." and api_secret_env = "..."'
+    if first.account != conn.account:
+        hint += (
+            " (in variable names a user id is upper-cased and every character other than "
+            "A-Z and 0-9 becomes '_'), or rename one of the users"
+        )
+    return (
+        f"reads the same API key variable as {other} ({variable}), "
+        "so both would show the same account and it would be counted twice",
+        hint,
+    )
+
+
+def _check_shared_keys(loc: _Locator, accounts: tuple[AccountConfig, ...]) -> None:
+    """Two connections reading one API key by convention are one account counted twice."""
+    readers: dict[str, ConnectionConfig] = {}
+    for account in accounts:
+        for conn in account.connections:
+            if conn.exchange == "paper" or conn.api_key_env or conn.api_key:
+                continue
+            variable = candidate_env_names(conn, "API_KEY")[0]
+            first = readers.setdefault(variable, conn)
+            if first is not conn:
+                top = "platform" if account.kind == "platform" else "users"
+                path = (top, conn.name) if top == "platform" else (top, account.id, conn.name)
+                raise loc.error(path, *shared_key_problem(conn, first, variable))
 
 
 def _namespace(source: Path | None) -> str:
@@ -410,11 +517,21 @@ def load_toml(path: Path) -> Config:
     except PermissionError:
         raise ConfigError("cannot read the file (permission denied)", file=path) from None
     try:
-        text = raw_bytes.decode("utf-8")
+        text = raw_bytes.decode("utf-8-sig")  # a byte-order mark (Windows editors) is dropped
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from None
+        raise ConfigError(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+            file=path,
+            hint="save the file as UTF-8",
+        ) from None
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(
+            "invalid TOML: arrays or inline tables nested too deeply",
+            file=path,
+            hint="a config needs no more than a few levels of nesting",
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         line = None
