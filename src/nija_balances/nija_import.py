@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nija_balances.config import ConfigError, config_env_files, config_namespace
+from nija_balances.config import (
+    ConfigError,
+    config_env_files,
+    config_namespace,
+    text_problem,
+    user_id_problem,
+)
+from nija_balances.credentials import env_token
 from nija_balances.models import PLATFORM_ID, AccountConfig, Config, ConnectionConfig, Settings
 
 PLATFORM_NAME = "Nija System"
@@ -105,6 +112,33 @@ class Scan:
 # --------------------------------------------------------------------- JSON positions
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook`: JSON would silently keep the last of two equal keys."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words: `an array`, `a number (42)`, `null`."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f"a string ({value!r})" if len(value) <= 40 else "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
 def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
@@ -182,7 +216,7 @@ class _Scanner:
                 Origin(file), None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
             )
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as exc:
             return self.error(
                 Origin(file, line=exc.lineno),
@@ -190,10 +224,31 @@ class _Scanner:
                 f"invalid JSON: {exc.msg} (column {exc.colno})",
                 hint="check commas, quotes and brackets on that line",
             )
-        if isinstance(data, dict) and isinstance(data.get("users"), list):
+        except _DuplicateKey as exc:
+            written = re.compile(re.escape(json.dumps(exc.key, ensure_ascii=False)) + r"\s*:")
+            places = [m.start() for m in written.finditer(text)]
+            return self.error(
+                Origin(file, line=_line_of(text, places[1]) if len(places) > 1 else None),
+                None,
+                f"the key {exc.key!r} appears twice in one object",
+                hint="JSON keeps only the last of the two: remove the one that is wrong",
+            )
+        except RecursionError:
+            return self.error(
+                Origin(file), None, "invalid JSON: arrays or objects nested too deeply"
+            )
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            return self.error(Origin(file), None, f"invalid JSON: {exc}".split("; use ")[0])
+        if isinstance(data, dict) and "users" in data:
             match = re.search(r'"users"\s*:\s*\[', text)
-            start = match.end() - 1 if match else 0
-            return self.array_file(file, text, data["users"], start)
+            if not isinstance(data["users"], list) or match is None:
+                return self.error(
+                    Origin(file, line=_key_line(text, (0, len(text)), "users")),
+                    "users",
+                    f"expected a list of user entries, got {json_kind(data['users'])}",
+                    hint=ARRAY_HINT,
+                )
+            return self.array_file(file, text, data["users"], match.end() - 1)
         if isinstance(data, list):
             return self.array_file(file, text, data, text.index("["))
         if isinstance(data, dict):
@@ -201,7 +256,7 @@ class _Scanner:
         return self.error(
             Origin(file, line=1),
             None,
-            f"expected a JSON array of users or one user object, got {type(data).__name__}",
+            f"expected a JSON array of users or one user object, got {json_kind(data)}",
             hint=ARRAY_HINT,
         )
 
@@ -222,9 +277,7 @@ class _Scanner:
             span = spans[index] if index < len(spans) else (0, 0)
             origin = Origin(file, f"[{index}]", _line_of(text, span[0]))
             if not isinstance(item, dict):
-                self.error(
-                    origin, None, f"expected an object, got {type(item).__name__}", ARRAY_HINT
-                )
+                self.error(origin, None, f"expected an object, got {json_kind(item)}", ARRAY_HINT)
                 continue
             self.entry(origin, text, span, item, default)
 
@@ -302,10 +355,8 @@ class _Scanner:
         if not isinstance(value, str) or not value.strip():
             self.error(origin, "user_id", f"expected a non-empty string, got {value!r}", line=line)
             return None
-        if value.strip() == PLATFORM_ID:
-            self.error(
-                origin, "user_id", "'platform' is reserved for the platform account", line=line
-            )
+        if (bad := user_id_problem(value)) is not None:
+            self.error(origin, "user_id", bad[0], hint=bad[1], line=line)
             return None
         return value.strip()
 
@@ -328,6 +379,15 @@ class _Scanner:
                 origin, "account_type", f"expected a string, got {kind!r}", line=at("account_type")
             )
             return None
+        for key, text in (("name", name), ("account_type", kind)):
+            if text is not None and (problem := text_problem(text)) is not None:
+                self.error(
+                    origin,
+                    key,
+                    f"expected plain text, got {text!r} (it contains {problem})",
+                    line=at(key),
+                )
+                return None
         ignored = sorted(k for k in item if SECRET_WORDS.search(k))
         if ignored and not self.strict:
             self.scan.notes.append(
@@ -355,6 +415,24 @@ class _Scanner:
             return None
         return exchange
 
+    def shared_key(self, user: NijaUser, exchange: str) -> str | None:
+        """Another user whose connection to `exchange` reads the same API key variable."""
+        if exchange == "paper":
+            return None
+        token = env_token(user.id)
+        for other in self.scan.users.values():
+            if other is user or env_token(other.id) != token:
+                continue
+            for conn in other.connections:
+                if conn.exchange == exchange:
+                    variable = f"{env_token(exchange)}_USER_{token}_API_KEY"
+                    return (
+                        f"user '{user.id}' reads the same API key variable as user '{other.id}' "
+                        f"in {conn.origin.label} ({variable}), so both would show the same "
+                        "account and it would be counted twice"
+                    )
+        return None
+
     def add(
         self, user_id: str, fields: dict[str, Any], brokers: list[tuple[str, str, Origin]]
     ) -> None:
@@ -374,6 +452,9 @@ class _Scanner:
                     hint="remove one of the two entries",
                 )
                 continue
+            if (clash := self.shared_key(user, exchange)) is not None:
+                self.error(origin, None, clash, hint=SHARED_KEY_HINT)
+                continue
             user.connections.append(NijaConnection(raw, exchange, fields["enabled"], origin))
         if not brokers and not first:
             return
@@ -388,6 +469,12 @@ class _Scanner:
             )
         elif name:
             user.name = name
+
+
+SHARED_KEY_HINT = (
+    "rename one of the users (in variable names a user id is upper-cased and every "
+    "character other than A-Z and 0-9 becomes '_')"
+)
 
 
 def scan_directory(directory: Path, *, strict: bool = True) -> Scan:
