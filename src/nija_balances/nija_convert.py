@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from nija_balances.config import ConfigError, parse_document
+from nija_balances.config import ConfigError, parse_document, text_problem
 from nija_balances.config_edit import assignment, table_header
 from nija_balances.credentials import candidate_env_names, env_token
 from nija_balances.models import Config, ConnectionConfig
@@ -66,6 +66,12 @@ class ImportResult:
         return lines
 
 
+def _plain(text: object) -> str:
+    """`text` fit for a TOML comment: control characters (a newline in a file name would end
+    the comment) and lone surrogates written as `\\uXXXX`."""
+    return "".join(ch if text_problem(ch) is None else f"\\u{ord(ch):04x}" for ch in str(text))
+
+
 def _parts(exchange: str) -> tuple[str, ...]:
     if exchange in PASSPHRASE_EXCHANGES:
         return ("API_KEY", "API_SECRET", "API_PASSPHRASE")
@@ -94,7 +100,7 @@ def convert(scan: Scan, output: Path | None = None) -> ImportResult:
         body.append(assignment("enabled", user.enabled))
         sources = ", ".join(dict.fromkeys(c.origin.label for c in user.connections))
         kinds = f" (account_type {', '.join(user.account_types)})" if user.account_types else ""
-        body.append(f"# from {sources or 'its file'}{kinds}")
+        body.append(_plain(f"# from {sources or 'its file'}{kinds}"))
         for conn in user.active_connections():
             entry = ConnectionConfig(account=user.id, name=conn.exchange, exchange=conn.exchange)
             ours = [candidate_env_names(entry, part)[0] for part in _parts(conn.exchange)]
@@ -123,7 +129,7 @@ def convert(scan: Scan, output: Path | None = None) -> ImportResult:
 def _header(scan: Scan, renames: list[Rename], shared: dict[str, list[str]]) -> list[str]:
     lines = [
         "# nija-balances config converted by `nija config import` from the NIJA user files in",
-        f"# {scan.directory.resolve()}",
+        _plain(f"# {scan.directory.resolve()}"),
         "# Users, names, enabled flags and brokers are kept; run `nija config check` next.",
         "#",
         "# Credentials are read from environment variables (or a .env file beside this file).",
@@ -136,7 +142,9 @@ def _header(scan: Scan, renames: list[Rename], shared: dict[str, list[str]]) -> 
             *(f"#   {r.nija:<{width}} -> {r.ours}" for r in renames),
         ]
     for name, users in shared.items():
-        lines.append(f"# {name} was shared by {' and '.join(users)}: give each their own key.")
+        lines.append(
+            _plain(f"# {name} was shared by {' and '.join(users)}: give each their own key.")
+        )
     if scan.problems:
         lines.append(
             f"# {len(scan.problems)} entries could not be converted (see the import report)."
