@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 FILENAME = "balances.sqlite3"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT = 5.0  # seconds a write waits for another process's write to finish
+BUSY_RETRY = 0.1  # seconds later writes wait, once one waited BUSY_TIMEOUT in vain
 _SIDE_FILES = ("-wal", "-shm")
 _CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
 _BUSY = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
@@ -144,6 +145,7 @@ class BalanceStore:
         self.warnings: list[str] = []
         self._clock = clock
         self._busy_timeout = busy_timeout
+        self._busy_spent = False  # a wait ran out: later writes wait only BUSY_RETRY
         self._conn: sqlite3.Connection | None = None
         self._ident: tuple[int, int] | None = None  # (st_dev, st_ino) of the file we opened
         self._pid = os.getpid()
@@ -286,7 +288,11 @@ class BalanceStore:
                 if conn is None:
                     return default
                 try:
-                    return fn(conn)
+                    result = fn(conn)
+                    if self._busy_spent and op == "write":  # the lock is gone: wait fully again
+                        self._busy_spent = False
+                        self._set_busy_timeout(conn, self._busy_timeout)
+                    return result
                 except sqlite3.Error as exc:
                     if conn.in_transaction:
                         with contextlib.suppress(sqlite3.Error):
@@ -344,11 +350,15 @@ class BalanceStore:
                 os.fchmod(fd, 0o600)
             os.close(fd)
         self._ident = _identity(self.path)
+        timeout = min(BUSY_RETRY, self._busy_timeout) if self._busy_spent else self._busy_timeout
         conn = sqlite3.connect(
-            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
         )
         try:
-            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only takes effect on a new file
+            if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+                # Only a new file takes it; on an existing one the pragma waits for the write
+                # lock, so a process holding it would stall even the reads of this one.
+                conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise sqlite3.OperationalError(f"cannot use WAL mode (journal_mode={mode})")
@@ -390,8 +400,18 @@ class BalanceStore:
                 "not caching"
             )
 
+    @staticmethod
+    def _set_busy_timeout(conn: sqlite3.Connection, seconds: float) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+
     def _failed(self, op: str, exc: sqlite3.Error) -> None:
         if _code(exc) in _BUSY:
+            # One refresh makes several writes (balances, markets): waiting the whole busy
+            # timeout for each would multiply it. The next ones only retry briefly.
+            self._busy_spent = True
+            if self._conn is not None:
+                self._set_busy_timeout(self._conn, min(BUSY_RETRY, self._busy_timeout))
             self._warn(
                 f"busy:{op}",
                 f"cache at {self.path} is locked by another process (waited "
