@@ -24,7 +24,7 @@ import logging
 import socket
 import ssl
 import weakref
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Collection, Mapping
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -64,6 +64,11 @@ EXACT_BALANCES = frozenset({"binance", "coinbase", "kraken", "okx"})
 #: USD-pegged quotes whose pairs price an asset at par when ASSET/USD is not listed.
 PAR_QUOTES = ("USDT", "USDC")
 
+#: Exchanges whose `fetch_markets` does not read the currencies `load_markets` fetches first,
+#: so both are fetched at once (Coinbase: currencies, then spot and futures products, is
+#: three round trips in a row otherwise).
+PARALLEL_CURRENCIES = frozenset({"coinbase"})
+
 #: Connection `ccxt` keys that make the instance keep its own HTTP session.
 _OWN_TRANSPORT_KEYS = frozenset({"verify", "cafile", "session", "aiohttp_trust_env"})
 
@@ -100,6 +105,18 @@ def clone_instance(template: Any) -> Any:
     clone.origin = clone.uuid()
     clone.init_throttler()
     return clone
+
+
+async def gather_or_cancel(*aws: Awaitable[Any]) -> list[Any]:
+    """`asyncio.gather`, except that a failure cancels the others: none is left running."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def request_slots(exchange: str, limit: int) -> asyncio.Semaphore:
@@ -324,9 +341,10 @@ class CcxtAdapter:
             self._instances[ident] = instance
         lock = self._locks.setdefault(ident, asyncio.Lock())
         async with lock:  # one request at a time per key: nonces stay in order
-            if self.exchange == "alpaca":
-                account = await instance.traderPrivateGetV2Account()
-                positions = await instance.traderPrivateGetV2Positions()
+            if self.exchange == "alpaca":  # no nonces: both requests at once
+                account, positions = await gather_or_cancel(
+                    instance.traderPrivateGetV2Account(), instance.traderPrivateGetV2Positions()
+                )
                 return alpaca_holdings(account, positions)
             if instance.markets is None:
                 instance.set_markets_from_exchange(await self._markets(connection.ccxt))
@@ -390,7 +408,13 @@ class CcxtAdapter:
         public = self._public = self._create(overrides, None)
         try:
             if not self._restore_markets(public):
-                await public.load_markets()
+                if self.exchange in PARALLEL_CURRENCIES and public.has.get("fetchCurrencies"):
+                    currencies, markets = await gather_or_cancel(
+                        public.fetch_currencies(), public.fetch_markets()
+                    )
+                    public.set_markets(markets, currencies)
+                else:
+                    await public.load_markets()
                 self._save_markets(public)
         except Exception as exc:
             raise to_adapter_error(exc, self.exchange, (), self.settings.timeout) from None
