@@ -38,11 +38,24 @@ _KEY_FRAMES = frozenset({"jwt", "ecdsa", "eddsa", "rsa"})
 _HTTP_STATUS = re.compile(r"\s(?:GET|POST|PUT|DELETE|PATCH)\s\S+\s(\d{3})\s")
 _URL_QUERY = re.compile(r"(https?://[^\s?]+)\?\S*")
 _SPACES = re.compile(r"\s+")
+# An HTML error page (a proxy's 502, a maintenance page) quoted in a message: only its title
+_HTML_PAGE = re.compile(r"<(?:!doctype\s+html|html|head|body)\b.*", re.IGNORECASE | re.DOTALL)
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def _without_html(text: str) -> str:
+    page = _HTML_PAGE.search(text)
+    if page is None:
+        return text
+    title = _HTML_TITLE.search(page.group(0))
+    shown = re.sub(r"<[^>]*>", "", title[1]).strip() if title else ""
+    return text[: page.start()] + (f"(an HTML page: {shown})" if shown else "(an HTML page)")
 
 
 def clean_message(text: str, secrets: Iterable[str], limit: int = MAX_MESSAGE) -> str:
-    """One short line: query strings dropped, secrets redacted, trimmed to `limit`."""
+    """One short line: query strings and HTML pages dropped, secrets redacted, trimmed."""
     text = redact(text, secrets)
+    text = _without_html(text)
     text = _URL_QUERY.sub(r"\1", text)
     text = _SPACES.sub(" ", text).strip()
     if len(text) > limit:
@@ -84,6 +97,25 @@ def _cause_chain(exc: BaseException) -> list[BaseException]:
     return chain
 
 
+def _network_reason(exc: BaseException) -> str | None:
+    """Why a connection failed, from the errors ccxt chained (its message has only the URL)."""
+    import aiohttp
+
+    chain = _cause_chain(exc)[1:]
+    reasons: tuple[tuple[type[BaseException], str], ...] = (
+        (ConnectionRefusedError, "connection refused"),
+        (ConnectionResetError, "connection reset"),
+        (aiohttp.ClientConnectorDNSError, "host name not found"),
+        (aiohttp.ClientConnectorCertificateError, "TLS certificate not trusted"),
+        (aiohttp.ClientSSLError, "TLS handshake failed"),
+        (aiohttp.ServerDisconnectedError, "server closed the connection"),
+    )
+    for kind, reason in reasons:
+        if any(isinstance(cause, kind) for cause in chain):
+            return reason
+    return None
+
+
 def to_adapter_error(
     exc: BaseException, exchange: str, secrets: Iterable[str], timeout: float | None = None
 ) -> AdapterError:
@@ -112,13 +144,17 @@ def to_adapter_error(
     ):
         return fail(Status.RATE_LIMITED, f"rate limited: {detail}")
     if isinstance(exc, errors.RequestTimeout):
+        # the same words as the service's own deadline: which of the two timers fires first
+        # (they are set together) must not change the message
         within = f" within {timeout:g} s" if timeout else ""
-        return fail(Status.TIMEOUT, f"no answer{within}: {detail}")
+        return fail(Status.TIMEOUT, f"no answer{within}")
     if isinstance(exc, errors.InvalidNonce):
         hint = "nonce rejected (is this API key used by another program at the same time?)"
         return fail(Status.ERROR, f"{hint}: {detail}")
     if isinstance(exc, errors.NetworkError):
-        return fail(Status.UNREACHABLE, f"exchange unreachable: {detail}")
+        reason = _network_reason(exc)
+        because = f" ({reason})" if reason else ""
+        return fail(Status.UNREACHABLE, f"exchange unreachable: {detail}{because}")
     if isinstance(exc, errors.BaseError):
         if any(hint in detail.lower() for hint in _AUTH_HINTS):
             return fail(Status.AUTH_FAILED, f"key rejected: {detail}")
