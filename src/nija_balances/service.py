@@ -307,7 +307,7 @@ async def _fetch_exchange(
                     adapter.fetch_prices(needed, settings.quote), settings.timeout
                 )
             except Exception as exc:  # prices failing must not fail the balances
-                price_error = _describe(exc, ())
+                price_error = _classify(exc, (), settings.timeout)[1]
                 log.warning("%s: prices unavailable: %s", exchange, price_error)
         now = clock()
         for job, outcome, latency in outcomes:
