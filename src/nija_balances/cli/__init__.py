@@ -53,11 +53,30 @@ def command_in(argv: list[str]) -> str | None:
     return None
 
 
+EXIT_INTERRUPTED = 130  # as common.EXIT_INTERRUPTED (not imported: Ctrl-C may come first)
+
+
 def main() -> None:
-    """Console-script entry point."""
-    module = COMMAND_MODULES.get(command_in(sys.argv[1:]) or "")
-    app = _load({module}) if module else full_app()
-    app()
+    """Console-script entry point. Ctrl-C anywhere exits 130 with one line, no traceback."""
+    try:
+        module = COMMAND_MODULES.get(command_in(sys.argv[1:]) or "")
+        app = _load({module}) if module else full_app()
+        app()  # Typer turns a KeyboardInterrupt inside a command into exit 130, silently
+    except KeyboardInterrupt:  # while importing, or outside Typer's handling
+        _interrupted()
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED:
+            _interrupted()
+        raise
+
+
+def _interrupted() -> None:
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError):  # stderr gone: the exit code says it
+        sys.stderr.write("Interrupted\n")
+        sys.stderr.flush()
 
 
 def __getattr__(name: str) -> Any:
