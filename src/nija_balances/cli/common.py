@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 import typer
 
 if TYPE_CHECKING:
+    import logging
+
     from rich.console import Console
 
     from nija_balances.models import Config
@@ -110,12 +112,33 @@ def merge(
 
         # Only our own logger: third-party libraries may log requests in detail.
         logger = logging.getLogger("nija_balances")
-        if not logger.handlers:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-            logger.addHandler(handler)
+        if not any(h.get_name() == _VERBOSE_HANDLER for h in logger.handlers):
+            logger.addHandler(_stderr_handler())
         logger.setLevel(logging.INFO)
+    elif "logging" in sys.modules:  # an earlier `-v` in this process (tests, API users)
+        import logging
+
+        logging.getLogger("nija_balances").setLevel(logging.NOTSET)
     return opts
+
+
+_VERBOSE_HANDLER = "nija-balances-verbose"
+
+
+def _stderr_handler() -> logging.Handler:
+    """A handler writing to whatever `sys.stderr` is at the time (not the one of the first
+    `-v`: in one process, e.g. tests, that stream may be closed by the next command)."""
+    import logging
+
+    class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+        def emit(self, record: logging.LogRecord) -> None:
+            self.stream = sys.stderr
+            super().emit(record)
+
+    handler = CurrentStderr()
+    handler.set_name(_VERBOSE_HANDLER)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    return handler
 
 
 _consoles: dict[str, Console] = {}
