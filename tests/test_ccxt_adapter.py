@@ -469,7 +469,7 @@ async def test_instances_share_one_ssl_context_and_one_connector() -> None:
     async with open_session("kraken") as s:
         a, b = add_account(s.mock, {"USD": ("1", "0")}), add_account(s.mock, {"USD": ("2", "0")})
         await asyncio.gather(s.holdings(a, "a"), s.holdings(b, "b"))
-        instances = [*s.adapter._instances.values(), s.adapter._public]
+        instances = [*s.adapter._instances.values(), *s.adapter._publics]
         assert len(instances) == 3
         assert all(i.ssl_context is shared_ssl_context() for i in instances)
         assert len({id(i.session.connector) for i in instances}) == 1

@@ -278,9 +278,10 @@ class CcxtAdapter:
         self._instances: dict[str, Any] = {}
         self._templates: dict[str, Any] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._public: Any | None = None
+        self._publics: list[Any] = []  # keyless instances holding markets, one per `ccxt` table
         self._first_overrides: Mapping[str, Any] | None = None
-        self._markets_task: asyncio.Future[Any] | None = None
+        self._answered_overrides: Mapping[str, Any] | None = None  # of a connection that answered
+        self._markets_tasks: dict[str, asyncio.Future[Any]] = {}
         self._connector: aiohttp.BaseConnector | None = None
         self._sessions: list[aiohttp.ClientSession] = []
         self._closed = False
@@ -307,13 +308,14 @@ class CcxtAdapter:
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._markets_task is not None:
-            self._markets_task.cancel()  # no-op when done; gather retrieves its outcome
-            await asyncio.gather(self._markets_task, return_exceptions=True)
-        instances = [*self._instances.values(), *([self._public] if self._public else [])]
+        tasks = list(self._markets_tasks.values())
+        for task in tasks:
+            task.cancel()  # no-op when done; gather retrieves its outcome
+        await asyncio.gather(*tasks, return_exceptions=True)
+        instances = [*self._instances.values(), *self._publics]
         self._instances.clear()
         self._templates.clear()  # never opened: nothing to close
-        self._public = None
+        self._publics = []
         results = await asyncio.gather(*(i.close() for i in instances), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
@@ -349,6 +351,8 @@ class CcxtAdapter:
             if instance.markets is None:
                 instance.set_markets_from_exchange(await self._markets(connection.ccxt))
             balance = await instance.fetch_balance()
+            if self._answered_overrides is None:
+                self._answered_overrides = connection.ccxt
         if not isinstance(balance, Mapping):
             raise AdapterError(Status.ERROR, f"{self.exchange} sent a balance of the wrong shape")
         return Holdings(assets=assets_from_balance(balance, self.exchange))
@@ -361,7 +365,8 @@ class CcxtAdapter:
     # ------------------------------------------------------------------ prices
 
     async def _fetch_prices(self, wanted: list[str], quote: str) -> dict[str, Decimal]:
-        source = await self._markets(self._first_overrides or {})
+        # the markets of a connection that answered: another one's URL may be the broken part
+        source = await self._markets(self._answered_overrides or self._first_overrides or {})
         markets: Mapping[str, Any] = source.markets or {}
         candidates: dict[str, list[str]] = {}
         for currency in wanted:
@@ -391,21 +396,25 @@ class CcxtAdapter:
     # ------------------------------------------------------------------ markets
 
     async def _markets(self, overrides: Mapping[str, Any]) -> Any:
-        """The keyless instance holding this exchange's markets, loading them once.
+        """The keyless instance holding this exchange's markets, loading them once per
+        `ccxt` table (one for the whole exchange, unless connections point at other URLs).
 
         The load runs as its own task, so a connection cancelled by its timeout does not
-        cancel it for the others; a failed load fails every connection of this refresh
-        alike (instead of each retrying it).
+        cancel it for the others; a failed load fails every connection with the same
+        `ccxt` table alike (instead of each retrying it), and no other.
         """
-        if self._markets_task is None:
-            self._markets_task = asyncio.ensure_future(self._load_markets(overrides))
+        key = json.dumps(overrides, sort_keys=True, default=str)
+        task = self._markets_tasks.get(key)
+        if task is None:
+            task = self._markets_tasks[key] = asyncio.ensure_future(self._load_markets(overrides))
         try:
-            return await asyncio.shield(self._markets_task)
+            return await asyncio.shield(task)
         except AdapterError as exc:
             raise AdapterError(exc.status, f"loading markets failed: {exc.message}") from None
 
     async def _load_markets(self, overrides: Mapping[str, Any]) -> Any:
-        public = self._public = self._create(overrides, None)
+        public = self._create(overrides, None)
+        self._publics.append(public)
         try:
             if not self._restore_markets(public):
                 if self.exchange in PARALLEL_CURRENCIES and public.has.get("fetchCurrencies"):
