@@ -197,6 +197,10 @@ class MockProcess:
             if self._process.is_alive():
                 self._process.terminate()
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid or 0
+
     def _call(self, command: str, *arg: Any) -> Any:
         self._pipe.send((command, arg))
         if not self._pipe.poll(120):

@@ -23,12 +23,15 @@ import argparse
 import asyncio
 import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from resource import RUSAGE_CHILDREN, RUSAGE_SELF
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -174,74 +177,135 @@ def child_main(phase: str, spec_path: str) -> None:
 # --------------------------------------------------------------------------- the parent
 
 
-def run_child(phase: str, spec_path: Path, home: Path) -> dict[str, Any]:
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_times(mock_pid: int) -> tuple[float, float, float]:
+    """(CPU s busy on the whole machine, of the mock process, of us and our waited children)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
+    busy = (sum(fields) - fields[3] - fields[4]) / TICK  # all but idle and iowait
+    mock = 0.0
+    if mock_pid:
+        stat = Path(f"/proc/{mock_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        mock = (int(stat[11]) + int(stat[12])) / TICK  # utime + stime
+    own = sum(sum(resource.getrusage(who)[:2]) for who in (RUSAGE_SELF, RUSAGE_CHILDREN))
+    return busy, mock, own
+
+
+def other_load(before: tuple[float, float, float], after: tuple[float, float, float]) -> float:
+    """CPU cores used by other processes of the machine between two `cpu_times`."""
+    (b0, m0, o0), (b1, m1, o1) = before, after
+    return max(0.0, (b1 - b0) - (m1 - m0) - (o1 - o0))
+
+
+def wait_for_quiet(mock_pid: int, max_wait: float, limit: float = 0.25) -> float:
+    """Wait (up to `max_wait` s) until other processes use under `limit` cores; return it."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        before = cpu_times(mock_pid)
+        time.sleep(0.5)
+        load = other_load(before, cpu_times(mock_pid)) / 0.5
+        if load < limit or time.monotonic() >= deadline:
+            return load
+        time.sleep(1.0)
+
+
+def run_child(phase: str, spec_path: Path, home: Path, mock_pid: int) -> dict[str, Any]:
     env = {**os.environ, "NIJA_BALANCES_HOME": str(home), "PYTHONHASHSEED": "0"}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", phase, str(spec_path)]
+    before = cpu_times(mock_pid)
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
     elapsed = time.perf_counter() - started
+    after = cpu_times(mock_pid)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{phase} child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(lines[-1].removeprefix("RESULT "))
     result["process_s"] = elapsed
+    result["mock_cpu_s"] = after[1] - before[1]
+    result["other_load_cores"] = other_load(before, after) / elapsed
     return result
 
 
-def measure(mocks: MockProcess, phase: str, spec_path: Path, home: Path) -> dict[str, Any]:
+def measure(
+    mocks: MockProcess, phase: str, spec_path: Path, home: Path, idle_wait: float
+) -> dict[str, Any]:
     mocks.reset()
-    result = run_child(phase, spec_path, home)
+    load_before = wait_for_quiet(mocks.pid, idle_wait)
+    result = run_child(phase, spec_path, home, mocks.pid)
+    result["other_load_before"] = load_before
     result["requests"] = mocks.counts()
     return result
 
 
-def fmt_requests(requests: dict[str, dict[str, Any]], kind: str) -> str:
-    return " ".join(f"{ex[:2]}{requests[ex][kind]}" for ex in EXCHANGES)
+def fmt_requests(runs: list[dict[str, Any]], kind: str) -> str:
+    """Requests of `kind` per exchange (the most any run made), e.g. `kr2 co5 bi1 ok1 al0`."""
+    return " ".join(f"{ex[:2]}{max(r['requests'][ex][kind] for r in runs)}" for ex in EXCHANGES)
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    walls = [r["wall_s"] for r in runs]
+    return {
+        "wall": statistics.median(walls),
+        "wall_min": min(walls),
+        "wall_max": max(walls),
+        "cpu": statistics.median(r["cpu_s"] for r in runs),
+        "import": statistics.median(r["ccxt_import_s"] for r in runs),
+        "process": statistics.median(r["process_s"] for r in runs),
+        "rss": max(r["peak_rss_mb"] for r in runs),
+        "ok": min(r["statuses"].get("ok", 0) for r in runs),
+        "private": max(sum(v["private"] for v in r["requests"].values()) for r in runs),
+        "mock_cpu": statistics.median(r["mock_cpu_s"] for r in runs),
+        "other": max(r["other_load_cores"] for r in runs),
+    }
 
 
 def report(rows: list[dict[str, Any]], latency: float) -> str:
     out = [
-        f"Latency injected on every mock request: {latency * 1000:.0f} ms.",
+        f"Latency injected on every mock request: {latency * 1000:.0f} ms. Times are medians "
+        "over the runs (range in brackets); RSS and request counts are the maxima.",
         "",
-        "| N | run | refresh wall s | refresh CPU s | ccxt import s | child process s "
-        "| peak RSS MB | counted | markets req (kr co bi ok al) | ticker req | private req |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| N | run | runs | refresh wall s | refresh CPU s | ccxt import s | child process s "
+        "| peak RSS MB | counted | markets req (kr co bi ok al) | ticker req | private req "
+        "| mock CPU s | other load (cores, max) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        r = row["result"]
-        req = r["requests"]
-        counted = r["statuses"].get("ok", 0)
+        n, runs, m = row["n"], row["runs"], summary(row["runs"])
         out.append(
-            f"| {row['n']} | {row['phase']} | {r['wall_s']:.3f} | {r['cpu_s']:.3f} "
-            f"| {r['ccxt_import_s']:.3f} | {r['process_s']:.2f} | {r['peak_rss_mb']:.0f} "
-            f"| {counted}/{row['n']} | {fmt_requests(req, 'markets')} "
-            f"| {fmt_requests(req, 'ticker')} | {sum(v['private'] for v in req.values())} |"
+            f"| {n} | {row['phase']} | {len(runs)} "
+            f"| {m['wall']:.3f} [{m['wall_min']:.2f}-{m['wall_max']:.2f}] | {m['cpu']:.3f} "
+            f"| {m['import']:.3f} | {m['process']:.2f} | {m['rss']:.0f} | {m['ok']}/{n} "
+            f"| {fmt_requests(runs, 'markets')} | {fmt_requests(runs, 'ticker')} "
+            f"| {m['private']} | {m['mock_cpu']:.2f} | {m['other']:.2f} |"
         )
     out.append("")
     for row in rows:
-        r = row["result"]
-        if r.get("errors"):
-            out.append(f"- N={row['n']} {row['phase']} errors: {r['errors']}")
-        if "steps_s" in r:
-            steps = ", ".join(f"{k} {v:.2f} s" for k, v in r["steps_s"].items())
-            out.append(f"- N={row['n']} baseline time by step: {steps}")
-        unexpected = {ex: v["unexpected"] for ex, v in r["requests"].items() if v["unexpected"]}
+        n, phase, last = row["n"], row["phase"], row["runs"][-1]
+        errors = sorted({e for r in row["runs"] for e in r.get("errors", [])})
+        if errors:
+            out.append(f"- N={n} {phase} errors: {errors[:5]}")
+        if "steps_s" in last:
+            steps = ", ".join(f"{k} {v:.2f} s" for k, v in last["steps_s"].items())
+            out.append(f"- N={n} baseline time by step: {steps}")
+        unexpected = {ex: v["unexpected"] for ex, v in last["requests"].items() if v["unexpected"]}
         if unexpected:
-            out.append(f"- N={row['n']} {row['phase']} unexpected (404) requests: {unexpected}")
-        peak = {ex[:2]: v["max_in_flight"] for ex, v in r["requests"].items()}
-        out.append(f"- N={row['n']} {row['phase']} max requests in flight per mock: {peak}")
-    base = {row["n"]: row["result"]["wall_s"] for row in rows if row["phase"] == "baseline"}
+            out.append(f"- N={n} {phase} unexpected (404) requests: {unexpected}")
+        peak = {ex[:2]: v["max_in_flight"] for ex, v in last["requests"].items()}
+        out.append(f"- N={n} {phase} max requests in flight per mock: {peak}")
+    base = {r["n"]: summary(r["runs"])["wall"] for r in rows if r["phase"] == "baseline"}
     if base:
-        per_conn = max(base.values()) / max(base)
+        per_conn = base[max(base)] / max(base)
         out.append(f"- baseline per connection: {per_conn:.3f} s (at N={max(base)})")
         for row in rows:
             if row["phase"] in ("cold", "warm"):
-                n = row["n"]
+                n, wall = row["n"], summary(row["runs"])["wall"]
                 est = base.get(n, per_conn * n)
                 how = "measured" if n in base else "extrapolated linearly"
-                speedup = est / row["result"]["wall_s"]
                 out.append(
-                    f"- N={n} {row['phase']}: baseline {est:.1f} s ({how}), speed-up {speedup:.0f}x"
+                    f"- N={n} {row['phase']}: baseline {est:.1f} s ({how}), "
+                    f"speed-up {est / wall:.0f}x"
                 )
     return "\n".join(out)
 
@@ -251,7 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, nargs="+", default=[10, 100, 300, 1000])
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--baseline-n", type=int, nargs="*", default=[10, 100])
+    parser.add_argument("--repeat", type=int, default=3, help="cold + warm runs per N")
     parser.add_argument("--max-in-flight", type=int, default=64)
+    parser.add_argument(
+        "--idle-wait",
+        type=float,
+        default=60.0,
+        help="wait up to this many seconds before each run for other processes to go quiet",
+    )
     parser.add_argument("--json", type=Path, help="also write every raw figure here")
     parser.add_argument("--child", nargs=2, metavar=("PHASE", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -263,18 +334,31 @@ def main(argv: list[str] | None = None) -> int:
     with MockProcess(args.latency) as mocks, tempfile.TemporaryDirectory() as tmp:
         for n in sorted(set(args.n) | set(args.baseline_n)):
             conns = mocks.setup(n)
-            store = Path(tmp) / f"store-{n}"
-            store.mkdir()
-            spec = {"conns": conns, "overrides": mocks.overrides, "store": str(store)}
-            spec_path = Path(tmp) / f"spec-{n}.json"
-            spec_path.write_text(json.dumps({**spec, "settings": settings}))
-            phases = ["cold", "warm"] if n in args.n else []
-            phases += ["baseline"] if n in args.baseline_n else []
-            for phase in phases:
-                print(f"N={n} {phase} ...", file=sys.stderr, flush=True)
-                result = measure(mocks, phase, spec_path, Path(tmp))
-                rows.append({"n": n, "phase": phase, "result": result})
-                print(f"  wall {result['wall_s']:.3f} s", file=sys.stderr, flush=True)
+            cold: dict[str, Any] = {"n": n, "phase": "cold", "runs": []}
+            warm: dict[str, Any] = {"n": n, "phase": "warm", "runs": []}
+            repeats = args.repeat if n in args.n else 0
+            baseline_rows = []
+            for i in range(repeats + (n in args.baseline_n)):
+                store = Path(tmp) / f"store-{n}-{i}"  # a fresh store: the first run is cold
+                store.mkdir()
+                spec_path = Path(tmp) / f"spec-{n}-{i}.json"
+                spec = {"conns": conns, "overrides": mocks.overrides, "store": str(store)}
+                spec_path.write_text(json.dumps({**spec, "settings": settings}))
+                phases = ["cold", "warm"] if i < repeats else ["baseline"]
+                for phase in phases:
+                    print(f"N={n} {phase} #{i + 1} ...", file=sys.stderr, end=" ", flush=True)
+                    result = measure(mocks, phase, spec_path, Path(tmp), args.idle_wait)
+                    load = result["other_load_cores"]
+                    print(
+                        f"wall {result['wall_s']:.3f} s, other load {load:.2f} cores",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    if phase == "baseline":
+                        baseline_rows.append({"n": n, "phase": phase, "runs": [result]})
+                    else:
+                        (cold if phase == "cold" else warm)["runs"].append(result)
+            rows += ([cold, warm] if repeats else []) + baseline_rows
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     print(report(rows, args.latency))
