@@ -1,0 +1,202 @@
+"""Ctrl-C: every command exits 130 with one line and no traceback, and the store stays whole.
+
+The fetch is held up by the mock (a long latency), SIGINT is sent once the mock has seen the
+balance request (polled, not slept for), and afterwards the store must pass SQLite's
+integrity check and still serve the last good values from before. `nija watch` is
+interrupted in a real terminal (tmux), which must be left as it was found.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from reliability.harness import NIJA, MockThread, Setup, env_names, nija, wait_until
+
+pytestmark = [pytest.mark.network_mock, pytest.mark.slow]
+
+LATENCY = 8.0  # the mock holds every balance request this long: far beyond the test's wait
+PRIVATE = "/0/private/"
+
+
+@pytest.fixture
+def held(setup: Setup, mocks: MockThread) -> Iterator[tuple[Setup, MockThread, dict[str, float]]]:
+    """A config with two Kraken connections, fetched once (good values in the store)."""
+    kraken = mocks.start("kraken")
+    setup.add("platform", kraken, {"USD": ("100", "0"), "BTC": ("1", "0")})
+    setup.add("alice", kraken, {"USD": ("50.5", "0")})
+    setup.write()
+    good = nija("show", "--json", "--refresh", "--config", str(setup.path))
+    values = {f"{c['account']}/{c['connection']}": c["balance"] for c in good.json()["connections"]}
+    assert values == {"platform/kraken": 60100.0, "alice/kraken": 50.5}
+    yield setup, mocks, values
+
+
+def store_path(home: Path) -> Path:
+    return next(home.rglob("balances.sqlite3"))
+
+
+def integrity(path: Path) -> str:
+    if shutil.which("sqlite3"):
+        run = subprocess.run(
+            ["sqlite3", str(path), "PRAGMA integrity_check;"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return run.stdout.strip()
+    with sqlite3.connect(path) as conn:  # pragma: no cover - the sqlite3 tool is missing
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("show", "--refresh"),
+        ("show", "--json", "--refresh"),
+        ("status", "--refresh"),
+        ("user", "alice", "--refresh"),
+        ("config", "check", "--connect"),
+    ],
+    ids=" ".join,
+)
+def test_sigint_during_a_fetch_exits_130_and_keeps_the_store(
+    held: tuple[Setup, MockThread, dict[str, float]], isolated_home: Path, command: tuple[str, ...]
+) -> None:
+    setup, mocks, values = held
+    kraken = setup.conns[0].mock
+    assert kraken is not None
+    mocks.call(lambda: kraken.inject("latency", path=PRIVATE, seconds=LATENCY))
+    seen = kraken.count(PRIVATE)
+
+    proc = subprocess.Popen(
+        [*NIJA, *command, "--config", str(setup.path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        wait_until(lambda: kraken.count(PRIVATE) > seen, 15, "the balance request")
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, (out, err)
+    assert time.monotonic() - sent < LATENCY / 2  # it stopped, it did not wait the fetch out
+    assert "Traceback" not in err, err
+    if command[0] == "config":  # its progress lines come first
+        assert err.splitlines()[-1] == "Interrupted", err
+    else:
+        assert err == "Interrupted\n", err
+        assert out == "", out  # no half report on stdout
+
+    mocks.call(kraken.clear_faults)
+    assert integrity(store_path(isolated_home)) == "ok"
+    after = nija("show", "--json", "--config", str(setup.path))
+    assert after.code == 0, after
+    conns = {f"{c['account']}/{c['connection']}": c for c in after.json()["connections"]}
+    assert {k: c["balance"] for k, c in conns.items()} == values
+    assert {c["status"] for c in conns.values()} == {"cached"}  # the last good values, intact
+
+
+# ---------------------------------------------------------------------------- watch in tmux
+
+
+class Tmux:
+    """A tmux server of its own (private socket) running one command in an 80x24 pane."""
+
+    def __init__(self) -> None:
+        self.socket = f"nija-rel-{uuid.uuid4().hex[:8]}"
+
+    def tmux(self, *args: str) -> str:
+        run = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10
+        )
+        return run.stdout
+
+    def start(self, command: str, home: Path) -> None:
+        env = f"env -u COLUMNS -u LINES -u NO_COLOR TERM=xterm-256color NIJA_BALANCES_HOME={home}"
+        # after the command: its exit status, then the terminal's modes as the shell sees them
+        modes = "stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo|isig)' | tr '\\n' ' '"
+        shell = f"{env} {command}; echo EXIT=$?; echo MODES: $({modes}); sleep 60"
+        subprocess.run(
+            ["tmux", "-L", self.socket, "new-session", "-d", "-s", "w", "-x", "80", "-y", "24",
+             shell],
+            check=True,
+            timeout=10,
+        )  # fmt: skip
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "w")
+
+    def wait_for(self, found: Callable[[str], bool], timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen()
+            if found(text):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"screen never matched; last screen:\n{text}")
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    term = Tmux()
+    yield term
+    term.close()
+
+
+def test_ctrl_c_in_watch_during_a_fetch_restores_the_terminal(
+    tmux: Tmux, held: tuple[Setup, MockThread, dict[str, float]], isolated_home: Path
+) -> None:
+    setup, mocks, _ = held
+    kraken = setup.conns[0].mock
+    assert kraken is not None
+    # the pane's shell may not see this process's environment: credentials go in a .env
+    lines = []
+    for conn in setup.conns:
+        key_var, secret_var, _ = env_names(conn.exchange, conn.account)
+        lines += [f"{key_var}={conn.api_key}", f"{secret_var}={conn.creds.api_secret}"]
+    (setup.path.parent / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    tmux.start(
+        f"{sys.executable} -m nija_balances watch --config {setup.path} --interval 5", isolated_home
+    )
+    # the first paint comes from the cache; then the real fetch starts and is held up
+    tmux.wait_for(lambda s: "platform" in s.lower() and "$60,100.00" in s)
+    seen = kraken.count(PRIVATE)
+    mocks.call(lambda: kraken.inject("latency", path=PRIVATE, seconds=LATENCY))
+    wait_until(lambda: kraken.count(PRIVATE) > seen, 20, "watch to fetch")
+    screen = tmux.wait_for(lambda s: "refreshing" in s)
+    assert "Traceback" not in screen
+
+    tmux.tmux("send-keys", "-t", "w", "C-c")
+    after = tmux.wait_for(lambda s: "MODES:" in s, timeout=10)
+    assert "EXIT=130" in after, after
+    assert "Interrupted" in after and "Traceback" not in after, after
+    modes = after.split("MODES:")[1].split()
+    assert sorted(modes) == ["echo", "icanon", "isig"], after  # cooked mode, echo back on
+    flags = tmux.tmux("display-message", "-p", "-t", "w", "#{cursor_flag} #{alternate_on}")
+    assert flags.split() == ["1", "0"], flags  # cursor shown, out of the alternate screen
+    assert "refreshing" not in after  # the live view went with the alternate screen
+    mocks.call(kraken.clear_faults)
+    assert integrity(store_path(isolated_home)) == "ok"
