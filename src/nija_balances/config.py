@@ -143,7 +143,12 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 def dotted(path: tuple[str, ...]) -> str:
     """A key path as TOML writes it: `users."a.b".kraken` (odd keys quoted, escapes visible)."""
-    return ".".join(p if _BARE_KEY.fullmatch(p) else json.dumps(p) for p in path)
+    return ".".join(p if _BARE_KEY.fullmatch(p) else _quoted(p) for p in path)
+
+
+def _quoted(key: str) -> str:
+    text = json.dumps(key, ensure_ascii=False)  # escapes quotes and C0 controls
+    return "".join(ch if text_problem(ch) is None else f"\\u{ord(ch):04x}" for ch in text)
 
 
 # --------------------------------------------------------------------- values
