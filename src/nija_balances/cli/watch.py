@@ -61,12 +61,21 @@ def watch(
 
         return select(load_config(opts.config, demo=opts.demo), user=user, broker=broker)
 
+    import signal
+
+    def terminated(signum: int, frame: object) -> None:
+        # like Ctrl-C, unwind through the live view and the tty settings instead of dying
+        # with the terminal in cbreak mode, no echo, on the alternate screen
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
     try:
         with _keys_unbuffered():
             asyncio.run(_run(opts, cfg, reload, store, interval, show_platform=user is None))
     except KeyboardInterrupt:
         raise typer.Exit(common.EXIT_INTERRUPTED) from None
     finally:
+        signal.signal(signal.SIGTERM, previous)
         store.close()
 
 
