@@ -8,6 +8,7 @@ interrupted in a real terminal (tmux), which must be left as it was found.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sqlite3
@@ -165,9 +166,23 @@ def tmux() -> Iterator[Tmux]:
     term.close()
 
 
-def test_ctrl_c_in_watch_during_a_fetch_restores_the_terminal(
-    tmux: Tmux, held: tuple[Setup, MockThread, dict[str, float]], isolated_home: Path
+def watch_pid(tmux: Tmux) -> int:
+    """The pid of `nija watch`: the child of the pane's shell (found by pid, never by name)."""
+    shell = tmux.tmux("display-message", "-p", "-t", "w", "#{pane_pid}").strip()
+    found = subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True, timeout=10)
+    pids = [int(p) for p in found.stdout.split()]
+    assert len(pids) == 1, (shell, found.stdout)
+    return pids[0]
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_watch_interrupted_during_a_fetch_restores_the_terminal(
+    tmux: Tmux, held: tuple[Setup, MockThread, dict[str, float]], isolated_home: Path, how: str
 ) -> None:
+    """Ctrl-C exits 130 with one line; SIGTERM (`kill`, `timeout`) exits 143. Both put the
+    terminal back: cooked mode with echo, the cursor shown, off the alternate screen."""
+    if how == "sigterm" and shutil.which("pgrep") is None:
+        pytest.skip("pgrep is not installed")
     setup, mocks, _ = held
     kraken = setup.conns[0].mock
     assert kraken is not None
@@ -189,10 +204,14 @@ def test_ctrl_c_in_watch_during_a_fetch_restores_the_terminal(
     screen = tmux.wait_for(lambda s: "refreshing" in s)
     assert "Traceback" not in screen
 
-    tmux.tmux("send-keys", "-t", "w", "C-c")
+    if how == "ctrl-c":
+        tmux.tmux("send-keys", "-t", "w", "C-c")
+    else:
+        os.kill(watch_pid(tmux), signal.SIGTERM)
     after = tmux.wait_for(lambda s: "MODES:" in s, timeout=10)
-    assert "EXIT=130" in after, after
-    assert "Interrupted" in after and "Traceback" not in after, after
+    assert ("EXIT=130" if how == "ctrl-c" else "EXIT=143") in after, after
+    assert ("Interrupted" in after) == (how == "ctrl-c"), after
+    assert "Traceback" not in after and "Terminated" not in after, after
     modes = after.split("MODES:")[1].split()
     assert sorted(modes) == ["echo", "icanon", "isig"], after  # cooked mode, echo back on
     flags = tmux.tmux("display-message", "-p", "-t", "w", "#{cursor_flag} #{alternate_on}")
