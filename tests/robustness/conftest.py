@@ -135,6 +135,7 @@ class Setup:
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     expected: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    prefixes: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(
         self,
@@ -161,7 +162,22 @@ class Setup:
             self.env[f"{prefix}_PASS"] = creds.api_passphrase
         self.accounts.setdefault(account, {})[name] = table
         self.expected[(account, name)] = Decimal(expected)
+        self.prefixes[(account, name)] = prefix
         return creds
+
+    def another_key(
+        self, account: str, name: str, mock: MockExchange, balances: Mapping[str, tuple[str, str]]
+    ) -> dict[str, str]:
+        """The variables that point `account`/`name` at a new mock account (its own API key,
+        e.g. one per process: Kraken nonces of one key must grow across processes)."""
+        creds = self.credentials(mock, balances)
+        prefix = self.prefixes[(account, name)]
+        return {f"{prefix}_KEY": creds.api_key or "", f"{prefix}_SECRET": creds.api_secret or ""}
+
+    def apply(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Put the credentials in this process's environment (for in-process runs)."""
+        for name, value in self.env.items():
+            monkeypatch.setenv(name, value)
 
     @staticmethod
     def credentials(mock: MockExchange, balances: Mapping[str, tuple[str, str]]) -> Credentials:
@@ -191,8 +207,5 @@ class Setup:
 
 
 @pytest.fixture
-def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
-    config = Setup(tmp_path / "config.toml")
-    yield config
-    for name in config.env:
-        monkeypatch.delenv(name, raising=False)
+def setup(tmp_path: Path) -> Setup:
+    return Setup(tmp_path / "config.toml")
