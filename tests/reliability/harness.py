@@ -133,13 +133,18 @@ class Setup:
         *,
         name: str | None = None,
         env: bool = True,
+        cash: str = "0",
     ) -> Conn:
-        """A new mock account and the connection to it; credentials in env by convention."""
+        """A new mock account and the connection to it; credentials in env by convention.
+
+        `cash` is the Alpaca account's cash (Alpaca has no per-currency balances).
+        """
         exchange = mock.exchange_id
         creds = new_credentials(exchange)
         assert creds.api_key is not None
         key = creds.api_key
-        self.mocks.call(lambda: mock.add_account(key, account_for(creds, balances)))
+        on_mock = account_for(creds, balances, cash=cash)
+        self.mocks.call(lambda: mock.add_account(key, on_mock))
         conn = Conn(
             account, name or exchange, exchange, creds, fast_overrides(mock), mock, self.mocks
         )

@@ -436,3 +436,81 @@ def test_prices_hanging_leave_assets_unpriced_with_the_reason(
     assert conn["status"] == "ok"
     assert conn["unpriced"] == ["BTC"] and conn["balance"] == 50.0  # cash only, never BTC at 0
     assert conn["error"] == f"could not price BTC: no answer within {TIMEOUT} s"
+
+
+# ---------------------------------------------------------------------------- other exchanges
+
+#: Binance, OKX and Alpaca: the faults each exchange answers in its own words. `{request}`
+#: is the balance request ccxt names; Alpaca asks for the account and the positions at once,
+#: so either may be the one that failed first.
+MORE_REQUESTS = {
+    "binance": r"binance GET {url}/api/v3/account",
+    "okx": r"okx GET {url}/api/v5/account/balance",
+    "alpaca": r"alpaca GET {url}/v2/(?:account|positions)",
+}
+MORE_CASES: dict[str, dict[str, tuple[str, str]]] = {
+    "binance": {
+        "auth": ("auth_failed", 'key rejected: binance {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}'),
+        "permission": ("auth_failed", 'key rejected: binance {"code": -1002, "msg": "You are not authorized to execute this request."}'),
+        "http429": ("rate_limited", "rate limited: binance 429 Too Many Requests Too Many Requests"),
+        "ratelimit": ("rate_limited", 'rate limited: binance 429 Too Many Requests {"code": -1003, "msg": "Too much request weight used; current limit is 6000 request weight per 1 MINUTE."}'),
+    },
+    "okx": {
+        "auth": ("auth_failed", 'key rejected: okx {"code": "50111", "msg": "Invalid OK-ACCESS-KEY", "data": []}'),
+        "permission": ("auth_failed", """key lacks permission: okx {"code": "50110", "msg": "Your IP 127.0.0.1 is not included in your API key's IP whitelist.", "data": []}"""),
+        "http429": ("rate_limited", "rate limited: {request} 429 Too Many Requests Too Many Requests"),
+        "ratelimit": ("rate_limited", 'rate limited: okx {"code": "50011", "msg": "Too Many Requests", "data": []}'),
+    },
+    "alpaca": {
+        "auth": ("auth_failed", 'key lacks permission: alpaca {"code": 40110000, "message": "request is not authorized"}'),
+        "permission": ("auth_failed", 'key lacks permission: alpaca {"message": "forbidden."}'),
+        "http429": ("rate_limited", "rate limited: {request} 429 Too Many Requests Too Many Requests"),
+        "ratelimit": ("rate_limited", 'rate limited: alpaca {"code": 42910000, "message": "rate limit exceeded"}'),
+    },
+}  # fmt: skip
+COMMON_CASES = {
+    "http500": ("unreachable", "exchange unreachable: {request} 500 Internal Server Error Internal Server Error"),
+    "http503": ("unreachable", "exchange unreachable: {request} 503 Service Unavailable Service Unavailable"),
+    "malformed_json": ("error", '{ex} sent a response that is not JSON: {"result": {"BTC": {"balance": "1.0", "hold'),
+    "html": ("unreachable", "exchange unreachable: {request} 502 Bad Gateway (an HTML page: 502 Error)"),
+    "truncated": ("unreachable", "response cut short: {request}"),
+}  # fmt: skip
+MORE = [(ex, fault) for ex in MORE_CASES for fault in [*MORE_CASES[ex], *COMMON_CASES]]
+
+
+def expected_pattern(exchange: str, fault: str, url: str) -> tuple[str, str]:
+    status, template = {**COMMON_CASES, **MORE_CASES[exchange]}[fault]
+    request = MORE_REQUESTS[exchange].format(url=re.escape(url))
+    parts = re.split(r"(\{request\}|\{ex\})", template)
+    pieces = {"{request}": request, "{ex}": exchange}
+    return status, "".join(pieces.get(p, re.escape(p)) for p in parts)
+
+
+@pytest.mark.parametrize(("exchange", "fault"), MORE)
+def test_fault_on_binance_okx_alpaca(
+    setup: Setup, mocks: MockThread, exchange: str, fault: str
+) -> None:
+    setup.settings["timeout"] = TIMEOUT
+    mock = mocks.start(exchange)
+    balances = (
+        {} if exchange == "alpaca" else {"USDT" if exchange == "binance" else "USD": ("100", "0")}
+    )
+    platform = setup.add("platform", mock, balances, cash="100")
+    alice = setup.add("alice", mock, balances, cash="100")
+    bob = setup.add("bob", mocks.start("kraken"), BOB_BALANCES)
+    config = str(setup.write())
+    alice.inject(fault)
+    status, pattern = expected_pattern(exchange, fault, mock.url)
+
+    shown = nija("show", "--json", "--config", config)
+    assert shown.code == 0, shown
+    doc = shown.json()
+    conns = connections(doc)
+    assert conns[alice.key]["status"] == status
+    assert re.fullmatch(pattern, conns[alice.key]["error"]), (conns[alice.key]["error"], pattern)
+    assert (conns[platform.key]["status"], conns[platform.key]["balance"]) == ("ok", 100.0)
+    assert (conns[bob.key]["status"], conns[bob.key]["balance"]) == ("ok", BOB_VALUE)
+    summary = doc["summary"]
+    assert (summary["connections_counted"], summary["complete"]) == (2, False)
+    health = nija("status", "--json", "--config", config)
+    assert health.code == 1 and connections(health.json())[alice.key]["status"] == status
