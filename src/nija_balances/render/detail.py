@@ -59,7 +59,13 @@ def user_detail(user: AccountReport, quote: str) -> Group:
             parts.append(
                 Text(f"  unpriced (not in the value): {', '.join(conn.unpriced)}", style="yellow")
             )
-    parts += [Text(""), Text(f"SUBTOTAL  {money(user.total, quote)}", style="bold")]
+    subtotal = Text(f"SUBTOTAL  {money(user.total, quote)}", style="bold")
+    if user.enabled and not user.complete:  # a total says what it covers
+        counted = sum(1 for c in user.connections if c.counted)
+        subtotal.append(
+            f"  ({counted} of {len(user.connections)} connections counted)", style="yellow"
+        )
+    parts += [Text(""), subtotal]
     return Group(*parts)
 
 
