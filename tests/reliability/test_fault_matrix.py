@@ -514,3 +514,26 @@ def test_fault_on_binance_okx_alpaca(
     assert (summary["connections_counted"], summary["complete"]) == (2, False)
     health = nija("status", "--json", "--config", config)
     assert health.code == 1 and connections(health.json())[alice.key]["status"] == status
+
+
+def test_user_report_says_what_its_subtotal_covers(setup: Setup, mocks: MockThread) -> None:
+    """`nija user` with a failed connection: its subtotal says it covers 1 of 2 connections."""
+    kraken, coinbase = mocks.start("kraken"), mocks.start("coinbase")
+    setup.add("platform", kraken, PLATFORM_BALANCES)
+    setup.add("alice", kraken, ALICE_BALANCES)
+    broken = setup.add("alice", coinbase, BOB_BALANCES)
+    config = str(setup.write())
+    broken.inject("auth")
+
+    text = nija("user", "alice", "--config", config)
+    assert text.code == 0, text
+    assert "SUBTOTAL  $30,050.00  (1 of 2 connections counted)" in text.stdout
+    doc = nija("user", "alice", "--json", "--config", config).json()
+    assert doc["total"] == ALICE_VALUE
+    assert (doc["connections_counted"], doc["connections_total"], doc["complete"]) == (1, 2, False)
+
+    broken.clear()
+    doc = nija("user", "alice", "--json", "--refresh", "--config", config).json()
+    assert (doc["connections_counted"], doc["complete"]) == (2, True)
+    text = nija("user", "alice", "--config", config)
+    assert "connections counted" not in text.stdout  # nothing to say when all are counted
