@@ -123,7 +123,16 @@ REDACTED = "***"
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret (and any 6+ character piece of a long one) in `text`."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
+    """Replace every secret in `text`: whole, and for a multi-line one (a PEM key, maybe
+    pasted on one line with `\\n`) in both forms and each of its lines of 12+ characters."""
+    forms: set[str] = set()
+    for secret in (s for s in secrets if s):
+        multiline = secret.replace("\\n", "\n").strip()
+        lines = [line.strip() for line in multiline.splitlines()]
+        forms.add(secret)
+        if len(lines) > 1:
+            forms |= {multiline, multiline.replace("\n", "\\n")}
+            forms.update(x for x in lines if len(x) >= 12 and not x.startswith("-----"))
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, REDACTED)
     return text
