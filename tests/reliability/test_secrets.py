@@ -281,3 +281,17 @@ def test_the_leak_detector_finds_whole_secrets_and_pieces() -> None:
     assert secrets.leaks(f"error: {pem.splitlines()[2]}")  # one base64 line of the PEM
     assert secrets.leaks(f"...{kraken[20:40]}...")  # a 20-character slice
     assert secrets.leaks(pem.replace("\n", "\\n"))  # a PEM written on one line
+
+
+def test_redact_covers_every_form_of_a_pem_secret() -> None:
+    """An error quoting the key as ccxt saw it (lines, or one line with `\\n`) is redacted."""
+    from nija_balances.credentials import redact
+
+    pem = new_credentials("coinbase").api_secret or ""
+    one_line = pem.strip().replace("\n", "\\n")
+    body = pem.splitlines()[1]
+    for secret in (pem, one_line):  # as configured: multi-line (.env) or pasted on one line
+        for shown in (pem, pem.strip(), one_line, body):
+            shown_after = " ".join(redact(f"error: {shown} end", [secret]).split())
+            assert shown_after == "error: *** end", (secret, shown)
+    assert redact("-----BEGIN EC PRIVATE KEY----- expected", [pem]).startswith("-----BEGIN")
