@@ -80,24 +80,57 @@ def _suggestion(word: str, choices: tuple[str, ...] | list[str]) -> str:
 # --------------------------------------------------------------------- line lookup
 
 
+_ESCAPES = {
+    "b": "\b",
+    "t": "\t",
+    "n": "\n",
+    "f": "\f",
+    "r": "\r",
+    "e": "\x1b",
+    '"': '"',
+    "\\": "\\",
+}
+
+
+def _unescape(text: str, at: int) -> tuple[int, str]:
+    """The TOML escape sequence at `text[at]` (a backslash): (the next index, the character)."""
+    code = text[at + 1 : at + 2]
+    if code in _ESCAPES:
+        return at + 2, _ESCAPES[code]
+    size = {"u": 4, "U": 8, "x": 2}.get(code)
+    if size is not None:
+        try:
+            return at + 2 + size, chr(int(text[at + 2 : at + 2 + size], 16))
+        except ValueError:
+            pass
+    return at + 2, code
+
+
 def _split_dotted(text: str) -> tuple[str, ...]:
-    """Split a TOML dotted key (`users."a.b".kraken`) into its parts."""
+    """Split a TOML dotted key (`users."a.b".kraken`) into its parts, quoted ones decoded."""
     parts: list[str] = []
-    current, quote = "", ""
-    for ch in text:
+    current, quote, quoted = "", "", False
+    at = 0
+    while at < len(text):
+        ch = text[at]
         if quote:
             if ch == quote:
                 quote = ""
+            elif ch == "\\" and quote == '"':
+                at, decoded = _unescape(text, at)
+                current += decoded
+                continue
             else:
                 current += ch
         elif ch in "\"'":
-            quote = ch
+            quote, quoted, current = ch, True, ""
         elif ch == ".":
-            parts.append(current.strip())
-            current = ""
-        else:
+            parts.append(current if quoted else current.strip())
+            current, quoted = "", False
+        elif not quoted:
             current += ch
-    parts.append(current.strip())
+        at += 1
+    parts.append(current if quoted else current.strip())
     return tuple(parts)
 
 
