@@ -543,6 +543,12 @@ def _secret_warnings(file: Path | None, data: Mapping[str, Any]) -> tuple[str, .
 def load_toml(path: Path) -> Config:
     """Read and validate a TOML config file."""
     try:
+        if not stat.S_ISREG(mode := path.stat().st_mode) and not stat.S_ISDIR(mode):
+            raise ConfigError(  # reading a named pipe would wait forever
+                "not a regular file (a pipe, socket or device)",
+                file=path,
+                hint="point --config at a TOML file or a NIJA users directory",
+            )
         raw_bytes = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
@@ -554,6 +560,8 @@ def load_toml(path: Path) -> Config:
         raise ConfigError("is a directory", file=path) from None
     except PermissionError:
         raise ConfigError("cannot read the file (permission denied)", file=path) from None
+    except OSError as exc:  # a file on the way (a/file/c.toml), a symlink loop, a long name
+        raise ConfigError(f"cannot read the file ({exc.strerror or exc})", file=path) from None
     try:
         text = raw_bytes.decode("utf-8-sig")  # a byte-order mark (Windows editors) is dropped
     except UnicodeDecodeError as exc:
@@ -601,7 +609,11 @@ def load_config(path: Path | None = None, *, demo: bool = False) -> Config:
     from nija_balances.paths import default_config_path
 
     target = path if path is not None else default_config_path()
-    if target.is_dir():
+    try:
+        is_dir = target.is_dir()
+    except OSError:  # e.g. a name too long: load_toml says what is wrong
+        is_dir = False
+    if is_dir:
         from nija_balances.nija_import import load_nija_directory
 
         return load_nija_directory(target)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from robustness.conftest import IS_ROOT, nija, write_json
+from robustness.conftest import IS_ROOT, nija, nija_process, write_json
 
 PAPER = "exchange = 'paper'\nbalances = { USD = 5 }\n"
 HINT_TOML = "  hint: check quotes, brackets and `key = value` syntax on that line\n"
@@ -224,6 +224,35 @@ def test_config_path_is_a_directory_without_json_files(tmp_path: Path) -> None:
         directory,
         f"error: {directory}: no NIJA user files (*.json) in this directory\n"
         "  hint: expected array files (retail_kraken.json) or per-user files (alice.json)\n",
+    )
+
+
+def test_config_paths_that_cannot_be_read(tmp_path: Path) -> None:
+    """Each was a traceback (NotADirectoryError, OSError) before."""
+    (tmp_path / "a-file").write_text("")
+    through_a_file = tmp_path / "a-file" / "config.toml"
+    refused(through_a_file, f"error: {through_a_file}: cannot read the file (Not a directory)\n")
+    loop = tmp_path / "loop"
+    loop.symlink_to(tmp_path / "loop-2")
+    (tmp_path / "loop-2").symlink_to(loop)
+    refused(loop, f"error: {loop}: cannot read the file (Too many levels of symbolic links)\n")
+    long_name = tmp_path / ("x" * 300)
+    refused(long_name, f"error: {long_name}: cannot read the file (File name too long)\n")
+
+
+def test_config_that_is_a_named_pipe(tmp_path: Path) -> None:
+    """Reading a FIFO waited forever; run as a process, so the test cannot hang."""
+    fifo = tmp_path / "config.toml"
+    os.mkfifo(fifo)
+    proc = nija_process("show", "--config", fifo)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert (proc.returncode, out) == (2, "")
+    assert err == (
+        f"error: {fifo}: not a regular file (a pipe, socket or device)\n"
+        "  hint: point --config at a TOML file or a NIJA users directory\n"
     )
 
 
