@@ -288,14 +288,15 @@ def chattr(flag: str, path: Path) -> bool:
 
 
 @contextmanager
-def immutable(directory: Path) -> Iterator[None]:
-    """`chattr +i`: nothing can be created in or removed from `directory`, not even by root."""
-    if not chattr("+i", directory):
+def immutable(path: Path) -> Iterator[None]:
+    """`chattr +i`: a file nobody can write, a directory nothing can be created in or removed
+    from, not even by root (unlike modes)."""
+    if not chattr("+i", path):
         pytest.skip("chattr +i is not available here (needs CAP_LINUX_IMMUTABLE and ext4/xfs)")
     try:
         yield
     finally:
-        assert chattr("-i", directory)
+        assert chattr("-i", path)
 
 
 def test_store_in_a_directory_nothing_can_be_written_to(
@@ -340,3 +341,28 @@ def test_store_in_an_empty_directory_nothing_can_be_written_to(
             f"Operation not permitted: '{store_path(isolated_home)}'); not caching\n"
         )
     assert list(directory.iterdir()) == []
+
+
+def test_store_file_that_cannot_be_written(
+    setup: Setup,
+    exchanges: dict[str, MockExchange],
+    isolated_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An immutable store file opens read-only: cached values are served, writes warn once."""
+    warm(setup, monkeypatch, isolated_home)
+    path = store_path(isolated_home)
+    before = path.read_bytes()
+    with immutable(path):
+        cached = nija("show", "--json", "--config", setup.path)
+        assert (cached.code, cached.err) == (0, "")
+        check_document(cached.out, now(), statuses=dict.fromkeys(STORED, "cached"))
+        started = now()
+        run = nija("show", "--refresh", "--json", "--config", setup.path)
+        assert run.code == 0
+        check_document(run.out, started)
+        assert run.err == (
+            f"warning: cache at {path}: write failed (attempt to write a readonly database)\n"
+        )
+        assert path.read_bytes() == before
+    check_store(path, setup)
