@@ -134,20 +134,41 @@ def _split_dotted(text: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
+def _unquoted(line: str, stop: str) -> int:
+    """The index of the first `stop` outside quotes in `line`, or -1."""
+    quote = ""
+    at = 0
+    while at < len(line):
+        ch = line[at]
+        if quote:
+            if ch == "\\" and quote == '"':
+                at += 1  # skip the escaped character
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == stop:
+            return at
+        at += 1
+    return -1
+
+
 def key_lines(text: str) -> dict[tuple[str, ...], int]:
     """Map key paths to the 1-based line that defines them (tables and simple keys)."""
     lines: dict[tuple[str, ...], int] = {}
     table: tuple[str, ...] = ()
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # TOML lines end at \n only (str.splitlines would also split at U+2028 in a value)
+    for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith("[") and not line.startswith("[["):
-            table = _split_dotted(line.strip("[]").split("#")[0].strip().strip("[]"))
+            end = _unquoted(line, "]")
+            table = _split_dotted(line[1 : end if end > 0 else len(line)])
             for depth in range(1, len(table) + 1):  # [users.a.p] also defines users.a
                 lines.setdefault(table[:depth], number)
-        elif "=" in line:
-            key = _split_dotted(line.split("=", 1)[0])
+        elif (equals := _unquoted(line, "=")) > 0:
+            key = _split_dotted(line[:equals])
             for depth in range(1, len(key) + 1):
                 lines.setdefault(table + key[:depth], number)
     return lines

@@ -91,7 +91,8 @@ def insert_into_account(text: str, account_path: tuple[str, ...], block: str) ->
     Comments just above the next table belong to that table and stay with it. When the
     account has no `[...]` header (absent, or written inline), the block is appended.
     """
-    lines = text.splitlines(keepends=True)
+    lines = text.split("\n")  # TOML lines end at \n only, as key_lines counts them
+    lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
     headers = sorted(
         (number - 1, path)
         for path, number in key_lines(text).items()

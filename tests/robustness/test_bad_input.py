@@ -144,6 +144,10 @@ TOML_CASES = [
     ("name_with_newline", f'[users.a]\nname = "A\\nB"\n[users.a.p]\n{PAPER}',
      ":2: users.a.name: expected plain text, got 'A\\nB' (it contains the control "
      "character U+000A)\n"),
+    ("line_after_a_line_separator_in_a_value", '[users.a]\nname = "A\u2028B"\nenabled = 1\n',
+     ":3: users.a.enabled: expected true or false, got 1\n"),
+    ("hash_and_bracket_in_a_quoted_id", f'[users.b.p]\n{PAPER}[users."a#]b"] # note\nenabled = 1\n',
+     ':5: users."a#]b".enabled: expected true or false, got 1\n'),
     ("connection_name_with_tab", f'[users.a."p\\t1"]\n{PAPER}',
      ':1: users.a."p\\t1": a connection name may not contain the control character U+0009\n'),
 ]  # fmt: skip
