@@ -133,6 +133,37 @@ def test_ten_processes_refresh_at_once(
         assert sorted(m.exchange for m in store.info().markets) == ["binance", "kraken", "okx"]
 
 
+@pytest.mark.slow
+def test_ten_processes_meet_a_corrupt_store_and_one_rebuilds_it(
+    setup: Setup,
+    exchanges: dict[str, MockExchange],
+    isolated_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    warm(setup, monkeypatch, isolated_home)
+    path = store_path(isolated_home)
+    path.write_bytes(garbage := os.urandom(40_000))
+    started, began = now(), time.time()
+    procs = []
+    for _ in range(10):
+        env = dict(setup.env)
+        env |= setup.another_key("platform", "kraken", exchanges["kraken"], KRAKEN_BALANCES)
+        env |= setup.another_key("bob", "kraken-2", exchanges["kraken"], {"USD": ("0.01", "0")})
+        procs.append(nija_process("show", "--refresh", "--json", "--config", setup.path, env=env))
+    outputs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 10
+    for out, _ in outputs:
+        check_document(out, started)
+    warnings = [err for _, err in outputs if err]
+    assert len(warnings) == 1  # the one that moved it aside says so; the others use the new file
+    aside = moved_aside(path, "file is not a database", warnings[0])
+    assert aside.read_bytes() == garbage
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted(
+        [path.name, aside.name, f"{path.name}.lock"]
+    )
+    check_store(path, setup, fetched_after=began)
+
+
 # ------------------------------------------------------------------ a damaged store file
 
 
