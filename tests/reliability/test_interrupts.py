@@ -154,7 +154,10 @@ class Tmux:
             time.sleep(0.05)
 
     def close(self) -> None:
+        path = self.tmux("display-message", "-p", "#{socket_path}").strip()
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
+        if path.endswith(self.socket):  # the server leaves its socket file behind
+            Path(path).unlink(missing_ok=True)
 
 
 @pytest.fixture
