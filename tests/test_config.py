@@ -213,3 +213,17 @@ def test_non_utf8_and_directory_without_json(tmp_path: Path) -> None:
     bad.write_bytes(b"\xff\xfe[users]")
     result = CliRunner().invoke(app, ["show", "--config", str(bad)])
     assert result.exit_code == 2 and "not UTF-8 text" in result.stderr
+
+
+def test_one_key_twice_is_refused_unless_the_wallet_settings_differ(tmp_path: Path) -> None:
+    same = write(
+        tmp_path / "same.toml", '[users.a.kraken]\n[users.a.kraken-sub]\nexchange = "kraken"\n'
+    )
+    with pytest.raises(ConfigError, match="reads the same API key variable as users.a.kraken"):
+        load_toml(same)
+    wallets = write(
+        tmp_path / "wallets.toml",
+        "[users.a.binance]\n[users.a.futures]\nexchange = 'binance'\n"
+        "ccxt = { options = { defaultType = 'future' } }\n",
+    )
+    assert [c.name for c in load_toml(wallets).users[0].connections] == ["binance", "futures"]

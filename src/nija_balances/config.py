@@ -499,15 +499,23 @@ def shared_key_problem(
 
 
 def _check_shared_keys(loc: _Locator, accounts: tuple[AccountConfig, ...]) -> None:
-    """Two connections reading one API key by convention are one account counted twice."""
-    readers: dict[str, ConnectionConfig] = {}
+    """Two connections reading one API key by convention are one account counted twice.
+
+    One user may read one key twice with different `ccxt` settings (Binance spot and
+    futures wallets are one key); two users never can.
+    """
+    readers: dict[str, list[ConnectionConfig]] = {}
     for account in accounts:
         for conn in account.connections:
             if conn.exchange == "paper" or conn.api_key_env or conn.api_key:
                 continue
             variable = candidate_env_names(conn, "API_KEY")[0]
-            first = readers.setdefault(variable, conn)
-            if first is not conn:
+            earlier = readers.setdefault(variable, [])
+            first = next(
+                (c for c in earlier if c.account != conn.account or c.ccxt == conn.ccxt), None
+            )
+            earlier.append(conn)
+            if first is not None:
                 top = "platform" if account.kind == "platform" else "users"
                 path = (top, conn.name) if top == "platform" else (top, account.id, conn.name)
                 raise loc.error(path, *shared_key_problem(conn, first, variable))
