@@ -85,7 +85,9 @@ def config(users: Iterable[str], timeout: float = 0.2, extra: str = "") -> Any:
     return parse_document(tomllib.loads(text), None, text)
 
 
-ENV = {f"KRAKEN_USER_{u}_API_{p}": SECRET for u in ("A", "B", "C", "D") for p in ("KEY", "SECRET")}
+# Each user its own key (one shared key would be one account), all with the known secret.
+ENV = {f"KRAKEN_USER_{u}_API_KEY": f"key-{u}" for u in "ABCD"}
+ENV |= {f"KRAKEN_USER_{u}_API_SECRET": SECRET for u in "ABCD"}
 
 
 def run(cfg: Any, fake: FakeExchange, **kw: Any) -> Any:
@@ -220,3 +222,21 @@ def test_balance_follows_the_basis(basis: str) -> None:
     cfg = config("a", extra=f'basis = "{basis}"\n')
     c = run(cfg, fake).connections[0]
     assert c.balance == (Decimal("15.00") if basis == "equity" else Decimal("10.00"))
+
+
+def test_two_connections_on_one_account_are_counted_once() -> None:
+    """alice/kraken names its key variable; kraken-sub reads the same one by convention."""
+    fake = FakeExchange({"a": "100"})
+    extra = (
+        '[users.a.kraken-sub]\nexchange = "kraken"\n'
+        '[users.a.futures]\nexchange = "kraken"\nccxt = { options = { defaultType = "future" } }\n'
+    )
+    cfg = config("", extra=extra + '[users.a.kraken]\napi_key_env = "KRAKEN_USER_A_API_KEY"\n')
+    p = run(cfg, fake)
+    by = {c.connection: c for c in p.connections}
+    assert by["kraken-sub"].status is Status.OK  # the first one met is fetched
+    assert by["futures"].status is Status.OK  # same key, other wallet settings: another account
+    assert by["kraken"].status is Status.ERROR and not by["kraken"].counted
+    assert by["kraken"].error.startswith("uses the same API key and settings as a/kraken-sub")
+    assert SECRET not in by["kraken"].error
+    assert p.summary.total_user_capital == Decimal("200.00")

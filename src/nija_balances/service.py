@@ -145,6 +145,7 @@ def plan_refresh(
     ]
     stored = store.get_many(config.namespace, [c.key for _, c in active]) if store else {}
     dotenv: dict[str, str] | None = None
+    seen_accounts: dict[tuple[str, ...], str] = {}  # one exchange account, counted once
     decided: dict[str, ConnectionReport] = {}
     jobs: list[FetchJob] = []
     for account in config.accounts:
@@ -171,6 +172,10 @@ def plan_refresh(
                         blank, status=Status.NO_CREDENTIALS, error=_missing(conn, credentials)
                     )
                     continue
+                identity = _account_identity(conn, credentials)
+                if (twin := seen_accounts.setdefault(identity, conn.key)) != conn.key:
+                    decided[conn.key] = replace(blank, status=Status.ERROR, error=_twin(twin))
+                    continue
             last = stored.get(conn.key)
             if last is not None and last.exchange != conn.exchange:
                 last = None  # the connection was pointed at another exchange since
@@ -179,6 +184,25 @@ def plan_refresh(
                 continue
             jobs.append(FetchJob(conn, account.kind, spec, credentials, last))
     return RefreshPlan(config, decided, tuple(jobs))
+
+
+def _account_identity(conn: ConnectionConfig, credentials: Credentials) -> tuple[str, ...]:
+    """What makes two connections the same exchange account (same key, same ccxt settings).
+
+    The same key with other settings can be another wallet (Binance spot vs futures), so the
+    settings are part of it. Held in memory only, never shown.
+    """
+    import json
+
+    settings = json.dumps(conn.ccxt, sort_keys=True, default=str)
+    return (conn.exchange, credentials.api_key or "", credentials.api_secret or "", settings)
+
+
+def _twin(first: str) -> str:
+    return (
+        f"uses the same API key and settings as {first}: the same account, not counted twice "
+        '(a second account needs its own api_key_env = "..." and api_secret_env = "...")'
+    )
 
 
 def _blank(conn: ConnectionConfig, kind: str) -> ConnectionReport:
