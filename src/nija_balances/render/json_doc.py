@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -14,8 +15,10 @@ def cents(amount: Decimal) -> float:
     return float(to_cents(amount))
 
 
-def _amount(amount: Decimal) -> float:
-    return float(amount)
+def _amount(amount: Decimal) -> float | None:
+    """An asset amount or price; null when no JSON number can hold it (NaN, beyond float)."""
+    number = float(amount)
+    return number if math.isfinite(number) else None
 
 
 def asset_dict(asset: AssetValue) -> dict[str, Any]:
@@ -24,7 +27,7 @@ def asset_dict(asset: AssetValue) -> dict[str, Any]:
         "free": _amount(asset.free),
         "used": _amount(asset.used),
         "total": _amount(asset.total),
-        "price": None if asset.price is None else _amount(asset.price),
+        "price": None if asset.price is None else _amount(asset.price),  # null: unpriced
         "value": None if asset.value is None else cents(asset.value),
     }
 
