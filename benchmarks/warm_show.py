@@ -47,12 +47,19 @@ name = "Nija System"
 
 
 def credentials() -> dict[str, str]:
+    """Dummy keys, a different one per connection (a shared key would be one account)."""
     env = {}
-    for prefix in ("KRAKEN_PLATFORM", "COINBASE_PLATFORM", "KRAKEN_USER_ALICE"):
-        env |= {f"{prefix}_API_KEY": "dummy-key", f"{prefix}_API_SECRET": "dummy-secret"}
-    for prefix in ("COINBASE_USER_ALICE", "KRAKEN_USER_BOB", "COINBASE_USER_CAROL"):
-        env |= {f"{prefix}_API_KEY": "dummy-key", f"{prefix}_API_SECRET": "dummy-secret"}
-    env |= {"KRAKEN_USER_DAVE_API_KEY": "dummy-key", "KRAKEN_USER_DAVE_API_SECRET": "dummy"}
+    for prefix in (
+        "KRAKEN_PLATFORM",
+        "COINBASE_PLATFORM",
+        "KRAKEN_USER_ALICE",
+        "COINBASE_USER_ALICE",
+        "KRAKEN_USER_BOB",
+        "COINBASE_USER_CAROL",
+        "KRAKEN_USER_DAVE",
+    ):
+        env[f"{prefix}_API_KEY"] = f"dummy-key-{prefix.lower()}"
+        env[f"{prefix}_API_SECRET"] = f"dummy-secret-{prefix.lower()}"
     return env
 
 
