@@ -18,11 +18,11 @@ from nija_balances.models import AssetValue, StoredResult, Valuation
 
 CONFIG = "[platform.kraken]\n[users.alice.kraken]\n[users.bob.coinbase]\n"
 CREDS = {
-    "KRAKEN_PLATFORM_API_KEY": "k",
+    "KRAKEN_PLATFORM_API_KEY": "k1",
     "KRAKEN_PLATFORM_API_SECRET": "s",
-    "KRAKEN_USER_ALICE_API_KEY": "k",
+    "KRAKEN_USER_ALICE_API_KEY": "k2",
     "KRAKEN_USER_ALICE_API_SECRET": "s",
-    "COINBASE_USER_BOB_API_KEY": "k",
+    "COINBASE_USER_BOB_API_KEY": "k3",
     "COINBASE_USER_BOB_API_SECRET": "s",
 }
 PROBE = """
