@@ -219,7 +219,7 @@ def test_one_key_twice_is_refused_unless_the_wallet_settings_differ(tmp_path: Pa
     same = write(
         tmp_path / "same.toml", '[users.a.kraken]\n[users.a.kraken-sub]\nexchange = "kraken"\n'
     )
-    with pytest.raises(ConfigError, match="reads the same API key variable as users.a.kraken"):
+    with pytest.raises(ConfigError, match=r"reads the same API key variable as users.a.kraken"):
         load_toml(same)
     wallets = write(
         tmp_path / "wallets.toml",
