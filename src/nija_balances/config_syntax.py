@@ -1,0 +1,296 @@
+"""The syntax side of the config: `ConfigError`, TOML key-path -> line lookup, value checks.
+
+`_Locator` turns a key path into a `ConfigError` carrying the file and line that define it;
+the value helpers (`_number`, `_string`, `_table`, `_amounts`, `parse_amount`, ...) raise
+through it. Shared by `config` (TOML files) and `nija_import` (NIJA JSON directories).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from nija_balances.models import PLATFORM_ID
+
+
+@dataclass
+class ConfigError(Exception):
+    """A config problem a person can fix: where it is, what is wrong, what to do."""
+
+    problem: str
+    file: Path | None = None
+    line: int | None = None
+    key_path: str | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file is not None:
+            where = str(self.file) + (f":{self.line}" if self.line else "") + ": "
+        key = f"{self.key_path}: " if self.key_path else ""
+        text = f"{where}{key}{self.problem}"
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def _suggestion(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    guess = did_you_mean(word, choices)
+    return f" (did you mean '{guess}'?)" if guess else ""
+
+
+# --------------------------------------------------------------------- line lookup
+
+
+_ESCAPES = {
+    "b": "\b",
+    "t": "\t",
+    "n": "\n",
+    "f": "\f",
+    "r": "\r",
+    "e": "\x1b",
+    '"': '"',
+    "\\": "\\",
+}
+
+
+def _unescape(text: str, at: int) -> tuple[int, str]:
+    """The TOML escape sequence at `text[at]` (a backslash): (the next index, the character)."""
+    code = text[at + 1 : at + 2]
+    if code in _ESCAPES:
+        return at + 2, _ESCAPES[code]
+    size = {"u": 4, "U": 8, "x": 2}.get(code)
+    if size is not None:
+        try:
+            return at + 2 + size, chr(int(text[at + 2 : at + 2 + size], 16))
+        except ValueError:
+            pass
+    return at + 2, code
+
+
+def _split_dotted(text: str) -> tuple[str, ...]:
+    """Split a TOML dotted key (`users."a.b".kraken`) into its parts, quoted ones decoded."""
+    parts: list[str] = []
+    current, quote, quoted = "", "", False
+    at = 0
+    while at < len(text):
+        ch = text[at]
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == "\\" and quote == '"':
+                at, decoded = _unescape(text, at)
+                current += decoded
+                continue
+            else:
+                current += ch
+        elif ch in "\"'":
+            quote, quoted, current = ch, True, ""
+        elif ch == ".":
+            parts.append(current if quoted else current.strip())
+            current, quoted = "", False
+        elif not quoted:
+            current += ch
+        at += 1
+    parts.append(current if quoted else current.strip())
+    return tuple(parts)
+
+
+def _unquoted(line: str, stop: str) -> int:
+    """The index of the first `stop` outside quotes in `line`, or -1."""
+    quote = ""
+    at = 0
+    while at < len(line):
+        ch = line[at]
+        if quote:
+            if ch == "\\" and quote == '"':
+                at += 1  # skip the escaped character
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == stop:
+            return at
+        at += 1
+    return -1
+
+
+def key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """Map key paths to the 1-based line that defines them (tables and simple keys)."""
+    lines: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] = ()
+    # TOML lines end at \n only (str.splitlines would also split at U+2028 in a value)
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and not line.startswith("[["):
+            end = _unquoted(line, "]")
+            table = _split_dotted(line[1 : end if end > 0 else len(line)])
+            for depth in range(1, len(table) + 1):  # [users.a.p] also defines users.a
+                lines.setdefault(table[:depth], number)
+        elif (equals := _unquoted(line, "=")) > 0:
+            key = _split_dotted(line[:equals])
+            for depth in range(1, len(key) + 1):
+                lines.setdefault(table + key[:depth], number)
+    return lines
+
+
+class _Locator:
+    """Turns key paths into `ConfigError`s with the right file and line."""
+
+    def __init__(self, file: Path | None, text: str, alias: dict[str, str]) -> None:
+        self.file = file
+        self.lines = key_lines(text)
+        self.alias = alias  # "platform" -> "master" when the file used [master]
+
+    def error(self, path: tuple[str, ...], problem: str, hint: str | None = None) -> ConfigError:
+        shown = tuple(self.alias.get(p, p) if i == 0 else p for i, p in enumerate(path))
+        line = None
+        for depth in range(len(shown), 0, -1):
+            if (found := self.lines.get(shown[:depth])) is not None:
+                line = found
+                break
+        return ConfigError(problem, self.file, line, dotted(shown) or None, hint)
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def dotted(path: tuple[str, ...]) -> str:
+    """A key path as TOML writes it: `users."a.b".kraken` (odd keys quoted, escapes visible)."""
+    return ".".join(p if _BARE_KEY.fullmatch(p) else _quoted(p) for p in path)
+
+
+def _quoted(key: str) -> str:
+    text = json.dumps(key, ensure_ascii=False)  # escapes quotes and C0 controls
+    return "".join(ch if text_problem(ch) is None else f"\\u{ord(ch):04x}" for ch in text)
+
+
+# --------------------------------------------------------------------- values
+
+
+def text_problem(text: str) -> str | None:
+    """What makes `text` unfit for an id or a name (control characters reach the terminal
+    raw; lone surrogates cannot be written as UTF-8), or None."""
+    for ch in text:
+        code = ord(ch)
+        if 0xD800 <= code <= 0xDFFF:
+            return f"U+{code:04X} (a lone surrogate, not valid Unicode text)"
+        if unicodedata.category(ch) == "Cc":
+            return f"the control character U+{code:04X}"
+    return None
+
+
+def user_id_problem(user_id: str) -> tuple[str, str | None] | None:
+    """Why `user_id` cannot be a user id (problem, hint), or None. Shared with the NIJA loader."""
+    if not user_id.strip():
+        return "a user id may not be empty", None
+    if user_id.strip() == PLATFORM_ID:
+        return "'platform' is reserved for the platform account", None
+    if "/" in user_id:
+        return (
+            "a user id may not contain '/'",
+            "'/' separates the user from the connection in cache keys; use '_' or '-'",
+        )
+    if (problem := text_problem(user_id)) is not None:
+        return f"a user id may not contain {problem}", None
+    return None
+
+
+def parse_amount(value: Any) -> Decimal | None:
+    """A TOML/JSON number (or numeric string) as an exact Decimal; None if it is not one.
+
+    Negative zero is read as zero (it would print as `-0.00`)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        amount = Decimal(repr(value))  # repr: the shortest text that round-trips (5678.9)
+    elif isinstance(value, str):
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+    else:
+        return None
+    if not amount.is_finite():
+        return None
+    return amount.copy_abs() if amount.is_zero() else amount
+
+
+def _number(loc: _Locator, path: tuple[str, ...], value: Any, minimum: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise loc.error(path, f"expected a number >= {minimum:g}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise loc.error(
+            path,
+            f"expected a number >= {minimum:g}, got {value!r}",
+            hint="inf and nan are not usable here: write a plain number of seconds",
+        )
+    if value < minimum:
+        raise loc.error(path, f"expected a number >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def _string(loc: _Locator, path: tuple[str, ...], value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise loc.error(path, f"expected a non-empty string, got {value!r}")
+    if (problem := text_problem(value)) is not None:
+        raise loc.error(path, f"expected plain text, got {value!r} (it contains {problem})")
+    return value.strip()
+
+
+def _table(loc: _Locator, path: tuple[str, ...], value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise loc.error(path, f"expected a table ({what}), got {type(value).__name__} {value!r}")
+    return value
+
+
+def _unknown_key(loc: _Locator, path: tuple[str, ...], known: tuple[str, ...]) -> ConfigError:
+    key = path[-1]
+    return loc.error(
+        path,
+        f"unknown key '{key}'{_suggestion(key, known)}",
+        hint="allowed here: " + ", ".join(known),
+    )
+
+
+def _amounts(loc: _Locator, path: tuple[str, ...], raw: Any) -> dict[str, Decimal]:
+    table = _table(loc, path, raw, "currency = amount")
+    result: dict[str, Decimal] = {}
+    written: dict[str, str] = {}  # code -> the key as written
+    for currency, value in table.items():
+        code = currency.strip().upper()
+        if not code:
+            raise loc.error((*path, currency), "a currency code may not be empty")
+        if (problem := text_problem(currency)) is not None:
+            raise loc.error((*path, currency), f"a currency code may not contain {problem}")
+        if code in written:
+            raise loc.error(
+                (*path, currency),
+                f"{code} is given twice (as '{written[code]}' and '{currency}')",
+                hint="currency codes are not case-sensitive: keep one",
+            )
+        amount = parse_amount(value)
+        if amount is None or amount < 0:
+            raise loc.error(
+                (*path, currency),
+                f"expected a non-negative number, got {value!r}",
+                hint=f"write it as {currency} = 250.0",
+            )
+        written[code] = currency
+        result[code] = amount
+    return result
