@@ -19,32 +19,36 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from nija_balances.models import AssetValue, StoredResult, Valuation
+from nija_balances.cache_codec import MarketInfo as MarketInfo
+from nija_balances.cache_codec import StoreInfo as StoreInfo
+from nija_balances.cache_codec import decode as decode
+from nija_balances.cache_codec import encode as encode
+from nija_balances.cache_sqlite import (
+    _BUSY,
+    _CORRUPT,
+    _code,
+    _ensure_schema,
+    _file_lock,
+    _identity,
+    _make_dirs,
+    _NewerSchema,
+    _transaction,
+)
+from nija_balances.cache_sqlite import SCHEMA_VERSION as SCHEMA_VERSION
+from nija_balances.models import StoredResult
 
 log = logging.getLogger(__name__)
 
 FILENAME = "balances.sqlite3"
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT = 5.0  # seconds a write waits for another process's write to finish
 BUSY_RETRY = 0.1  # seconds later writes wait, once one waited BUSY_TIMEOUT in vain
 _SIDE_FILES = ("-wal", "-shm")
-_CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
-_BUSY = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
 _CHUNK = 500  # keys per `IN (...)` query
-_SCHEMA = (
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-    "CREATE TABLE balances (namespace TEXT NOT NULL, key TEXT NOT NULL,"
-    " fetched_at REAL NOT NULL, data TEXT NOT NULL, PRIMARY KEY (namespace, key)) WITHOUT ROWID",
-    "CREATE TABLE markets (exchange TEXT PRIMARY KEY, saved_at REAL NOT NULL,"
-    " count INTEGER NOT NULL, data TEXT NOT NULL)",
-)
 _UPSERT = (
     "INSERT INTO balances (namespace, key, fetched_at, data) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (namespace, key) DO UPDATE SET fetched_at = excluded.fetched_at,"
@@ -52,76 +56,6 @@ _UPSERT = (
 )
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class MarketInfo:
-    """One saved market list."""
-
-    exchange: str
-    saved_at: float
-    count: int
-    size_bytes: int
-
-
-@dataclass(frozen=True)
-class StoreInfo:
-    """What `nija cache info` shows. `oldest`/`newest` are `fetched_at`s of balance entries."""
-
-    path: Path
-    size_bytes: int
-    entries: int
-    markets: tuple[MarketInfo, ...]
-    oldest: float | None
-    newest: float | None
-
-
-class _NewerSchema(Exception):
-    pass
-
-
-# ---------------------------------------------------------------------------- codec
-
-
-def encode(result: StoredResult) -> str:
-    """JSON for one result. Decimals are strings, so the round trip is exact (exponent too);
-    an asset is `[currency, free, used, total, price, value]`."""
-    v = result.valuation
-    assets = [
-        [a.currency, str(a.free), str(a.used), str(a.total), _str(a.price), _str(a.value)]
-        for a in v.assets
-    ]
-    doc = {"exchange": result.exchange, "fetched_at": result.fetched_at}
-    doc |= {"latency_s": result.latency_s, "cash": str(v.cash), "equity": str(v.equity)}
-    doc |= {"assets": assets, "unpriced": list(v.unpriced)}
-    return json.dumps(doc, separators=(",", ":"))
-
-
-def decode(data: str) -> StoredResult:
-    """The inverse of `encode`; raises ValueError/KeyError/TypeError on a malformed entry."""
-    doc = json.loads(data)
-    assets = tuple(
-        AssetValue(c, Decimal(free), Decimal(used), Decimal(total), _dec(price), _dec(value))
-        for c, free, used, total, price, value in doc["assets"]
-    )
-    valuation = Valuation(
-        Decimal(doc["cash"]), Decimal(doc["equity"]), assets, tuple(doc["unpriced"])
-    )
-    latency = doc["latency_s"]
-    return StoredResult(
-        exchange=doc["exchange"],
-        valuation=valuation,
-        fetched_at=float(doc["fetched_at"]),
-        latency_s=None if latency is None else float(latency),
-    )
-
-
-def _str(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _dec(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
 
 
 # ---------------------------------------------------------------------------- the store
@@ -432,92 +366,3 @@ class BalanceStore:
             self._warned.add(key)
         self.warnings.append(message)
         log.info("%s", message)
-
-
-def _code(exc: sqlite3.Error) -> int:
-    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
-
-
-def _make_dirs(directory: Path) -> None:
-    """Create missing directories with mode 0700 (existing ones are left as they are)."""
-    missing: list[Path] = []
-    while not directory.exists() and directory != directory.parent:
-        missing.append(directory)
-        directory = directory.parent
-    for d in reversed(missing):
-        try:
-            d.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        os.chmod(d, 0o700)
-
-
-def _ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create the tables, or rebuild them when the file holds an older or unknown schema."""
-    if _schema_version(conn) == SCHEMA_VERSION:
-        return
-    with _transaction(conn):
-        version = _schema_version(conn)
-        if version is not None and version > SCHEMA_VERSION:
-            raise _NewerSchema(version)
-        if version == SCHEMA_VERSION:
-            return
-        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        for (name,) in conn.execute(sql).fetchall():
-            conn.execute('DROP TABLE "{}"'.format(name.replace('"', '""')))
-        for statement in _SCHEMA:
-            conn.execute(statement)
-        conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-    if version is not None:
-        log.info("cache schema %s rebuilt as %s", version, SCHEMA_VERSION)
-
-
-def _schema_version(conn: sqlite3.Connection) -> int | None:
-    """The stored version; None without a meta table; -1 when unreadable (rebuilt)."""
-    try:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    except sqlite3.OperationalError as exc:
-        if "no such" in str(exc):
-            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            return -1 if tables else None
-        raise
-    try:
-        return int(row[0]) if row is not None else -1
-    except (TypeError, ValueError):
-        return -1
-
-
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            conn.rollback()
-        raise
-    conn.execute("COMMIT")
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes (POSIX); a no-op where fcntl is missing."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)

@@ -1,0 +1,118 @@
+"""The SQLite file under `BalanceStore`: schema, transactions, error codes, file identity,
+private directories and the lock that serialises recovery across processes. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+log = logging.getLogger("nija_balances.cache")  # the store's logger, as before the split
+
+SCHEMA_VERSION = 1
+_CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
+_BUSY = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE balances (namespace TEXT NOT NULL, key TEXT NOT NULL,"
+    " fetched_at REAL NOT NULL, data TEXT NOT NULL, PRIMARY KEY (namespace, key)) WITHOUT ROWID",
+    "CREATE TABLE markets (exchange TEXT PRIMARY KEY, saved_at REAL NOT NULL,"
+    " count INTEGER NOT NULL, data TEXT NOT NULL)",
+)
+
+
+class _NewerSchema(Exception):
+    pass
+
+
+def _code(exc: sqlite3.Error) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _make_dirs(directory: Path) -> None:
+    """Create missing directories with mode 0700 (existing ones are left as they are)."""
+    missing: list[Path] = []
+    while not directory.exists() and directory != directory.parent:
+        missing.append(directory)
+        directory = directory.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(d, 0o700)
+
+
+def _ensure_schema(conn: sqlite3.Connection) -> None:
+    """Create the tables, or rebuild them when the file holds an older or unknown schema."""
+    if _schema_version(conn) == SCHEMA_VERSION:
+        return
+    with _transaction(conn):
+        version = _schema_version(conn)
+        if version is not None and version > SCHEMA_VERSION:
+            raise _NewerSchema(version)
+        if version == SCHEMA_VERSION:
+            return
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        for (name,) in conn.execute(sql).fetchall():
+            conn.execute('DROP TABLE "{}"'.format(name.replace('"', '""')))
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    if version is not None:
+        log.info("cache schema %s rebuilt as %s", version, SCHEMA_VERSION)
+
+
+def _schema_version(conn: sqlite3.Connection) -> int | None:
+    """The stored version; None without a meta table; -1 when unreadable (rebuilt)."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such" in str(exc):
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            return -1 if tables else None
+        raise
+    try:
+        return int(row[0]) if row is not None else -1
+    except (TypeError, ValueError):
+        return -1
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.rollback()
+        raise
+    conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes (POSIX); a no-op where fcntl is missing."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
