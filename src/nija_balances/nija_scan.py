@@ -1,0 +1,394 @@
+"""Read and check the JSON files of a NIJA users directory into a `Scan` (`_Scanner`).
+
+Every entry keeps its file and line for error messages. A strict scan raises the first
+`ConfigError`; a lenient one collects the problems and keeps the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nija_balances.config import ConfigError, text_problem, user_id_problem
+from nija_balances.credentials import env_token
+from nija_balances.nija_entries import (
+    ARRAY_HINT,
+    NijaConnection,
+    NijaUser,
+    Origin,
+    Scan,
+    normalise_broker,
+)
+
+SECRET_WORDS = re.compile(r"key|secret|pass|token|private", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------- JSON positions
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook`: JSON would silently keep the last of two equal keys."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words: `an array`, `a number (42)`, `null`."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f"a string ({value!r})" if len(value) <= 40 else "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _array_spans(text: str, start: int) -> list[tuple[int, int]]:
+    """(start, end) offsets of the elements of the valid JSON array opening at `start`."""
+    decoder = json.JSONDecoder()
+    skip = re.compile(r"[\s,]*")
+    spans: list[tuple[int, int]] = []
+    i = start + 1
+    while True:
+        match = skip.match(text, i)
+        i = match.end() if match else i
+        if i >= len(text) or text[i] == "]":
+            return spans
+        _, end = decoder.raw_decode(text, i)
+        spans.append((i, end))
+        i = end
+
+
+def _key_line(text: str, span: tuple[int, int], key: str) -> int:
+    match = re.compile(rf'"{re.escape(key)}"\s*:').search(text, span[0], span[1])
+    return _line_of(text, match.start() if match else span[0])
+
+
+# --------------------------------------------------------------------- the scanner
+
+
+class _Scanner:
+    def __init__(self, directory: Path, strict: bool) -> None:
+        self.scan = Scan(directory)
+        self.strict = strict
+
+    def problem(self, error: ConfigError) -> None:
+        if self.strict:
+            raise error
+        self.scan.problems.append(error)
+
+    def error(
+        self,
+        origin: Origin,
+        key: str | None,
+        problem: str,
+        hint: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        path = origin.index + (("." if origin.index else "") + key if key else "")
+        self.problem(ConfigError(problem, origin.file, line or origin.line, path or None, hint))
+
+    def run(self) -> Scan:
+        directory = self.scan.directory
+        if not directory.is_dir():
+            raise ConfigError("not a directory of NIJA user files", file=directory)
+        files = sorted(
+            p for p in directory.glob("*.json") if p.is_file() and not p.name.startswith(".")
+        )
+        if not files:
+            raise ConfigError(
+                "no NIJA user files (*.json) in this directory",
+                file=directory,
+                hint="expected array files (retail_kraken.json) or per-user files (alice.json)",
+            )
+        for file in files:
+            self.scan.files.append(file)
+            self.read(file)
+        return self.scan
+
+    def read(self, file: Path) -> None:
+        try:
+            text = file.read_bytes().decode("utf-8-sig")
+        except OSError as exc:
+            return self.error(Origin(file), None, f"cannot read the file ({exc.strerror})")
+        except UnicodeDecodeError as exc:
+            return self.error(
+                Origin(file), None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+            )
+        try:
+            data = json.loads(text, object_pairs_hook=_unique_keys)
+        except json.JSONDecodeError as exc:
+            return self.error(
+                Origin(file, line=exc.lineno),
+                None,
+                f"invalid JSON: {exc.msg} (column {exc.colno})",
+                hint="check commas, quotes and brackets on that line",
+            )
+        except _DuplicateKey as exc:
+            written = re.compile(re.escape(json.dumps(exc.key, ensure_ascii=False)) + r"\s*:")
+            places = [m.start() for m in written.finditer(text)]
+            return self.error(
+                Origin(file, line=_line_of(text, places[1]) if len(places) > 1 else None),
+                None,
+                f"the key {exc.key!r} appears twice in one object",
+                hint="JSON keeps only the last of the two: remove the one that is wrong",
+            )
+        except RecursionError:
+            return self.error(
+                Origin(file), None, "invalid JSON: arrays or objects nested too deeply"
+            )
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            return self.error(Origin(file), None, f"invalid JSON: {exc}".split("; use ")[0])
+        if isinstance(data, dict) and "users" in data:
+            match = re.search(r'"users"\s*:\s*\[', text)
+            if not isinstance(data["users"], list) or match is None:
+                return self.error(
+                    Origin(file, line=_key_line(text, (0, len(text)), "users")),
+                    "users",
+                    f"expected a list of user entries, got {json_kind(data['users'])}",
+                    hint=ARRAY_HINT,
+                )
+            return self.array_file(file, text, data["users"], match.end() - 1)
+        if isinstance(data, list):
+            return self.array_file(file, text, data, text.index("["))
+        if isinstance(data, dict):
+            return self.user_file(file, text, data)
+        return self.error(
+            Origin(file, line=1),
+            None,
+            f"expected a JSON array of users or one user object, got {json_kind(data)}",
+            hint=ARRAY_HINT,
+        )
+
+    def file_broker(self, file: Path) -> str | None:
+        """The broker an array file's name implies: `retail_kraken.json` -> kraken."""
+        from nija_balances.adapters.registry import is_known_exchange
+
+        stem = file.stem.lower()
+        for candidate in (stem.split("_", 1)[-1], stem):
+            if is_known_exchange(normalise_broker(candidate)):
+                return normalise_broker(candidate)
+        return None
+
+    def array_file(self, file: Path, text: str, items: list[Any], start: int) -> None:
+        default = self.file_broker(file)
+        spans = _array_spans(text, start)
+        for index, item in enumerate(items):
+            span = spans[index] if index < len(spans) else (0, 0)
+            origin = Origin(file, f"[{index}]", _line_of(text, span[0]))
+            if not isinstance(item, dict):
+                self.error(origin, None, f"expected an object, got {json_kind(item)}", ARRAY_HINT)
+                continue
+            self.entry(origin, text, span, item, default)
+
+    def entry(
+        self,
+        origin: Origin,
+        text: str,
+        span: tuple[int, int],
+        item: dict[str, Any],
+        default: str | None,
+    ) -> None:
+        def at(key: str) -> int:
+            return _key_line(text, span, key)
+
+        user_id = self.user_id(origin, item.get("user_id"), at("user_id"), "user_id" in item)
+        fields = self.fields(origin, item, at)
+        if user_id is None or fields is None:
+            return
+        raw = item.get("broker_type")
+        raw = default if raw is None else raw
+        if raw is None:
+            return self.error(
+                origin,
+                "broker_type",
+                "missing broker_type",
+                hint='add "broker_type": "kraken", or name the file like retail_kraken.json',
+            )
+        broker = self.broker(origin, "broker_type", raw, at("broker_type"))
+        if broker is not None:
+            self.add(user_id, fields, [(raw, broker, origin)])
+
+    def user_file(self, file: Path, text: str, item: dict[str, Any]) -> None:
+        whole = (0, len(text))
+        origin = Origin(file, "", 1)
+
+        def at(key: str) -> int:
+            return _key_line(text, whole, key)
+
+        user_id = self.user_id(origin, file.stem, 1, True)
+        if "user_id" in item and item["user_id"] != file.stem:
+            return self.error(
+                origin,
+                "user_id",
+                f"user_id {item['user_id']!r} differs from the file name {file.name!r}",
+                hint=f'the id of a per-user file is its name: rename the file or set "{file.stem}"',
+                line=at("user_id"),
+            )
+        fields = self.fields(origin, item, at)
+        key = next((k for k in ("broker", "brokers", "broker_type") if k in item), None)
+        if user_id is None or fields is None:
+            return
+        if key is None:
+            return self.error(
+                origin,
+                "broker",
+                "missing broker",
+                hint='add "broker": "kraken" (or a list of brokers)',
+            )
+        raw = item[key]
+        values = raw if isinstance(raw, list) else [raw]
+        found: list[tuple[str, str, Origin]] = []
+        for i, value in enumerate(values):
+            where = f"{key}[{i}]" if isinstance(raw, list) else key
+            broker = self.broker(origin, where, value, at(key))
+            if broker is not None:
+                found.append((value, broker, Origin(file, "", at(key))))
+        if values and not found:
+            return  # every broker was invalid (reported): the user is skipped
+        self.add(user_id, fields, found)
+
+    def user_id(self, origin: Origin, value: Any, line: int, present: bool) -> str | None:
+        if not present:
+            self.error(origin, "user_id", "missing user_id", hint=ARRAY_HINT)
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.error(origin, "user_id", f"expected a non-empty string, got {value!r}", line=line)
+            return None
+        if (bad := user_id_problem(value)) is not None:
+            self.error(origin, "user_id", bad[0], hint=bad[1], line=line)
+            return None
+        return value.strip()
+
+    def fields(
+        self, origin: Origin, item: dict[str, Any], at: Callable[[str], int]
+    ) -> dict[str, Any] | None:
+        name, enabled, kind = item.get("name"), item.get("enabled", True), item.get("account_type")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            self.error(
+                origin, "name", f"expected a non-empty string, got {name!r}", line=at("name")
+            )
+            return None
+        if not isinstance(enabled, bool):
+            self.error(
+                origin, "enabled", f"expected true or false, got {enabled!r}", line=at("enabled")
+            )
+            return None
+        if kind is not None and not isinstance(kind, str):
+            self.error(
+                origin, "account_type", f"expected a string, got {kind!r}", line=at("account_type")
+            )
+            return None
+        for key, text in (("name", name), ("account_type", kind)):
+            if text is not None and (problem := text_problem(text)) is not None:
+                self.error(
+                    origin,
+                    key,
+                    f"expected plain text, got {text!r} (it contains {problem})",
+                    line=at(key),
+                )
+                return None
+        ignored = sorted(k for k in item if SECRET_WORDS.search(k))
+        if ignored and not self.strict:
+            self.scan.notes.append(
+                f"{origin.label}: credentials in the file are not imported ({', '.join(ignored)}); "
+                "put them in environment variables"
+            )
+        return {"name": name.strip() if name else None, "enabled": enabled, "account_type": kind}
+
+    def broker(self, origin: Origin, key: str, raw: Any, line: int) -> str | None:
+        from nija_balances.adapters.registry import is_known_exchange, suggest_exchange
+
+        if not isinstance(raw, str) or not raw.strip():
+            self.error(origin, key, f"expected a broker name, got {raw!r}", line=line)
+            return None
+        exchange = normalise_broker(raw)
+        if not is_known_exchange(exchange):
+            guess = suggest_exchange(exchange)
+            self.error(
+                origin,
+                key,
+                f"unknown broker {raw!r}" + (f" (did you mean '{guess}'?)" if guess else ""),
+                hint="use a ccxt exchange id (coinbase, kraken, binance, okx, alpaca, ...)",
+                line=line,
+            )
+            return None
+        return exchange
+
+    def shared_key(self, user: NijaUser, exchange: str) -> str | None:
+        """Another user whose connection to `exchange` reads the same API key variable."""
+        if exchange == "paper":
+            return None
+        token = env_token(user.id)
+        for other in self.scan.users.values():
+            if other is user or env_token(other.id) != token:
+                continue
+            for conn in other.connections:
+                if conn.exchange == exchange:
+                    variable = f"{env_token(exchange)}_USER_{token}_API_KEY"
+                    return (
+                        f"user '{user.id}' reads the same API key variable as user '{other.id}' "
+                        f"in {conn.origin.label} ({variable}), so both would show the same "
+                        "account and it would be counted twice"
+                    )
+        return None
+
+    def add(
+        self, user_id: str, fields: dict[str, Any], brokers: list[tuple[str, str, Origin]]
+    ) -> None:
+        user = self.scan.users.get(user_id)
+        first = user is None
+        if user is None:
+            user = self.scan.users[user_id] = NijaUser(user_id)
+        for raw, exchange, origin in brokers:
+            twin = next((c for c in user.connections if c.exchange == exchange), None)
+            if twin is not None:
+                self.error(
+                    origin,
+                    None,
+                    f"user '{user_id}' is connected to {exchange} twice: here and in "
+                    f"{twin.origin.label}"
+                    + (f" (line {twin.origin.line})" if twin.origin.line else ""),
+                    hint="remove one of the two entries",
+                )
+                continue
+            if (clash := self.shared_key(user, exchange)) is not None:
+                self.error(origin, None, clash, hint=SHARED_KEY_HINT)
+                continue
+            user.connections.append(NijaConnection(raw, exchange, fields["enabled"], origin))
+        if not brokers and not first:
+            return
+        user.origins.extend(o for _, _, o in brokers[:1])
+        user.enabled_flags.append(fields["enabled"])
+        if fields["account_type"] and fields["account_type"] not in user.account_types:
+            user.account_types.append(fields["account_type"])
+        name = fields["name"]
+        if name and user.name and name != user.name:
+            self.scan.notes.append(
+                f"user '{user_id}': name {name!r} differs from {user.name!r}; kept the first"
+            )
+        elif name:
+            user.name = name
+
+
+SHARED_KEY_HINT = (
+    "rename one of the users (in variable names a user id is upper-cased and every "
+    "character other than A-Z and 0-9 becomes '_')"
+)
