@@ -12,27 +12,34 @@ fetched. During one refresh one `CcxtAdapter` serves every connection of one exc
 - at most `settings.max_in_flight` HTTP requests in flight per exchange across all adapters
   and accounts of the event loop;
 - every failure mapped to an `AdapterError` in `ccxt_errors`, secrets redacted.
+
+Amounts are read from the answers in `ccxt_amounts`; the SSL context, request slots and
+instance clones live in `ccxt_transport`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
 import json
 import logging
 import socket
-import ssl
-import weakref
-from collections.abc import Awaitable, Collection, Mapping
-from decimal import Decimal, InvalidOperation
-from functools import cache
+from collections.abc import Collection, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+# `name as name`: re-exported, so importing them from here keeps working
+from nija_balances.adapters.ccxt_amounts import alpaca_holdings as alpaca_holdings
+from nija_balances.adapters.ccxt_amounts import assets_from_balance as assets_from_balance
+from nija_balances.adapters.ccxt_amounts import ticker_price as ticker_price
 from nija_balances.adapters.ccxt_errors import clean_message, to_adapter_error
+from nija_balances.adapters.ccxt_transport import clone_instance as clone_instance
+from nija_balances.adapters.ccxt_transport import gather_or_cancel as gather_or_cancel
+from nija_balances.adapters.ccxt_transport import request_slots as request_slots
+from nija_balances.adapters.ccxt_transport import shared_ssl_context as shared_ssl_context
 from nija_balances.adapters.interface import AdapterError, Holdings, MarketStore
 from nija_balances.credentials import Credentials
-from nija_balances.models import AssetAmount, ConnectionConfig, Settings, Status
+from nija_balances.models import ConnectionConfig, Settings, Status
 
 if TYPE_CHECKING:
     import aiohttp
@@ -72,62 +79,6 @@ PARALLEL_CURRENCIES = frozenset({"coinbase"})
 #: Connection `ccxt` keys that make the instance keep its own HTTP session.
 _OWN_TRANSPORT_KEYS = frozenset({"verify", "cafile", "session", "aiohttp_trust_env"})
 
-_BALANCE_META = frozenset({"info", "timestamp", "datetime", "free", "used", "total", "debt"})
-
-_SLOTS: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Semaphore]
-] = weakref.WeakKeyDictionary()
-
-
-@cache
-def shared_ssl_context() -> ssl.SSLContext:
-    """The one SSL context of the process (ccxt's default: certifi's CA bundle)."""
-    import certifi
-
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-def clone_instance(template: Any) -> Any:
-    """A copy of a keyless, never-opened ccxt instance, to be given another key.
-
-    ccxt's constructor costs ~1-2 ms CPU and ~100-200 kB per instance (it deep-merges the
-    exchange's whole description, then walks `dir()` of the instance); a clone costs ~0.1 ms.
-    Every container attribute is copied at its top level, `options` all the way down (ccxt
-    writes into it at run time); the nested description (api, urls, fees, ...) is shared
-    read-only. The clone gets its own rate limiter.
-    """
-    clone = copy.copy(template)
-    for name, value in vars(template).items():
-        if name == "options":
-            setattr(clone, name, copy.deepcopy(value))
-        elif isinstance(value, (dict, list)):
-            setattr(clone, name, copy.copy(value))
-    clone.origin = clone.uuid()
-    clone.init_throttler()
-    return clone
-
-
-async def gather_or_cancel(*aws: Awaitable[Any]) -> list[Any]:
-    """`asyncio.gather`, except that a failure cancels the others: none is left running."""
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-
-
-def request_slots(exchange: str, limit: int) -> asyncio.Semaphore:
-    """The semaphore capping requests in flight to `exchange` in the running event loop."""
-    loop = asyncio.get_running_loop()
-    per_loop = _SLOTS.setdefault(loop, {})
-    key = (exchange, max(1, limit))
-    if key not in per_loop:
-        per_loop[key] = asyncio.Semaphore(key[1])
-    return per_loop[key]
-
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """`base` with `override` merged in, recursively for nested tables."""
@@ -139,133 +90,6 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
         else:
             merged[key] = value
     return merged
-
-
-def _decimal(value: Any, what: str, exchange: str, *, signed: bool = False) -> Decimal | None:
-    """An amount from an exchange as Decimal; None stays None; junk raises `AdapterError`."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        raise AdapterError(Status.ERROR, f"{exchange} reported a non-numeric {what}")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        shown = clean_message(str(value), (), limit=20)
-        raise AdapterError(
-            Status.ERROR, f"{exchange} reported a non-numeric {what}: {shown!r}"
-        ) from None
-    if not amount.is_finite():
-        raise AdapterError(Status.ERROR, f"{exchange} reported a non-numeric {what}: {value}")
-    if amount < 0 and not signed:
-        raise AdapterError(Status.ERROR, f"{exchange} reported a negative {what}: {amount}")
-    return amount
-
-
-def assets_from_balance(balance: Mapping[str, Any], exchange: str) -> tuple[AssetAmount, ...]:
-    """ccxt's unified balance -> non-zero `AssetAmount`s (free + used = total)."""
-    assets: list[AssetAmount] = []
-    for code, entry in balance.items():
-        if code in _BALANCE_META or not isinstance(entry, Mapping):
-            continue
-        free = _decimal(entry.get("free"), f"free amount of {code}", exchange)
-        used = _decimal(entry.get("used"), f"held amount of {code}", exchange)
-        total = _decimal(entry.get("total"), f"amount of {code}", exchange)
-        if total is None:
-            if free is None and used is None:
-                continue
-            total = (free or Decimal(0)) + (used or Decimal(0))
-        if free is None:
-            free = total - (used or Decimal(0))
-        if used is None:
-            used = total - free
-        if free < 0 or used < 0:
-            raise AdapterError(
-                Status.ERROR,
-                f"{exchange} reported inconsistent amounts for {code}: "
-                f"total {total}, free {free}, held {used}",
-            )
-        if total == 0 and free == 0 and used == 0:
-            continue
-        assets.append(AssetAmount(currency=str(code), free=free, used=used, total=total))
-    return tuple(sorted(assets, key=lambda a: a.currency))
-
-
-def ticker_price(ticker: Mapping[str, Any] | None, exchange: str) -> Decimal | None:
-    """The last price of a ccxt ticker (else the bid/ask midpoint); None if it has no usable one.
-
-    A junk value in one ticker leaves that asset unpriced instead of failing every price.
-    """
-    if not ticker:
-        return None
-
-    def number(field: str) -> Decimal | None:
-        try:
-            return _decimal(ticker.get(field), f"{field} of {ticker.get('symbol')}", exchange)
-        except AdapterError:
-            return None
-
-    for field in ("last", "close"):
-        price = number(field)
-        if price is not None and price > 0:
-            return price
-    bid, ask = number("bid"), number("ask")
-    if bid and ask:
-        return (bid + ask) / 2
-    return None
-
-
-def _alpaca_code(position: Mapping[str, Any]) -> str:
-    symbol = str(position.get("symbol") or "")
-    if position.get("asset_class") == "crypto":
-        if "/" in symbol:
-            return symbol.split("/")[0]
-        if symbol.endswith("USD") and len(symbol) > 3:
-            return symbol[:-3]
-    return symbol
-
-
-def alpaca_holdings(account: Mapping[str, Any], positions: Any) -> Holdings:
-    """Alpaca's account (cash, equity) and positions -> `Holdings` with equity and cash set.
-
-    Margin debit (negative cash) and short positions (negative qty) are real on Alpaca, so
-    signed amounts are accepted here.
-    """
-    if not isinstance(account, Mapping) or not isinstance(positions, list):
-        raise AdapterError(
-            Status.ERROR, "alpaca sent an account or positions list of the wrong shape"
-        )
-    currency = str(account.get("currency") or "USD")
-    cash = _decimal(account.get("cash"), "cash", "alpaca", signed=True)
-    equity = _decimal(account.get("equity"), "equity", "alpaca", signed=True)
-    in_positions = _decimal(
-        account.get("position_market_value"), "position value", "alpaca", signed=True
-    )
-    if cash is None or equity is None:
-        raise AdapterError(Status.ERROR, "alpaca account has no cash or equity")
-    # cash excludes what open orders hold; equity minus the positions is all the cash
-    cash_total = equity - in_positions if in_positions is not None else cash
-    amounts: dict[str, Decimal] = {}
-    prices: dict[str, Decimal] = {}
-    for position in positions:
-        if not isinstance(position, Mapping):
-            raise AdapterError(Status.ERROR, "alpaca sent a position of the wrong shape")
-        code = _alpaca_code(position)
-        qty = _decimal(position.get("qty"), f"quantity of {code}", "alpaca", signed=True)
-        if not code or qty is None:
-            continue
-        price = _decimal(position.get("current_price"), f"price of {code}", "alpaca")
-        if price is None and qty:
-            value = _decimal(
-                position.get("market_value"), f"value of {code}", "alpaca", signed=True
-            )
-            price = value / qty if value is not None else None
-        amounts[code] = amounts.get(code, Decimal(0)) + qty
-        if price is not None:
-            prices[code] = price
-    free = min(cash, cash_total)
-    assets = [AssetAmount(currency, free=free, used=cash_total - free, total=cash_total)]
-    assets += [AssetAmount(c, free=q, used=Decimal(0), total=q) for c, q in sorted(amounts.items())]
-    return Holdings(assets=tuple(assets), prices=prices, equity=equity, cash=cash_total)
 
 
 class CcxtAdapter:
