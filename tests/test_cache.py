@@ -507,3 +507,14 @@ def test_readers_run_during_writes(tmp_path: Path) -> None:
         len(BalanceStore(path).get_many("ns", [f"w{w}/{i}" for w in range(3) for i in range(100)]))
         == 300
     )
+
+
+def test_a_remembered_failure_round_trips(tmp_path: Path) -> None:
+    from nija_balances.cache_codec import decode, encode
+
+    value = Valuation(Decimal("1.00"), Decimal("1.00"), ())
+    failed = StoredResult(
+        "kraken", value, 10.0, 0.2, failure="auth_failed: key rejected", failed_at=20.5
+    )
+    assert decode(encode(failed)) == failed
+    assert decode(encode(StoredResult("kraken", value, 10.0))).failure is None

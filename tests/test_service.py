@@ -240,3 +240,25 @@ def test_two_connections_on_one_account_are_counted_once() -> None:
     assert by["kraken"].error.startswith("uses the same API key and settings as a/kraken-sub")
     assert SECRET not in by["kraken"].error
     assert p.summary.total_user_capital == Decimal("200.00")
+
+
+def test_a_failure_is_remembered_so_a_cached_read_still_says_stale() -> None:
+    store, now = MemoryStore(), [1000.0]
+    fake = FakeExchange({"a": "250.00"})
+    cfg = config("a")
+    run(cfg, fake, store=store, clock=lambda: now[0])
+    now[0] += 30
+    fake.behaviour["a"] = AdapterError(Status.AUTH_FAILED, "key rejected")
+    assert (
+        run(cfg, fake, store=store, clock=lambda: now[0], refresh=True).connections[0].status
+        is Status.STALE
+    )
+    now[0] += 10  # a plain read within the TTL of the failed attempt: no fetch, still stale
+    fake.behaviour["a"] = "999"
+    later = run(cfg, fake, store=store, clock=lambda: now[0]).connections[0]
+    assert (later.status, later.balance, later.age_s) == (Status.STALE, Decimal("250.00"), 40)
+    assert later.error == "auth_failed: key rejected"
+    now[0] += 120  # past the TTL of the last attempt: fetched again, and the failure is gone
+    again = run(cfg, fake, store=store, clock=lambda: now[0]).connections[0]
+    assert (again.status, again.balance, again.error) == (Status.OK, Decimal("999.00"), None)
+    assert run(cfg, fake, store=store, clock=lambda: now[0]).connections[0].status is Status.CACHED

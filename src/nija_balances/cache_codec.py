@@ -45,6 +45,8 @@ def encode(result: StoredResult) -> str:
     doc = {"exchange": result.exchange, "fetched_at": result.fetched_at}
     doc |= {"latency_s": result.latency_s, "cash": str(v.cash), "equity": str(v.equity)}
     doc |= {"assets": assets, "unpriced": list(v.unpriced)}
+    if result.failure is not None:
+        doc |= {"failure": result.failure, "failed_at": result.failed_at}
     return json.dumps(doc, separators=(",", ":"))
 
 
@@ -58,12 +60,14 @@ def decode(data: str) -> StoredResult:
     valuation = Valuation(
         Decimal(doc["cash"]), Decimal(doc["equity"]), assets, tuple(doc["unpriced"])
     )
-    latency = doc["latency_s"]
+    latency, failed_at = doc["latency_s"], doc.get("failed_at")
     return StoredResult(
         exchange=doc["exchange"],
         valuation=valuation,
         fetched_at=float(doc["fetched_at"]),
         latency_s=None if latency is None else float(latency),
+        failure=None if doc.get("failure") is None else str(doc["failure"]),
+        failed_at=None if failed_at is None else float(failed_at),
     )
 
 

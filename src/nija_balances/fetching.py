@@ -76,6 +76,14 @@ async def fetch(
         for key, r in reports.items()
         if r.status is Status.OK and r.fetched_at is not None and key in cacheable
     }
+    # A failure after a good value is remembered with it, so that later reads within the
+    # TTL say `stale` (with the reason) instead of `cached`.
+    for job in plan.jobs:
+        report = reports.get(job.connection.key)
+        if report is not None and report.status is Status.STALE and job.last_good is not None:
+            good[job.connection.key] = replace(
+                job.last_good, failure=report.error, failed_at=clock()
+            )
     if store is not None and good:
         store.put_many(plan.config.namespace, good)
     return reports

@@ -168,12 +168,20 @@ class Valuation:
 
 @dataclass(frozen=True)
 class StoredResult:
-    """A good fetch as the cache keeps it: the valuation, when it was fetched, how long it took."""
+    """A good fetch as the cache keeps it: the valuation, when it was fetched, how long it took,
+    and whether a later attempt failed (so a read within the TTL still says `stale`)."""
 
     exchange: str
     valuation: Valuation
     fetched_at: float  # seconds since the epoch (UTC)
     latency_s: float | None = None
+    # The last attempt failed after this value was fetched: what went wrong, and when.
+    failure: str | None = None
+    failed_at: float | None = None
+
+    @property
+    def last_attempt(self) -> float:
+        return max(self.fetched_at, self.failed_at or 0.0)
 
 
 @dataclass(frozen=True)

@@ -168,8 +168,20 @@ def plan_refresh(
             last = stored.get(conn.key)
             if last is not None and last.exchange != conn.exchange:
                 last = None  # the connection was pointed at another exchange since
-            if last is not None and spec.cacheable and not refresh and now - last.fetched_at < ttl:
-                decided[conn.key] = from_stored(blank, last, Status.CACHED, now, config)
+            # Within the TTL of the last attempt nothing is fetched (a failing exchange is not
+            # hammered either); a value whose last attempt failed is shown `stale` with why.
+            if (
+                last is not None
+                and spec.cacheable
+                and not refresh
+                and now - last.last_attempt < ttl
+            ):
+                if last.failure is None:
+                    decided[conn.key] = from_stored(blank, last, Status.CACHED, now, config)
+                else:
+                    decided[conn.key] = from_stored(
+                        blank, last, Status.STALE, now, config, error=last.failure
+                    )
                 continue
             jobs.append(FetchJob(conn, account.kind, spec, credentials, last))
     return RefreshPlan(config, decided, tuple(jobs))
