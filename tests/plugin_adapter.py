@@ -1,0 +1,32 @@
+"""A third-party adapter as a plugin package would ship it (loaded through an entry point)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from decimal import Decimal
+from typing import Any
+
+from nija_balances.adapters.interface import AdapterSpec, Holdings
+from nija_balances.credentials import Credentials
+from nija_balances.models import AssetAmount, ConnectionConfig, Settings
+
+
+class BrokerXAdapter:
+    async def fetch_holdings(
+        self, connection: ConnectionConfig, credentials: Credentials
+    ) -> Holdings:
+        usd = Decimal("42.10")
+        return Holdings((AssetAmount("USD", usd, Decimal(0), usd),))
+
+    async def fetch_prices(self, currencies: Collection[str], quote: str) -> Mapping[str, Decimal]:
+        return {}
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _factory(exchange: str, settings: Settings, markets: Any) -> BrokerXAdapter:
+    return BrokerXAdapter()
+
+
+SPEC = AdapterSpec(name="brokerx", factory=_factory, requires_credentials=False, cacheable=False)
