@@ -213,7 +213,7 @@ async def test_progress_observer_counts_every_fetch() -> None:
     fake = FakeExchange({"a": "1", "b": AdapterError(Status.UNREACHABLE, "down"), "c": "2"})
     await collect(config("abc"), environ=ENV, adapters=lambda e: fake.spec(),
                   observer=lambda d, t: seen.append((d, t)))  # fmt: skip
-    assert sorted(seen) == [(1, 3), (2, 3), (3, 3)]
+    assert sorted(seen) == [(0, 3), (1, 3), (2, 3), (3, 3)]
 
 
 @pytest.mark.parametrize("basis", ["equity", "cash"])

@@ -63,6 +63,9 @@ async def fetch(
         if observer is not None:
             observer(progress["done"], total)
 
+    if observer is not None:
+        observer(0, total)  # the total is known before the first answer
+
     groups = await asyncio.gather(
         *(
             _fetch_exchange(exchange, jobs, plan.config, store, clock, finished)
