@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
-import subprocess
 import sys
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -20,6 +17,7 @@ from conftest import write
 from nija_balances.config import load_demo
 from nija_balances.render.live import WatchState, WatchView, changes_between
 from nija_balances.service import collect_sync
+from terminal import Tmux
 
 NIJA = Path(sys.executable).parent / "nija"
 WATCH_CONFIG = """\
@@ -31,45 +29,6 @@ balances = { USD = 1000 }
 exchange = "paper"
 balances = { USD = 250 }
 """
-
-
-class Tmux:
-    def __init__(self, home: Path, width: int, height: int) -> None:
-        self.name = f"nija-{uuid.uuid4().hex[:8]}"
-        self.home, self.width, self.height = home, width, height
-
-    def start(self, command: str) -> None:
-        # The pane keeps the exit status on screen after the command ends.
-        # A real terminal's environment, not the test runner's (COLUMNS, TERM=dumb, NO_COLOR).
-        env = f"env -u COLUMNS -u LINES -u NO_COLOR TERM=xterm-256color NIJA_BALANCES_HOME={self.home}"
-        shell = f"{env} {command}; echo EXIT=$?; sleep 60"
-        subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", str(self.width),
-             "-y", str(self.height), shell],
-            check=True,
-        )  # fmt: skip
-
-    def screen(self) -> str:
-        return subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
-        ).stdout
-
-    def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
-
-    def wait_for(self, found: Callable[[str], bool], timeout: float = 20.0) -> str:
-        """Poll the screen until `found` says yes (a condition, not a fixed sleep)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.screen()
-            if found(text):
-                return text
-            if time.monotonic() > deadline:
-                raise AssertionError(f"screen never matched; last screen:\n{text}")
-            time.sleep(0.1)
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
 @pytest.fixture

@@ -15,13 +15,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from reliability.harness import NIJA, MockThread, Setup, env_names, nija, wait_until
+from terminal import Tmux
 
 pytestmark = [pytest.mark.network_mock, pytest.mark.slow]
 
@@ -116,55 +116,15 @@ def test_sigint_during_a_fetch_exits_130_and_keeps_the_store(
 # ---------------------------------------------------------------------------- watch in tmux
 
 
-class Tmux:
-    """A tmux server of its own (private socket) running one command in an 80x24 pane."""
-
-    def __init__(self) -> None:
-        self.socket = f"nija-rel-{uuid.uuid4().hex[:8]}"
-
-    def tmux(self, *args: str) -> str:
-        run = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10
-        )
-        return run.stdout
-
-    def start(self, command: str, home: Path) -> None:
-        env = f"env -u COLUMNS -u LINES -u NO_COLOR TERM=xterm-256color NIJA_BALANCES_HOME={home}"
-        # after the command: its exit status, then the terminal's modes as the shell sees them
-        modes = "stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo|isig)' | tr '\\n' ' '"
-        shell = f"{env} {command}; echo EXIT=$?; echo MODES: $({modes}); sleep 60"
-        subprocess.run(
-            ["tmux", "-L", self.socket, "new-session", "-d", "-s", "w", "-x", "80", "-y", "24",
-             shell],
-            check=True,
-            timeout=10,
-        )  # fmt: skip
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "w")
-
-    def wait_for(self, found: Callable[[str], bool], timeout: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.screen()
-            if found(text):
-                return text
-            if time.monotonic() > deadline:
-                raise AssertionError(f"screen never matched; last screen:\n{text}")
-            time.sleep(0.05)
-
-    def close(self) -> None:
-        path = self.tmux("display-message", "-p", "#{socket_path}").strip()
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
-        if path.endswith(self.socket):  # the server leaves its socket file behind
-            Path(path).unlink(missing_ok=True)
+# after the command: the terminal's modes as the shell sees them
+MODES = "echo MODES: $(stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo|isig)' | tr '\\n' ' '); "
 
 
 @pytest.fixture
-def tmux() -> Iterator[Tmux]:
+def tmux(isolated_home: Path) -> Iterator[Tmux]:
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
-    term = Tmux()
+    term = Tmux(isolated_home)
     yield term
     term.close()
 
@@ -196,9 +156,7 @@ def test_watch_interrupted_during_a_fetch_restores_the_terminal(
         lines += [f"{key_var}={conn.api_key}", f"{secret_var}={conn.creds.api_secret}"]
     (setup.path.parent / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    tmux.start(
-        f"{sys.executable} -m nija_balances watch --config {setup.path} --interval 5", isolated_home
-    )
+    tmux.start(f"{sys.executable} -m nija_balances watch --config {setup.path} --interval 5", MODES)
     # the first paint comes from the cache; then the real fetch starts and is held up
     tmux.wait_for(lambda s: "platform" in s.lower() and "$60,100.00" in s)
     seen = kraken.count(PRIVATE)
