@@ -55,7 +55,7 @@ def proc_status(field: str) -> int:
 
 def build_config(spec: dict[str, Any]) -> tuple[Any, dict[str, str]]:
     """The Config (one user per connection) and the environment holding their keys."""
-    from nija_balances.models import AccountConfig, Config, ConnectionConfig, Settings
+    from nija_balances.domain.models import AccountConfig, Config, ConnectionConfig, Settings
 
     users = []
     environ: dict[str, str] = {}
@@ -79,8 +79,8 @@ def build_config(spec: dict[str, Any]) -> tuple[Any, dict[str, str]]:
 
 
 def run_collect(spec: dict[str, Any]) -> dict[str, Any]:
-    from nija_balances import service
-    from nija_balances.cache import BalanceStore
+    from nija_balances.engine import collect as service
+    from nija_balances.store.sqlite import BalanceStore
 
     started = time.perf_counter()
     import ccxt.async_support  # noqa: F401  (timed apart from the refresh)
@@ -111,7 +111,7 @@ async def baseline(spec: dict[str, Any]) -> dict[str, Any]:
     """One connection after another, a fresh ccxt instance each: no sharing at all."""
     import ccxt.async_support as ccxt_async
 
-    from nija_balances.adapters.ccxt_adapter import EXCHANGE_DEFAULTS, deep_merge
+    from nija_balances.adapters.ccxt.adapter import EXCHANGE_DEFAULTS, deep_merge
 
     steps: Counter[str] = Counter()
     ok, errors = 0, []

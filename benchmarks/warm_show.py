@@ -66,9 +66,9 @@ def credentials() -> dict[str, str]:
 def prefill(home: Path) -> Path:
     """Write the config and a store in which every connection is fresh; return the config."""
     os.environ["NIJA_BALANCES_HOME"] = str(home)
-    from nija_balances.cache import BalanceStore
-    from nija_balances.config import load_toml
-    from nija_balances.models import AssetValue, StoredResult, Valuation
+    from nija_balances.config.loader import load_toml
+    from nija_balances.domain.models import AssetValue, StoredResult, Valuation
+    from nija_balances.store.sqlite import BalanceStore
 
     path = home / "config.toml"
     path.write_text(CONFIG, encoding="utf-8")

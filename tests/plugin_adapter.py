@@ -6,9 +6,9 @@ from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
-from nija_balances.adapters.interface import AdapterSpec, Holdings
-from nija_balances.credentials import Credentials
-from nija_balances.models import AssetAmount, ConnectionConfig, Settings
+from nija_balances.adapters.interface import AdapterSpec
+from nija_balances.domain.models import AssetAmount, ConnectionConfig, Holdings, Settings
+from nija_balances.domain.secrets import Credentials
 
 
 class BrokerXAdapter:

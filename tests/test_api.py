@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import write
-from nija_balances.monitoring import AlertType, BalanceMonitor
+from nija_balances.monitoring.monitor import AlertType, BalanceMonitor
 
 
 def test_import_does_nothing_heavy() -> None:
@@ -18,7 +18,7 @@ def test_import_does_nothing_heavy() -> None:
         "import sys, nija_balances\n"
         "from nija_balances import MultiAccountBrokerManager, BrokerType\n"
         "assert 'ccxt' not in sys.modules, 'ccxt imported'\n"
-        "assert 'nija_balances.service' not in sys.modules\n"
+        "assert 'nija_balances.engine.collect' not in sys.modules\n"
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -140,8 +140,8 @@ def test_clear_balance_cache_forgets_cached_balances() -> None:
     from decimal import Decimal
 
     from nija_balances import MultiAccountBrokerManager
-    from nija_balances.cache import BalanceStore
-    from nija_balances.models import StoredResult, Valuation
+    from nija_balances.domain.models import StoredResult, Valuation
+    from nija_balances.store.sqlite import BalanceStore
 
     store = BalanceStore.default()
     result = StoredResult("kraken", Valuation(Decimal("1.00"), Decimal("1.00"), ()), 1.0)
@@ -152,8 +152,8 @@ def test_clear_balance_cache_forgets_cached_balances() -> None:
 
 
 def test_monitor_raises_low_and_drop_alerts_but_not_for_incomplete_totals(tmp_path: Path) -> None:
-    from nija_balances.config import load_toml
-    from nija_balances.service import collect_sync
+    from nija_balances.config.loader import load_toml
+    from nija_balances.engine.collect import collect_sync
 
     def portfolio(usd: str, extra: str = ""):  # type: ignore[no-untyped-def]
         cfg = write(

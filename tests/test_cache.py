@@ -18,8 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nija_balances.cache import BalanceStore, MarketInfo, StoreInfo, decode, encode
-from nija_balances.models import AssetValue, StoredResult, Valuation
+from nija_balances.domain.models import AssetValue, StoredResult, Valuation
+from nija_balances.store.codec import MarketInfo, StoreInfo, decode, encode
+from nija_balances.store.sqlite import BalanceStore
 
 T0 = 1_768_924_800.0  # 2026-01-20T16:00:00Z
 
@@ -404,7 +405,9 @@ def test_modes_are_private(tmp_path: Path, clock: Clock) -> None:
 
 def test_import_is_cheap() -> None:
     heavy = ("ccxt", "rich", "typer", "platformdirs", "aiohttp")
-    code = f"import sys, nija_balances.cache; print([m for m in {heavy} if m in sys.modules])"
+    code = (
+        f"import sys, nija_balances.store.sqlite; print([m for m in {heavy} if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -415,8 +418,8 @@ WORKER = r"""
 import json, sys
 from decimal import Decimal
 from pathlib import Path
-from nija_balances.cache import BalanceStore
-from nija_balances.models import AssetValue, StoredResult, Valuation
+from nija_balances.store.sqlite import BalanceStore
+from nija_balances.domain.models import AssetValue, StoredResult, Valuation
 
 path, role, name = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 n, writers = int(sys.argv[4]), int(sys.argv[5])
@@ -510,7 +513,7 @@ def test_readers_run_during_writes(tmp_path: Path) -> None:
 
 
 def test_a_remembered_failure_round_trips(tmp_path: Path) -> None:
-    from nija_balances.cache_codec import decode, encode
+    from nija_balances.store.codec import decode, encode
 
     value = Valuation(Decimal("1.00"), Decimal("1.00"), ())
     failed = StoredResult(

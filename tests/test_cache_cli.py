@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nija_balances.cache import BalanceStore
 from nija_balances.cli import app, cache_cmd
+from nija_balances.store.sqlite import BalanceStore
 from test_cache import T0, Clock, result
 
 runner = CliRunner()

@@ -28,13 +28,14 @@ from mockex.harness import (
     new_credentials,
     wrong_secret,
 )
-from nija_balances.adapters import ccxt_adapter
-from nija_balances.adapters.ccxt_adapter import CcxtAdapter, shared_ssl_context
-from nija_balances.adapters.ccxt_errors import clean_message, to_adapter_error
-from nija_balances.adapters.interface import Adapter, AdapterError, Holdings
-from nija_balances.credentials import Credentials
-from nija_balances.models import AssetAmount, Settings, Status
-from nija_balances.valuation import value
+from nija_balances.adapters.ccxt import amounts as ccxt_amounts
+from nija_balances.adapters.ccxt.adapter import CcxtAdapter
+from nija_balances.adapters.ccxt.errors import clean_message, to_adapter_error
+from nija_balances.adapters.ccxt.transport import shared_ssl_context
+from nija_balances.adapters.interface import Adapter, AdapterError
+from nija_balances.domain.models import AssetAmount, Holdings, Settings, Status
+from nija_balances.domain.secrets import Credentials
+from nija_balances.domain.valuation import value
 
 pytestmark = pytest.mark.network_mock
 
@@ -489,7 +490,7 @@ async def test_aclose_is_safe_twice_and_before_any_use() -> None:
 def test_ccxt_is_not_imported_with_the_package() -> None:
     code = (
         "import sys, nija_balances, nija_balances.adapters.registry, "
-        "nija_balances.adapters.ccxt_adapter, nija_balances.adapters.ccxt_errors; "
+        "nija_balances.adapters.ccxt.adapter, nija_balances.adapters.ccxt.errors; "
         "assert 'ccxt' not in sys.modules, 'ccxt imported'; "
         "assert 'aiohttp' not in sys.modules, 'aiohttp imported'"
     )
@@ -539,14 +540,14 @@ def test_balance_parsing_rules() -> None:
         "ZERO": {"free": 0, "used": 0, "total": 0},
         "free": {},
     }
-    assert ccxt_adapter.assets_from_balance(balance, "x") == (
+    assert ccxt_amounts.assets_from_balance(balance, "x") == (
         AssetAmount("BTC", D("0.1"), D("0.2"), D("0.3")),
         AssetAmount("ETH", D("1.1"), D("0.0"), D("1.1")),
     )
     with pytest.raises(AdapterError, match="inconsistent"):
-        ccxt_adapter.assets_from_balance({"BTC": {"free": "2", "total": "1"}}, "x")
+        ccxt_amounts.assets_from_balance({"BTC": {"free": "2", "total": "1"}}, "x")
     with pytest.raises(AdapterError, match="non-numeric"):
-        ccxt_adapter.assets_from_balance({"BTC": {"total": float("nan")}}, "x")
-    assert ccxt_adapter.ticker_price({"last": None, "bid": 1.0, "ask": 3.0}, "x") == D(2)
-    assert ccxt_adapter.ticker_price({"last": 0, "close": None}, "x") is None
-    assert ccxt_adapter.ticker_price({"last": "junk", "close": -1}, "x") is None
+        ccxt_amounts.assets_from_balance({"BTC": {"total": float("nan")}}, "x")
+    assert ccxt_amounts.ticker_price({"last": None, "bid": 1.0, "ask": 3.0}, "x") == D(2)
+    assert ccxt_amounts.ticker_price({"last": 0, "close": None}, "x") is None
+    assert ccxt_amounts.ticker_price({"last": "junk", "close": -1}, "x") is None

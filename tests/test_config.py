@@ -11,9 +11,11 @@ from typer.testing import CliRunner
 
 from conftest import EXAMPLES, write
 from nija_balances.cli import app
-from nija_balances.config import ConfigError, load_config, load_demo, load_toml
-from nija_balances.credentials import Credentials, candidate_env_names, redact, resolve
-from nija_balances.models import ConnectionConfig, Settings
+from nija_balances.config.credentials import candidate_env_names, resolve
+from nija_balances.config.loader import load_config, load_demo, load_toml
+from nija_balances.config.syntax import ConfigError
+from nija_balances.domain.models import ConnectionConfig, Settings
+from nija_balances.domain.secrets import Credentials, redact
 
 FULL = """\
 [settings]
@@ -71,7 +73,7 @@ def test_full_config_loads_with_master_alias_and_defaults(tmp_path: Path) -> Non
 
 
 def test_demo_config_is_the_example_file() -> None:
-    shipped = Path(__file__).parent.parent / "src" / "nija_balances" / "demo.toml"
+    shipped = Path(__file__).parent.parent / "src" / "nija_balances" / "config" / "demo.toml"
     assert shipped.read_text() == (EXAMPLES / "demo.toml").read_text()
     assert load_toml(EXAMPLES / "demo.toml").users == load_demo().users
 

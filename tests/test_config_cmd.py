@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from nija_balances.cli import app
-from nija_balances.config import load_toml
-from nija_balances.nija_convert import convert
-from nija_balances.nija_import import scan_directory
+from nija_balances.config.loader import load_toml
+from nija_balances.config.nija.convert import convert
+from nija_balances.config.nija.reader import scan_directory
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 runner = CliRunner()

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from nija_balances.cli import app
-from nija_balances.models import Config, ConnectionReport, Portfolio, Status
+from nija_balances.domain.models import Config, ConnectionReport, Portfolio, Status
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 runner = CliRunner()
@@ -263,11 +263,12 @@ def test_check_connect_on_paper_accounts(home: Path) -> None:
 def test_check_connect_reports_failures_without_secrets(
     cfg: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nija_balances import service
+    from nija_balances.engine import collect
+    from nija_balances.engine.planning import plan_refresh
 
     def fake(config: Config, **kwargs: Any) -> Portfolio:
         assert kwargs["refresh"] is True
-        plan = service.plan_refresh(config, refresh=True)
+        plan = plan_refresh(config, refresh=True)
         reports = dict(plan.decided)
         for job in plan.jobs:
             conn = job.connection
@@ -279,9 +280,9 @@ def test_check_connect_reports_failures_without_secrets(
                 status=Status.AUTH_FAILED,
                 error=f"invalid key {job.credentials.api_key}",
             )
-        return service.build_portfolio(config, reports, datetime(2026, 1, 21, 16, 0))
+        return collect.build_portfolio(config, reports, datetime(2026, 1, 21, 16, 0))
 
-    monkeypatch.setattr(service, "collect_sync", fake)
+    monkeypatch.setattr(collect, "collect_sync", fake)
     result = nija("config", "check", "--connect", env=ENV)
     assert result.exit_code == 1
     live = result.stdout.split("\n\n")[1].splitlines()

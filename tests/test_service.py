@@ -9,11 +9,18 @@ from typing import Any
 
 import pytest
 
-from nija_balances.adapters.interface import AdapterError, AdapterSpec, Holdings
-from nija_balances.config import parse_document
-from nija_balances.credentials import Credentials
-from nija_balances.models import AssetAmount, ConnectionConfig, Settings, Status, StoredResult
-from nija_balances.service import collect, collect_sync
+from nija_balances.adapters.interface import AdapterError, AdapterSpec
+from nija_balances.config.loader import parse_document
+from nija_balances.domain.models import (
+    AssetAmount,
+    ConnectionConfig,
+    Holdings,
+    Settings,
+    Status,
+    StoredResult,
+)
+from nija_balances.domain.secrets import Credentials
+from nija_balances.engine.collect import collect, collect_sync
 
 SECRET = "s3cr3t-VALUE-never-shown"
 

@@ -11,10 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from conftest import write
-from nija_balances.cache import BalanceStore
 from nija_balances.cli import command_in
-from nija_balances.config import load_toml
-from nija_balances.models import AssetValue, StoredResult, Valuation
+from nija_balances.config.loader import load_toml
+from nija_balances.domain.models import AssetValue, StoredResult, Valuation
+from nija_balances.store.sqlite import BalanceStore
 
 CONFIG = "[platform.kraken]\n[users.alice.kraken]\n[users.bob.coinbase]\n"
 CREDS = {

@@ -14,9 +14,9 @@ import pytest
 from rich.console import Console
 
 from conftest import write
-from nija_balances.config import load_demo
+from nija_balances.config.loader import load_demo
+from nija_balances.engine.collect import collect_sync
 from nija_balances.render.live import WatchState, WatchView, changes_between
-from nija_balances.service import collect_sync
 from terminal import Tmux
 
 NIJA = Path(sys.executable).parent / "nija"

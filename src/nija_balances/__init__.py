@@ -21,7 +21,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from nija_balances.api import BrokerType, MultiAccountBrokerManager
-    from nija_balances.monitoring import get_monitoring_system
+    from nija_balances.monitoring.monitor import get_monitoring_system
 
     multi_account_broker_manager: MultiAccountBrokerManager
 
@@ -32,7 +32,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     if name == "get_monitoring_system":
-        from nija_balances.monitoring import get_monitoring_system
+        from nija_balances.monitoring.monitor import get_monitoring_system
 
         return get_monitoring_system
     if name == "multi_account_broker_manager":

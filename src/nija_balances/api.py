@@ -14,10 +14,10 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nija_balances.models import ZERO, Config, ConnectionReport, Portfolio, to_cents
+from nija_balances.domain.models import ZERO, Config, ConnectionReport, Portfolio, to_cents
 
 if TYPE_CHECKING:
-    from nija_balances.service import ResultStore
+    from nija_balances.engine.ports import ResultStore
 
 log = logging.getLogger("nija_balances")
 
@@ -70,7 +70,7 @@ class MultiAccountBrokerManager:
     def config(self) -> Config:
         """The loaded config (read on first use; `ConfigError` if it is invalid)."""
         if self._config is None:
-            from nija_balances.config import load_config
+            from nija_balances.config.loader import load_config
 
             arg = self._config_arg
             if isinstance(arg, Config):
@@ -81,14 +81,14 @@ class MultiAccountBrokerManager:
 
     def _get_store(self) -> ResultStore:
         if self._store is None:
-            from nija_balances.cache import BalanceStore
+            from nija_balances.store.sqlite import BalanceStore
 
             self._store = BalanceStore.default()
         return self._store
 
     def refresh(self, force: bool = False) -> Portfolio:
         """Collect balances (cached ones within `cache_ttl` unless `force`) and run the alerts."""
-        from nija_balances.service import collect_sync
+        from nija_balances.engine.collect import collect_sync
 
         config, store = self.config, self._get_store()
 
@@ -97,15 +97,15 @@ class MultiAccountBrokerManager:
 
         portfolio = _outside_event_loop(run)
         self.last_portfolio = portfolio
-        from nija_balances.monitoring import get_monitoring_system
+        from nija_balances.monitoring.monitor import get_monitoring_system
 
         get_monitoring_system().observe(portfolio)
         return portfolio
 
     async def refresh_async(self, force: bool = False) -> Portfolio:
         """`refresh` for code already running an event loop (a trading bot)."""
-        from nija_balances.monitoring import get_monitoring_system
-        from nija_balances.service import collect
+        from nija_balances.engine.collect import collect
+        from nija_balances.monitoring.monitor import get_monitoring_system
 
         portfolio = await collect(self.config, refresh=force, store=self._get_store())
         self.last_portfolio = portfolio
@@ -211,7 +211,7 @@ class MultiAccountBrokerManager:
 
     def clear_balance_cache(self) -> int:
         """Forget every cached balance; the next call fetches. Returns entries removed."""
-        from nija_balances.cache import BalanceStore
+        from nija_balances.store.sqlite import BalanceStore
 
         store = self._get_store()
         return store.clear() if isinstance(store, BalanceStore) else 0

@@ -8,8 +8,8 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from nija_balances.credentials import Credentials
-from nija_balances.models import ConnectionConfig
+from nija_balances.domain.models import ConnectionConfig
+from nija_balances.domain.secrets import Credentials
 
 from .base import Account, MockExchange, Position
 from .coinbase import new_cdp_key

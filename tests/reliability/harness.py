@@ -25,7 +25,8 @@ from typer.testing import CliRunner
 
 from mockex import MOCKS, MockExchange
 from mockex.harness import PRIVATE_PATH, account_for, new_credentials
-from nija_balances.credentials import Credentials, env_token
+from nija_balances.config.credentials import env_token
+from nija_balances.domain.secrets import Credentials
 
 T = TypeVar("T")
 

@@ -167,7 +167,7 @@ def test_no_command_shows_a_secret_anywhere(
         secrets.assert_absent(f"stdout of nija {' '.join(run.args)}", run.stdout)
         secrets.assert_absent(f"stderr of nija {' '.join(run.args)}", run.stderr)
     verbose = [r for r in runs if r.args[:1] == ("-v",) and "--refresh" in r.args]
-    assert any("INFO nija_balances.service" in r.stderr for r in verbose)  # logs were on
+    assert any("INFO nija_balances.engine.collect" in r.stderr for r in verbose)  # logs were on
 
     files = store_bytes(isolated_home)
     assert any(name.endswith("balances.sqlite3") for name in files)
@@ -285,7 +285,7 @@ def test_the_leak_detector_finds_whole_secrets_and_pieces() -> None:
 
 def test_redact_covers_every_form_of_a_pem_secret() -> None:
     """An error quoting the key as ccxt saw it (lines, or one line with `\\n`) is redacted."""
-    from nija_balances.credentials import redact
+    from nija_balances.domain.secrets import redact
 
     pem = new_credentials("coinbase").api_secret or ""
     one_line = pem.strip().replace("\n", "\\n")

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from mockex import MOCKS, MockExchange
 from mockex.harness import account_for, new_credentials
-from nija_balances.credentials import Credentials
+from nija_balances.domain.secrets import Credentials
 
 T = TypeVar("T")
 

@@ -17,10 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nija_balances.config import ConfigError, load_toml, parse_document
-from nija_balances.models import Config
-from nija_balances.nija_convert import convert
-from nija_balances.nija_import import load_nija_directory, scan_directory
+from nija_balances.config.loader import load_toml, parse_document
+from nija_balances.config.nija.convert import convert
+from nija_balances.config.nija.reader import load_nija_directory, scan_directory
+from nija_balances.config.syntax import ConfigError
+from nija_balances.domain.models import Config
 
 FUZZ = settings(
     max_examples=200,

@@ -22,20 +22,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nija_balances.adapters import registry
-from nija_balances.adapters.interface import AdapterSpec, Holdings
-from nija_balances.config import parse_document
-from nija_balances.credentials import Credentials
-from nija_balances.models import (
+from nija_balances.adapters.interface import AdapterSpec
+from nija_balances.config.loader import parse_document
+from nija_balances.domain.models import (
     ZERO,
     AssetAmount,
     Config,
     ConnectionConfig,
+    Holdings,
     Portfolio,
     Settings,
 )
+from nija_balances.domain.secrets import Credentials
+from nija_balances.domain.valuation import MAX_VALUE, value
+from nija_balances.engine.collect import collect_sync
 from nija_balances.render.json_doc import document
-from nija_balances.service import collect_sync
-from nija_balances.valuation import MAX_VALUE, value
 
 FUZZ = settings(
     max_examples=200,

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from mockex import MockExchange
-from nija_balances.cache import BUSY_TIMEOUT, FILENAME, BalanceStore
+from nija_balances.store.sqlite import BUSY_TIMEOUT, FILENAME, BalanceStore
 from robustness.conftest import MockThread, Setup, nija, nija_process
 
 KRAKEN_BALANCES = {"USD": ("100.10", "0"), "BTC": ("0.4", "0.1")}  # 100.10 + 0.5 × 60000

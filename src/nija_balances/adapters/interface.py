@@ -9,27 +9,13 @@ all accounts, while keeping what is per key (Kraken nonces) per key.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from nija_balances.credentials import Credentials
-from nija_balances.models import AssetAmount, ConnectionConfig, Settings, Status
-
-
-@dataclass(frozen=True)
-class Holdings:
-    """What one account holds on one exchange, as the adapter fetched it.
-
-    `prices` are prices the adapter already knows for this account (paper config, Alpaca
-    position prices), in the quote currency. `equity` overrides the computed equity when the
-    exchange reports it itself (Alpaca's account equity).
-    """
-
-    assets: tuple[AssetAmount, ...]
-    prices: Mapping[str, Decimal] = field(default_factory=dict)
-    equity: Decimal | None = None
-    cash: Decimal | None = None
+from nija_balances.domain.models import ConnectionConfig, Holdings, Settings, Status
+from nija_balances.domain.secrets import Credentials
+from nija_balances.engine.ports import MarketStore
 
 
 class AdapterError(Exception):
@@ -62,16 +48,6 @@ class Adapter(Protocol):
     async def aclose(self) -> None:
         """Release every connection; always awaited, also after errors."""
         ...
-
-
-class MarketStore(Protocol):
-    """Where adapters keep per-exchange market lists between runs (the on-disk cache)."""
-
-    def load_markets(self, exchange: str, max_age: float) -> dict[str, Any] | None:
-        """The markets saved for `exchange` if younger than `max_age` seconds, else None."""
-        ...
-
-    def save_markets(self, exchange: str, markets: dict[str, Any]) -> None: ...
 
 
 class AdapterFactory(Protocol):

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from decimal import Decimal
 
-from nija_balances.adapters.interface import Holdings
-from nija_balances.credentials import Credentials
-from nija_balances.models import ZERO, AssetAmount, ConnectionConfig
+from nija_balances.domain.models import ZERO, AssetAmount, ConnectionConfig, Holdings
+from nija_balances.domain.secrets import Credentials
 
 
 class PaperAdapter:

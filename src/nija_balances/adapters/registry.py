@@ -14,8 +14,9 @@ from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
-from nija_balances.adapters.interface import Adapter, AdapterSpec, MarketStore
-from nija_balances.models import Settings
+from nija_balances.adapters.interface import Adapter, AdapterSpec
+from nija_balances.domain.models import Settings
+from nija_balances.engine.ports import MarketStore
 
 ENTRY_POINT_GROUP = "nija_balances.adapters"
 
@@ -31,7 +32,7 @@ def _paper_factory(exchange: str, settings: Settings, markets: MarketStore | Non
 
 
 def _ccxt_factory(exchange: str, settings: Settings, markets: MarketStore | None) -> Adapter:
-    from nija_balances.adapters.ccxt_adapter import CcxtAdapter
+    from nija_balances.adapters.ccxt.adapter import CcxtAdapter
 
     return CcxtAdapter(exchange, settings, markets)
 

@@ -12,7 +12,8 @@ from nija_balances.cli import common
 from nija_balances.cli.base import app
 
 if TYPE_CHECKING:
-    from nija_balances.cache import BalanceStore, StoreInfo
+    from nija_balances.store.codec import StoreInfo
+    from nija_balances.store.sqlite import BalanceStore
 
 cache_app = typer.Typer(
     help="Describe or clear the on-disk cache (last good balances and exchange market lists).",
@@ -28,7 +29,7 @@ def _now() -> float:
 
 
 def _open_store() -> BalanceStore:
-    from nija_balances.cache import BalanceStore
+    from nija_balances.store.sqlite import BalanceStore
 
     return BalanceStore(clock=_now)
 

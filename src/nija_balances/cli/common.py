@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from nija_balances.models import Config
+    from nija_balances.domain.models import Config
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1
@@ -185,8 +185,8 @@ def fail(opts: GlobalOptions, message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 def load_config(opts: GlobalOptions) -> Config:
     """Load the config the options name; a `ConfigError` exits 2 with its message."""
-    from nija_balances.config import ConfigError
-    from nija_balances.config import load_config as load
+    from nija_balances.config.loader import load_config as load
+    from nija_balances.config.syntax import ConfigError
 
     try:
         config = load(opts.config, demo=opts.demo)

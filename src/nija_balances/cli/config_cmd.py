@@ -18,7 +18,7 @@ from nija_balances.cli import common
 from nija_balances.cli.base import app
 
 if TYPE_CHECKING:
-    from nija_balances.models import ConnectionConfig
+    from nija_balances.domain.models import ConnectionConfig
 
 config_app = typer.Typer(
     help="Write, edit, import and inspect the config file.\n\n"
@@ -83,7 +83,7 @@ def init(
     """
     from datetime import date
 
-    from nija_balances.config_edit import atomic_write, starter_config
+    from nija_balances.config.edit import atomic_write, starter_config
 
     opts = common.merge(config, demo, no_color, verbose)
     target = path if path is not None else config_path(opts)
@@ -184,8 +184,9 @@ class _Edit:
         """Check that `new_text` loads, then replace the file atomically with it."""
         import tomllib
 
-        from nija_balances.config import ConfigError, parse_document
-        from nija_balances.config_edit import atomic_write
+        from nija_balances.config.edit import atomic_write
+        from nija_balances.config.loader import parse_document
+        from nija_balances.config.syntax import ConfigError
 
         try:
             parse_document(tomllib.loads(new_text), self.path, new_text)
@@ -208,7 +209,7 @@ class _Edit:
 
 
 def _reads(conn: ConnectionConfig) -> str:
-    from nija_balances.credentials import candidate_env_names
+    from nija_balances.config.credentials import candidate_env_names
 
     parts = [" or ".join(candidate_env_names(conn, p)) for p in ("API_KEY", "API_SECRET")]
     return f"key from {parts[0]}, secret from {parts[1]}"
@@ -232,8 +233,8 @@ def add_user(
 
     Examples: `nija config add-user alice --name "Alice A."` · `nija config add-user bob --disabled`
     """
-    from nija_balances.config_edit import append_block, user_block
-    from nija_balances.credentials import env_token
+    from nija_balances.config.credentials import env_token
+    from nija_balances.config.edit import append_block, user_block
 
     opts = common.merge(config, demo, no_color, verbose)
     edit = _Edit(opts)
@@ -306,13 +307,10 @@ def add_connection(
         is_known_exchange,
         suggest_exchange,
     )
-    from nija_balances.config import ACCOUNT_KEYS, did_you_mean
-    from nija_balances.config_edit import (
-        connection_block,
-        insert_into_account,
-        looks_like_env_name,
-    )
-    from nija_balances.models import PLATFORM_ID, ConnectionConfig
+    from nija_balances.config.edit import connection_block, insert_into_account, looks_like_env_name
+    from nija_balances.config.loader import ACCOUNT_KEYS
+    from nija_balances.config.syntax import did_you_mean
+    from nija_balances.domain.models import PLATFORM_ID, ConnectionConfig
 
     opts = common.merge(config, demo, no_color, verbose)
     edit = _Edit(opts)

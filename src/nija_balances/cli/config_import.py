@@ -39,10 +39,10 @@ def import_cmd(
     Examples: `nija config import ./config/users` ·
     `nija config import ./config/users -o ~/.config/nija-balances/config.toml`
     """
-    from nija_balances.config import ConfigError
-    from nija_balances.config_edit import atomic_write
-    from nija_balances.nija_convert import convert
-    from nija_balances.nija_import import scan_directory
+    from nija_balances.config.edit import atomic_write
+    from nija_balances.config.nija.convert import convert
+    from nija_balances.config.nija.reader import scan_directory
+    from nija_balances.config.syntax import ConfigError
 
     opts = common.merge(config, demo, no_color, verbose)
     if output is not None and output.is_dir():

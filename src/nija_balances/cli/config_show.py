@@ -18,7 +18,7 @@ from nija_balances.cli import common
 from nija_balances.cli.config_cmd import config_app, say, warn
 
 if TYPE_CHECKING:
-    from nija_balances.models import AccountConfig, Config, ConnectionConfig
+    from nija_balances.domain.models import AccountConfig, Config, ConnectionConfig
 
 PARTS = (("api_key", "API_KEY"), ("api_secret", "API_SECRET"), ("api_passphrase", "API_PASSPHRASE"))
 SECRET_OPTION = re.compile(r"key|secret|pass|token|private|uid|auth", re.IGNORECASE)
@@ -56,7 +56,7 @@ class Inspector:
     """Resolves credential sources for every connection of a config, once."""
 
     def __init__(self, config: Config) -> None:
-        from nija_balances.credentials import load_dotenv_files
+        from nija_balances.config.credentials import load_dotenv_files
 
         self.config = config
         self.files = [(f, load_dotenv_files([f])) for f in config.env_files]
@@ -69,8 +69,8 @@ class Inspector:
         return spec is None or spec.requires_credentials
 
     def sources(self, conn: ConnectionConfig) -> list[Source]:
-        from nija_balances.credentials import candidate_env_names, resolve
-        from nija_balances.nija_convert import PASSPHRASE_EXCHANGES
+        from nija_balances.config.credentials import candidate_env_names, resolve
+        from nija_balances.config.nija.convert import PASSPHRASE_EXCHANGES
 
         creds = resolve(conn, dotenv=self.dotenv)
         found = (creds.key_source, creds.secret_source, creds.passphrase_source)
@@ -91,7 +91,7 @@ class Inspector:
         return result
 
     def secrets(self) -> list[str]:
-        from nija_balances.credentials import resolve
+        from nija_balances.config.credentials import resolve
 
         conns = [c for a in self.config.accounts for c in a.connections]
         return [s for c in conns for s in resolve(c, dotenv=self.dotenv).secrets()]
@@ -117,7 +117,7 @@ def _show_text(config: Config, inspector: Inspector) -> str:
     from dataclasses import asdict
 
     from nija_balances.adapters.registry import find_adapter
-    from nija_balances.config_edit import assignment, table_header
+    from nija_balances.config.edit import assignment, table_header
 
     where = str(config.source) if config.source else "the built-in demo"
     lines = [
@@ -307,9 +307,9 @@ def check_cmd(
 
 def _connect(opts: common.GlobalOptions, cfg: Config, inspector: Inspector) -> bool:
     """Fetch every connection once; print its status. True when one is not ok."""
-    from nija_balances.credentials import redact
-    from nija_balances.models import Status
-    from nija_balances.service import collect_sync
+    from nija_balances.domain.models import Status
+    from nija_balances.domain.secrets import redact
+    from nija_balances.engine.collect import collect_sync
 
     say(opts, "connecting to every connection once (the cache is not used)...")
     portfolio = collect_sync(cfg, refresh=True)

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 from nija_balances.cli import common
 
 if TYPE_CHECKING:
-    from nija_balances.cache import BalanceStore
-    from nija_balances.models import Basis, Config, Portfolio
+    from nija_balances.domain.models import Basis, Config, Portfolio
+    from nija_balances.store.sqlite import BalanceStore
 
 
 def open_store(opts: common.GlobalOptions) -> BalanceStore:
-    from nija_balances.cache import BalanceStore
+    from nija_balances.store.sqlite import BalanceStore
 
     return BalanceStore.default()
 
@@ -25,7 +25,7 @@ def narrow(
     basis: Basis | None = None,
 ) -> Config:
     """Apply `--user`, `--broker` and `--basis`; an unknown name exits 2 with the known ones."""
-    from nija_balances.service import SelectionError, select, with_basis
+    from nija_balances.engine.planning import SelectionError, select, with_basis
 
     try:
         return with_basis(select(config, user=user, broker=broker), basis)
@@ -41,7 +41,7 @@ def refresh(
     max_age: float | None = None,
 ) -> Portfolio:
     """Collect the portfolio through the on-disk cache, with a progress bar on a terminal."""
-    from nija_balances.service import collect_sync
+    from nija_balances.engine.collect import collect_sync
 
     store = open_store(opts)
     console = common.err(opts)

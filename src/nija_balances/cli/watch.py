@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
     from rich.live import Live
 
-    from nija_balances.models import Config, Portfolio
-    from nija_balances.service import ResultStore
+    from nija_balances.domain.models import Config, Portfolio
+    from nija_balances.engine.ports import ResultStore
 
 MIN_INTERVAL = 5.0
 
@@ -56,8 +56,8 @@ def watch(
 
     def reload() -> Config:
         """The config again, as the operator may have edited it (ConfigError if now invalid)."""
-        from nija_balances.config import load_config
-        from nija_balances.service import select
+        from nija_balances.config.loader import load_config
+        from nija_balances.engine.planning import select
 
         return select(load_config(opts.config, demo=opts.demo), user=user, broker=broker)
 
@@ -111,8 +111,8 @@ class _Watcher:
         self.live.update(view, refresh=True)
 
     def accept(self, portfolio: Portfolio) -> None:
-        from nija_balances.models import Status
-        from nija_balances.monitoring import get_monitoring_system
+        from nija_balances.domain.models import Status
+        from nija_balances.monitoring.monitor import get_monitoring_system
         from nija_balances.render.live import changes_between
 
         self.previous, self.portfolio = self.portfolio, portfolio
@@ -140,8 +140,8 @@ async def _run(
 
     from rich.live import Live
 
-    from nija_balances.models import Status
-    from nija_balances.service import collect
+    from nija_balances.domain.models import Status
+    from nija_balances.engine.collect import collect
 
     console = common.out(opts)
     quit_event = asyncio.Event()

@@ -9,7 +9,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from nija_balances.models import AccountReport, Portfolio, Status
+from nija_balances.domain.models import AccountReport, Portfolio, Status
 from nija_balances.render.markers import age, marker, money, shown_balance, status_text, style
 
 

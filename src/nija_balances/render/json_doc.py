@@ -7,7 +7,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from nija_balances.models import AssetValue, ConnectionReport, Portfolio, Status, to_cents
+from nija_balances.domain.models import AssetValue, ConnectionReport, Portfolio, Status, to_cents
 
 
 def cents(amount: Decimal) -> float:

@@ -17,7 +17,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
-from nija_balances.models import ConnectionReport, Portfolio, Status
+from nija_balances.domain.models import ConnectionReport, Portfolio, Status
 from nija_balances.render.markers import marker, money, shown_balance, status_text, style
 from nija_balances.render.table import change_cell, coverage_line, report
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from nija_balances.models import ConnectionReport, Status
+from nija_balances.domain.models import ConnectionReport, Status
 
 # (marker, style). Markers are plain characters so they read without colour too.
 MARKERS: dict[Status, tuple[str, str]] = {

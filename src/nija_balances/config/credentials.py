@@ -1,4 +1,4 @@
-"""Credential lookup by naming convention, and redaction of secrets.
+"""Credential lookup: explicit env names, the naming convention, `.env` files, inline values.
 
 User connections read `{EXCHANGE}_USER_{USERID}_API_KEY` (the whole user id, upper-cased,
 non-alphanumerics as `_`); the platform reads `{EXCHANGE}_PLATFORM_API_KEY`, then
@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from nija_balances.models import PLATFORM_ID, ConnectionConfig
+from nija_balances.domain.models import PLATFORM_ID, ConnectionConfig
+from nija_balances.domain.secrets import Credentials
 
 _PARTS = ("API_KEY", "API_SECRET", "API_PASSPHRASE")
 
@@ -22,26 +22,6 @@ _PARTS = ("API_KEY", "API_SECRET", "API_PASSPHRASE")
 def env_token(text: str) -> str:
     """`alice.smith-2` -> `ALICE_SMITH_2`: how ids appear in environment variable names."""
     return re.sub(r"[^A-Za-z0-9]", "_", text).upper()
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """API credentials of one connection. `repr` and `str` never show the values."""
-
-    api_key: str | None = field(default=None, repr=False)
-    api_secret: str | None = field(default=None, repr=False)
-    api_passphrase: str | None = field(default=None, repr=False)
-    key_source: str | None = None  # e.g. "env KRAKEN_USER_ALICE_API_KEY" or "config file"
-    secret_source: str | None = None
-    passphrase_source: str | None = None
-
-    @property
-    def present(self) -> bool:
-        return bool(self.api_key and self.api_secret)
-
-    def secrets(self) -> tuple[str, ...]:
-        """The secret values, for redaction."""
-        return tuple(v for v in (self.api_key, self.api_secret, self.api_passphrase) if v)
 
 
 def candidate_env_names(connection: ConnectionConfig, part: str) -> tuple[str, ...]:
@@ -117,22 +97,3 @@ def load_dotenv_files(paths: Iterable[Path]) -> dict[str, str]:
                 if value is not None:
                     merged.setdefault(name, value)
     return merged
-
-
-REDACTED = "***"
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret in `text`: whole, and for a multi-line one (a PEM key, maybe
-    pasted on one line with `\\n`) in both forms and each of its lines of 12+ characters."""
-    forms: set[str] = set()
-    for secret in (s for s in secrets if s):
-        multiline = secret.replace("\\n", "\n").strip()
-        lines = [line.strip() for line in multiline.splitlines()]
-        forms.add(secret)
-        if len(lines) > 1:
-            forms |= {multiline, multiline.replace("\n", "\\n")}
-            forms.update(x for x in lines if len(x) >= 12 and not x.startswith("-----"))
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, REDACTED)
-    return text

@@ -19,22 +19,22 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from nija_balances.config import ConfigError, config_env_files, config_namespace
-from nija_balances.models import PLATFORM_ID, AccountConfig, Config, ConnectionConfig, Settings
+from nija_balances.config.locations import config_env_files, config_namespace
 
 # `name as name`: re-exported, so importing them from here keeps working
-from nija_balances.nija_entries import ARRAY_HINT as ARRAY_HINT
-from nija_balances.nija_entries import BROKER_ALIASES as BROKER_ALIASES
-from nija_balances.nija_entries import ENTRY_KEYS as ENTRY_KEYS
-from nija_balances.nija_entries import NijaConnection as NijaConnection
-from nija_balances.nija_entries import NijaUser as NijaUser
-from nija_balances.nija_entries import Origin as Origin
-from nija_balances.nija_entries import Scan as Scan
-from nija_balances.nija_entries import normalise_broker as normalise_broker
-from nija_balances.nija_scan import SECRET_WORDS as SECRET_WORDS
-from nija_balances.nija_scan import SHARED_KEY_HINT as SHARED_KEY_HINT
-from nija_balances.nija_scan import _Scanner
-from nija_balances.nija_scan import json_kind as json_kind
+from nija_balances.config.nija.entries import (
+    ARRAY_HINT,
+    Scan,
+)
+from nija_balances.config.nija.scan import Scanner
+from nija_balances.config.syntax import ConfigError
+from nija_balances.domain.models import (
+    PLATFORM_ID,
+    AccountConfig,
+    Config,
+    ConnectionConfig,
+    Settings,
+)
 
 PLATFORM_NAME = "Nija System"
 
@@ -46,7 +46,7 @@ def nija_first_name(user_id: str) -> str:
 
 def scan_directory(directory: Path, *, strict: bool = True) -> Scan:
     """Read every `*.json` file of a NIJA users directory."""
-    scan = _Scanner(directory, strict).run()
+    scan = Scanner(directory, strict).run()
     for user in scan.users.values():
         left_out = [c for c in user.connections if c not in user.active_connections()]
         for conn in left_out:

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from nija_balances.adapters.ccxt_errors import clean_message
-from nija_balances.adapters.interface import AdapterError, Holdings
-from nija_balances.models import AssetAmount, Status
+from nija_balances.adapters.ccxt.errors import clean_message
+from nija_balances.adapters.interface import AdapterError
+from nija_balances.domain.models import AssetAmount, Holdings, Status
 
 _BALANCE_META = frozenset({"info", "timestamp", "datetime", "free", "used", "total", "debt"})
 

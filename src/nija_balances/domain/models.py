@@ -269,3 +269,18 @@ class Portfolio:
 
     def user(self, user_id: str) -> AccountReport | None:
         return next((u for u in self.users if u.id == user_id), None)
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What one account holds on one exchange, as the adapter fetched it.
+
+    `prices` are prices the adapter already knows for this account (paper config, Alpaca
+    position prices), in the quote currency. `equity` overrides the computed equity when the
+    exchange reports it itself (Alpaca's account equity).
+    """
+
+    assets: tuple[AssetAmount, ...]
+    prices: Mapping[str, Decimal] = field(default_factory=dict)
+    equity: Decimal | None = None
+    cash: Decimal | None = None

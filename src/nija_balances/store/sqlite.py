@@ -24,23 +24,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from nija_balances.cache_codec import MarketInfo as MarketInfo
-from nija_balances.cache_codec import StoreInfo as StoreInfo
-from nija_balances.cache_codec import decode as decode
-from nija_balances.cache_codec import encode as encode
-from nija_balances.cache_sqlite import (
-    _BUSY,
-    _CORRUPT,
-    _code,
-    _ensure_schema,
-    _file_lock,
-    _identity,
-    _make_dirs,
-    _NewerSchema,
-    _transaction,
+from nija_balances.domain.models import StoredResult
+from nija_balances.store.codec import MarketInfo, StoreInfo, decode, encode
+from nija_balances.store.sqlite_schema import (
+    BUSY_CODES,
+    CORRUPT_CODES,
+    SCHEMA_VERSION,
+    NewerSchema,
+    ensure_schema,
+    error_code,
+    file_identity,
+    file_lock,
+    make_dirs,
+    transaction,
 )
-from nija_balances.cache_sqlite import SCHEMA_VERSION as SCHEMA_VERSION
-from nija_balances.models import StoredResult
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +169,7 @@ class BalanceStore:
         """Remove every balance and market entry; return how many were removed."""
 
         def clear(conn: sqlite3.Connection) -> int:
-            with _transaction(conn):
+            with transaction(conn):
                 removed: int = conn.execute("DELETE FROM balances").rowcount
                 removed += conn.execute("DELETE FROM markets").rowcount
             with contextlib.suppress(sqlite3.OperationalError):  # shrinking is best effort
@@ -231,7 +228,7 @@ class BalanceStore:
                     if conn.in_transaction:
                         with contextlib.suppress(sqlite3.Error):
                             conn.rollback()
-                    if _code(exc) in _CORRUPT and attempt == 1:
+                    if error_code(exc) in CORRUPT_CODES and attempt == 1:
                         self._recover(str(exc))
                         continue
                     self._failed(op, exc)
@@ -240,7 +237,7 @@ class BalanceStore:
 
     @staticmethod
     def _write(conn: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        with _transaction(conn):
+        with transaction(conn):
             conn.executemany(sql, rows)
 
     def _connection(self, create: bool) -> sqlite3.Connection | None:
@@ -249,7 +246,7 @@ class BalanceStore:
         if self._conn is not None:
             if self._pid != os.getpid():  # forked: the parent's connection is not ours to use
                 self._conn, self._pid = None, os.getpid()
-            elif self._ident == _identity(self.path):
+            elif self._ident == file_identity(self.path):
                 return self._conn
             else:  # the file was replaced or removed under us (another process recovered it)
                 self.close()
@@ -257,15 +254,15 @@ class BalanceStore:
             return None
         try:
             self._conn = self._open()
-        except _NewerSchema as exc:
+        except NewerSchema as exc:
             self._disable(
                 f"cache at {self.path} was written by a newer nija-balances (schema {exc}, "
                 f"this one reads {SCHEMA_VERSION}); balances are not cached"
             )
         except sqlite3.Error as exc:
-            if _code(exc) in _CORRUPT:
+            if error_code(exc) in CORRUPT_CODES:
                 self._recover(str(exc))
-            elif _code(exc) in _BUSY:
+            elif error_code(exc) in BUSY_CODES:
                 self._failed("open", exc)
             else:
                 self._disable(f"cache at {self.path} cannot be opened ({exc}); not caching")
@@ -274,7 +271,7 @@ class BalanceStore:
         return self._conn
 
     def _open(self) -> sqlite3.Connection:
-        _make_dirs(self.path.parent)
+        make_dirs(self.path.parent)
         try:  # create the file ourselves so it is 0600; SQLite gives -wal/-shm the same mode
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -283,7 +280,7 @@ class BalanceStore:
             with contextlib.suppress(AttributeError, OSError):  # umask may have taken bits
                 os.fchmod(fd, 0o600)
             os.close(fd)
-        self._ident = _identity(self.path)
+        self._ident = file_identity(self.path)
         timeout = min(BUSY_RETRY, self._busy_timeout) if self._busy_spent else self._busy_timeout
         conn = sqlite3.connect(
             self.path, timeout=timeout, isolation_level=None, check_same_thread=False
@@ -297,7 +294,7 @@ class BalanceStore:
             if str(mode).lower() != "wal":
                 raise sqlite3.OperationalError(f"cannot use WAL mode (journal_mode={mode})")
             conn.execute("PRAGMA synchronous = NORMAL")
-            _ensure_schema(conn)
+            ensure_schema(conn)
         except BaseException:
             conn.close()
             raise
@@ -308,8 +305,8 @@ class BalanceStore:
         seen = self._ident
         self.close()
         try:
-            with _file_lock(self.path.with_name(self.path.name + ".lock")):
-                if seen is not None and _identity(self.path) not in (seen, None):
+            with file_lock(self.path.with_name(self.path.name + ".lock")):
+                if seen is not None and file_identity(self.path) not in (seen, None):
                     self._conn = self._open()  # another process already rebuilt it
                     return
                 stamp = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -328,7 +325,7 @@ class BalanceStore:
                     f"cache at {self.path} was corrupt ({detail}); moved to {dest} and rebuilt",
                 )
                 self._conn = self._open()
-        except (OSError, sqlite3.Error, _NewerSchema) as exc:
+        except (OSError, sqlite3.Error, NewerSchema) as exc:
             self._disable(
                 f"cache at {self.path} is corrupt ({detail}) and could not be rebuilt ({exc}); "
                 "not caching"
@@ -340,7 +337,7 @@ class BalanceStore:
             conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
     def _failed(self, op: str, exc: sqlite3.Error) -> None:
-        if _code(exc) in _BUSY:
+        if error_code(exc) in BUSY_CODES:
             # One refresh makes several writes (balances, markets): waiting the whole busy
             # timeout for each would multiply it. The next ones only retry briefly.
             self._busy_spent = True

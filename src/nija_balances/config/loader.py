@@ -12,24 +12,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nija_balances.config.credentials import candidate_env_names
+from nija_balances.config.locations import config_env_files, config_namespace
+
 # `name as name`: re-exported, so importing them from here keeps working
-from nija_balances.config_syntax import ConfigError as ConfigError
-from nija_balances.config_syntax import (
-    _amounts,
-    _Locator,
-    _number,
-    _string,
-    _table,
-    _unknown_key,
+from nija_balances.config.syntax import (
+    ConfigError,
+    Locator,
+    amounts_table,
+    dotted,
+    number_value,
+    string_value,
+    table_value,
+    text_problem,
+    unknown_key,
+    user_id_problem,
 )
-from nija_balances.config_syntax import did_you_mean as did_you_mean
-from nija_balances.config_syntax import dotted as dotted
-from nija_balances.config_syntax import key_lines as key_lines
-from nija_balances.config_syntax import parse_amount as parse_amount
-from nija_balances.config_syntax import text_problem as text_problem
-from nija_balances.config_syntax import user_id_problem as user_id_problem
-from nija_balances.credentials import candidate_env_names
-from nija_balances.models import (
+from nija_balances.domain.models import (
     DEFAULT_STABLECOINS,
     PLATFORM_ID,
     AccountConfig,
@@ -57,11 +56,11 @@ INLINE_SECRET_KEYS = ("api_key", "api_secret", "api_passphrase")
 TOP_KEYS = ("settings", "platform", "master", "users")
 
 
-def _parse_settings(loc: _Locator, raw: Any) -> Settings:
-    table = _table(loc, ("settings",), raw, "[settings]")
+def _parse_settings(loc: Locator, raw: Any) -> Settings:
+    table = table_value(loc, ("settings",), raw, "[settings]")
     for key in table:
         if key not in SETTINGS_KEYS:
-            raise _unknown_key(loc, ("settings", key), SETTINGS_KEYS)
+            raise unknown_key(loc, ("settings", key), SETTINGS_KEYS)
     defaults = Settings()
     basis = table.get("basis", defaults.basis)
     if basis not in ("equity", "cash"):
@@ -81,24 +80,24 @@ def _parse_settings(loc: _Locator, raw: Any) -> Settings:
             ("settings", "stablecoins"), f"expected a list of currency codes, got {coins!r}"
         )
     return Settings(
-        cache_ttl=_number(loc, ("settings", "cache_ttl"), table.get("cache_ttl", 120), 0),
-        timeout=_number(loc, ("settings", "timeout"), table.get("timeout", 15), 0.1),
+        cache_ttl=number_value(loc, ("settings", "cache_ttl"), table.get("cache_ttl", 120), 0),
+        timeout=number_value(loc, ("settings", "timeout"), table.get("timeout", 15), 0.1),
         max_in_flight=max_in_flight,
-        quote=_string(loc, ("settings", "quote"), table.get("quote", "USD")).upper(),
+        quote=string_value(loc, ("settings", "quote"), table.get("quote", "USD")).upper(),
         basis=basis,
         stablecoins=tuple(c.strip().upper() for c in coins),
     )
 
 
 def _parse_connection(
-    loc: _Locator, account: str, name: str, raw: Mapping[str, Any], path: tuple[str, ...]
+    loc: Locator, account: str, name: str, raw: Mapping[str, Any], path: tuple[str, ...]
 ) -> ConnectionConfig:
     from nija_balances.adapters.registry import is_known_exchange, suggest_exchange
 
     for key in raw:
         if key not in CONNECTION_KEYS:
-            raise _unknown_key(loc, (*path, key), CONNECTION_KEYS)
-    exchange = _string(loc, (*path, "exchange"), raw.get("exchange", name)).lower()
+            raise unknown_key(loc, (*path, key), CONNECTION_KEYS)
+    exchange = string_value(loc, (*path, "exchange"), raw.get("exchange", name)).lower()
     if not is_known_exchange(exchange):
         guess = suggest_exchange(exchange)
         where = (*path, "exchange") if "exchange" in raw else path
@@ -114,7 +113,9 @@ def _parse_connection(
                 raise loc.error(
                     (*path, key), f"'{key}' is only for exchange = \"paper\" connections"
                 )
-    ccxt_options = _table(loc, (*path, "ccxt"), raw.get("ccxt", {}), "ccxt constructor options")
+    ccxt_options = table_value(
+        loc, (*path, "ccxt"), raw.get("ccxt", {}), "ccxt constructor options"
+    )
     optional: dict[str, str | None] = {}
     for key in ("api_key_env", "api_secret_env", "api_passphrase_env", *INLINE_SECRET_KEYS):
         # Inline secrets: only the key is named in errors, never the value.
@@ -133,15 +134,15 @@ def _parse_connection(
         api_secret=optional["api_secret"],
         api_passphrase=optional["api_passphrase"],
         ccxt=dict(ccxt_options),
-        paper_balances=_amounts(loc, (*path, "balances"), raw.get("balances", {})),
-        paper_prices=_amounts(loc, (*path, "prices"), raw.get("prices", {})),
+        paper_balances=amounts_table(loc, (*path, "balances"), raw.get("balances", {})),
+        paper_prices=amounts_table(loc, (*path, "prices"), raw.get("prices", {})),
     )
 
 
 def _parse_account(
-    loc: _Locator, account_id: str, kind: str, raw: Any, path: tuple[str, ...], default_name: str
+    loc: Locator, account_id: str, kind: str, raw: Any, path: tuple[str, ...], default_name: str
 ) -> AccountConfig:
-    table = _table(loc, path, raw, "an account")
+    table = table_value(loc, path, raw, "an account")
     connections: list[ConnectionConfig] = []
     for key, value in table.items():
         if isinstance(value, Mapping):
@@ -151,7 +152,7 @@ def _parse_account(
                 raise loc.error((*path, key), f"a connection name may not contain {problem}")
             connections.append(_parse_connection(loc, account_id, key, value, (*path, key)))
         elif key not in ACCOUNT_KEYS:
-            error = _unknown_key(loc, (*path, key), ACCOUNT_KEYS)
+            error = unknown_key(loc, (*path, key), ACCOUNT_KEYS)
             error.hint = f"{error.hint}; a connection is a table: [{dotted((*path, key))}]"
             raise error
     enabled = table.get("enabled", True)
@@ -161,7 +162,7 @@ def _parse_account(
     return AccountConfig(
         id=account_id,
         kind="platform" if kind == "platform" else "user",
-        name=_string(loc, (*path, "name"), name),
+        name=string_value(loc, (*path, "name"), name),
         enabled=enabled,
         connections=tuple(connections),
     )
@@ -170,10 +171,10 @@ def _parse_account(
 def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Config:
     """Validate a parsed TOML document and build the `Config`."""
     alias = {"platform": "master"} if "master" in data and "platform" not in data else {}
-    loc = _Locator(file, text, alias)
+    loc = Locator(file, text, alias)
     for key in data:
         if key not in TOP_KEYS:
-            raise _unknown_key(loc, (key,), TOP_KEYS)
+            raise unknown_key(loc, (key,), TOP_KEYS)
     if "platform" in data and "master" in data:
         raise loc.error(
             ("master",),
@@ -189,7 +190,7 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
         ("platform",),
         "Nija System",
     )
-    users_raw = _table(loc, ("users",), data.get("users", {}), "[users.ID] tables")
+    users_raw = table_value(loc, ("users",), data.get("users", {}), "[users.ID] tables")
     if not users_raw:
         raise loc.error(
             ("users",),
@@ -207,8 +208,8 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
         platform=platform,
         users=tuple(users),
         source=file,
-        namespace=_namespace(file),
-        env_files=_env_files(file),
+        namespace=config_namespace(file),
+        env_files=config_env_files(file),
         warnings=_secret_warnings(file, data),
     )
 
@@ -232,7 +233,7 @@ def shared_key_problem(
     )
 
 
-def _check_shared_keys(loc: _Locator, accounts: tuple[AccountConfig, ...]) -> None:
+def _check_shared_keys(loc: Locator, accounts: tuple[AccountConfig, ...]) -> None:
     """Two connections reading one API key by convention are one account counted twice.
 
     One user may read one key twice with different `ccxt` settings (Binance spot and
@@ -253,33 +254,6 @@ def _check_shared_keys(loc: _Locator, accounts: tuple[AccountConfig, ...]) -> No
                 top = "platform" if account.kind == "platform" else "users"
                 path = (top, conn.name) if top == "platform" else (top, account.id, conn.name)
                 raise loc.error(path, *shared_key_problem(conn, first, variable))
-
-
-def _namespace(source: Path | None) -> str:
-    if source is None:
-        return "demo"
-    return str(source.resolve())  # readable in the store, and unique per config file
-
-
-def _env_files(source: Path | None) -> tuple[Path, ...]:
-    files = [Path.cwd() / ".env"]
-    if source is not None:
-        files.insert(0, (source if source.is_dir() else source.parent) / ".env")
-    unique: list[Path] = []
-    for f in files:
-        if f.resolve() not in {u.resolve() for u in unique}:
-            unique.append(f)
-    return tuple(unique)
-
-
-def config_namespace(source: Path | None) -> str:
-    """The cache namespace of a config read from `source` (a file, a directory, None: demo)."""
-    return _namespace(source)
-
-
-def config_env_files(source: Path | None) -> tuple[Path, ...]:
-    """The `.env` files read for a config from `source`: beside it, then the working dir."""
-    return _env_files(source)
 
 
 def _has_inline_secret(data: Any) -> bool:
@@ -361,7 +335,9 @@ def load_demo() -> Config:
     """The demo config shipped inside the package (the seeds' example, as paper accounts)."""
     from importlib import resources
 
-    text = resources.files("nija_balances").joinpath(DEMO_RESOURCE).read_text(encoding="utf-8")
+    text = (
+        resources.files("nija_balances.config").joinpath(DEMO_RESOURCE).read_text(encoding="utf-8")
+    )
     return parse_document(tomllib.loads(text), None, text)
 
 
@@ -377,7 +353,7 @@ def load_config(path: Path | None = None, *, demo: bool = False) -> Config:
     except OSError:  # e.g. a name too long: load_toml says what is wrong
         is_dir = False
     if is_dir:
-        from nija_balances.nija_import import load_nija_directory
+        from nija_balances.config.nija.reader import load_nija_directory
 
         return load_nija_directory(target)
     return load_toml(target)

@@ -14,11 +14,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from nija_balances.config import ConfigError, parse_document, text_problem
-from nija_balances.config_edit import assignment, table_header
-from nija_balances.credentials import candidate_env_names, env_token
-from nija_balances.models import Config, ConnectionConfig
-from nija_balances.nija_import import PLATFORM_NAME, Scan, nija_first_name
+from nija_balances.config.credentials import candidate_env_names, env_token
+from nija_balances.config.edit import assignment, table_header
+from nija_balances.config.loader import parse_document
+from nija_balances.config.nija.entries import Scan
+from nija_balances.config.nija.reader import PLATFORM_NAME, nija_first_name
+from nija_balances.config.syntax import ConfigError, text_problem
+from nija_balances.domain.models import Config, ConnectionConfig
 
 # Exchanges whose API keys come with a passphrase (ccxt's `password`).
 PASSPHRASE_EXCHANGES = frozenset({"okx", "kucoin", "kucoinfutures", "bitget", "coinbaseexchange"})

@@ -14,8 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from nija_balances.adapters import registry
-from nija_balances.fetching import fetch
-from nija_balances.models import (
+from nija_balances.domain.models import (
     ZERO,
     AccountConfig,
     AccountReport,
@@ -25,15 +24,15 @@ from nija_balances.models import (
     Summary,
     to_cents,
 )
-from nija_balances.planning import (
+from nija_balances.engine.fetching import fetch
+from nija_balances.engine.planning import (
     AdapterLookup,
-    Observer,
-    ResultStore,
     SelectionError,
     plan_refresh,
     select,
     with_basis,
 )
+from nija_balances.engine.ports import Observer, ResultStore
 
 __all__ = [
     "Observer",

@@ -1,4 +1,4 @@
-"""Read and check the JSON files of a NIJA users directory into a `Scan` (`_Scanner`).
+"""Read and check the JSON files of a NIJA users directory into a `Scan` (`Scanner`).
 
 Every entry keeps its file and line for error messages. A strict scan raises the first
 `ConfigError`; a lenient one collects the problems and keeps the rest.
@@ -12,9 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nija_balances.config import ConfigError, text_problem, user_id_problem
-from nija_balances.credentials import env_token
-from nija_balances.nija_entries import (
+from nija_balances.config.credentials import env_token
+from nija_balances.config.nija.entries import (
     ARRAY_HINT,
     NijaConnection,
     NijaUser,
@@ -22,6 +21,7 @@ from nija_balances.nija_entries import (
     Scan,
     normalise_broker,
 )
+from nija_balances.config.syntax import ConfigError, text_problem, user_id_problem
 
 SECRET_WORDS = re.compile(r"key|secret|pass|token|private", re.IGNORECASE)
 
@@ -84,7 +84,7 @@ def _key_line(text: str, span: tuple[int, int], key: str) -> int:
 # --------------------------------------------------------------------- the scanner
 
 
-class _Scanner:
+class Scanner:
     def __init__(self, directory: Path, strict: bool) -> None:
         self.scan = Scan(directory)
         self.strict = strict

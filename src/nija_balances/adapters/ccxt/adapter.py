@@ -29,17 +29,18 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 # `name as name`: re-exported, so importing them from here keeps working
-from nija_balances.adapters.ccxt_amounts import alpaca_holdings as alpaca_holdings
-from nija_balances.adapters.ccxt_amounts import assets_from_balance as assets_from_balance
-from nija_balances.adapters.ccxt_amounts import ticker_price as ticker_price
-from nija_balances.adapters.ccxt_errors import clean_message, to_adapter_error
-from nija_balances.adapters.ccxt_transport import clone_instance as clone_instance
-from nija_balances.adapters.ccxt_transport import gather_or_cancel as gather_or_cancel
-from nija_balances.adapters.ccxt_transport import request_slots as request_slots
-from nija_balances.adapters.ccxt_transport import shared_ssl_context as shared_ssl_context
-from nija_balances.adapters.interface import AdapterError, Holdings, MarketStore
-from nija_balances.credentials import Credentials
-from nija_balances.models import ConnectionConfig, Settings, Status
+from nija_balances.adapters.ccxt.amounts import alpaca_holdings, assets_from_balance, ticker_price
+from nija_balances.adapters.ccxt.errors import clean_message, to_adapter_error
+from nija_balances.adapters.ccxt.transport import (
+    clone_instance,
+    gather_or_cancel,
+    request_slots,
+    shared_ssl_context,
+)
+from nija_balances.adapters.interface import AdapterError
+from nija_balances.domain.models import ConnectionConfig, Holdings, Settings, Status
+from nija_balances.domain.secrets import Credentials
+from nija_balances.engine.ports import MarketStore
 
 if TYPE_CHECKING:
     import aiohttp

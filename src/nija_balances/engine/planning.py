@@ -7,15 +7,14 @@ starts no event loop and never imports ccxt.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from nija_balances.adapters import registry
 from nija_balances.adapters.interface import AdapterSpec
-from nija_balances.credentials import Credentials, load_dotenv_files, resolve
-from nija_balances.models import (
+from nija_balances.config.credentials import load_dotenv_files, resolve
+from nija_balances.domain.models import (
     AccountConfig,
     Basis,
     Config,
@@ -23,27 +22,15 @@ from nija_balances.models import (
     ConnectionReport,
     Status,
     StoredResult,
-    Valuation,
 )
+from nija_balances.domain.secrets import Credentials
+from nija_balances.engine.ports import ResultStore
+from nija_balances.engine.reports import blank_report, from_stored
 
 if TYPE_CHECKING:
     pass
 
-Observer = Callable[[int, int], None]
-"""Called as each connection's fetch finishes, ok or not: (done, total to fetch)."""
 AdapterLookup = Callable[[str], AdapterSpec | None]
-
-
-class ResultStore(Protocol):
-    """The part of `cache.BalanceStore` the service uses (also the ccxt `MarketStore`)."""
-
-    def get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, StoredResult]: ...
-
-    def put_many(self, namespace: str, items: Mapping[str, StoredResult]) -> None: ...
-
-    def load_markets(self, exchange: str, max_age: float) -> dict[str, Any] | None: ...
-
-    def save_markets(self, exchange: str, markets: dict[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -206,18 +193,8 @@ def _twin(first: str) -> str:
     )
 
 
-def blank_report(conn: ConnectionConfig, kind: str) -> ConnectionReport:
-    return ConnectionReport(
-        account=conn.account,
-        account_kind="platform" if kind == "platform" else "user",
-        connection=conn.name,
-        exchange=conn.exchange,
-        status=Status.ERROR,
-    )
-
-
 def _missing(conn: ConnectionConfig, credentials: Credentials) -> str:
-    from nija_balances.credentials import candidate_env_names
+    from nija_balances.config.credentials import candidate_env_names
 
     parts = []
     if not credentials.api_key:
@@ -225,31 +202,3 @@ def _missing(conn: ConnectionConfig, credentials: Credentials) -> str:
     if not credentials.api_secret:
         parts.append(" or ".join(candidate_env_names(conn, "API_SECRET")))
     return "set " + " and ".join(parts)
-
-
-def from_stored(
-    blank: ConnectionReport,
-    stored: StoredResult,
-    status: Status,
-    now: float,
-    config: Config,
-    error: str | None = None,
-) -> ConnectionReport:
-    valuation = stored.valuation
-    return replace(
-        blank,
-        status=status,
-        balance=pick_basis(valuation, config.settings.basis),
-        cash=valuation.cash,
-        equity=valuation.equity,
-        fetched_at=datetime.fromtimestamp(stored.fetched_at, UTC),
-        age_s=max(0.0, now - stored.fetched_at),
-        latency_s=stored.latency_s,
-        error=error,
-        assets=valuation.assets,
-        unpriced=valuation.unpriced,
-    )
-
-
-def pick_basis(valuation: Valuation, basis: Basis) -> Any:
-    return valuation.cash if basis == "cash" else valuation.equity

@@ -1,8 +1,8 @@
 """The syntax side of the config: `ConfigError`, TOML key-path -> line lookup, value checks.
 
-`_Locator` turns a key path into a `ConfigError` carrying the file and line that define it;
-the value helpers (`_number`, `_string`, `_table`, `_amounts`, `parse_amount`, ...) raise
-through it. Shared by `config` (TOML files) and `nija_import` (NIJA JSON directories).
+`Locator` turns a key path into a `ConfigError` carrying the file and line that define it;
+the value helpers (`number_value`, `string_value`, `table_value`, `amounts_table`,
+`parse_amount`, ...) raise through it. Shared by the TOML loader and the NIJA directory reader.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from nija_balances.models import PLATFORM_ID
+from nija_balances.domain.models import PLATFORM_ID
 
 
 @dataclass
@@ -147,7 +147,7 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
     return lines
 
 
-class _Locator:
+class Locator:
     """Turns key paths into `ConfigError`s with the right file and line."""
 
     def __init__(self, file: Path | None, text: str, alias: dict[str, str]) -> None:
@@ -231,7 +231,7 @@ def parse_amount(value: Any) -> Decimal | None:
     return amount.copy_abs() if amount.is_zero() else amount
 
 
-def _number(loc: _Locator, path: tuple[str, ...], value: Any, minimum: float) -> float:
+def number_value(loc: Locator, path: tuple[str, ...], value: Any, minimum: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise loc.error(path, f"expected a number >= {minimum:g}, got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
@@ -245,7 +245,7 @@ def _number(loc: _Locator, path: tuple[str, ...], value: Any, minimum: float) ->
     return float(value)
 
 
-def _string(loc: _Locator, path: tuple[str, ...], value: Any) -> str:
+def string_value(loc: Locator, path: tuple[str, ...], value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise loc.error(path, f"expected a non-empty string, got {value!r}")
     if (problem := text_problem(value)) is not None:
@@ -253,13 +253,13 @@ def _string(loc: _Locator, path: tuple[str, ...], value: Any) -> str:
     return value.strip()
 
 
-def _table(loc: _Locator, path: tuple[str, ...], value: Any, what: str) -> Mapping[str, Any]:
+def table_value(loc: Locator, path: tuple[str, ...], value: Any, what: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise loc.error(path, f"expected a table ({what}), got {type(value).__name__} {value!r}")
     return value
 
 
-def _unknown_key(loc: _Locator, path: tuple[str, ...], known: tuple[str, ...]) -> ConfigError:
+def unknown_key(loc: Locator, path: tuple[str, ...], known: tuple[str, ...]) -> ConfigError:
     key = path[-1]
     return loc.error(
         path,
@@ -268,8 +268,8 @@ def _unknown_key(loc: _Locator, path: tuple[str, ...], known: tuple[str, ...]) -
     )
 
 
-def _amounts(loc: _Locator, path: tuple[str, ...], raw: Any) -> dict[str, Decimal]:
-    table = _table(loc, path, raw, "currency = amount")
+def amounts_table(loc: Locator, path: tuple[str, ...], raw: Any) -> dict[str, Decimal]:
+    table = table_value(loc, path, raw, "currency = amount")
     result: dict[str, Decimal] = {}
     written: dict[str, str] = {}  # code -> the key as written
     for currency, value in table.items():

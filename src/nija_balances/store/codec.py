@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from nija_balances.models import AssetValue, StoredResult, Valuation
+from nija_balances.domain.models import AssetValue, StoredResult, Valuation
 
 
 @dataclass(frozen=True)

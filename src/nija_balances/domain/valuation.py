@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, localcontext
 
-from nija_balances.adapters.interface import Holdings
-from nija_balances.models import ZERO, AssetValue, Settings, Valuation, to_cents
+from nija_balances.domain.models import ZERO, AssetValue, Holdings, Settings, Valuation, to_cents
 
 ONE = Decimal(1)
 #: A value at or beyond this (in the quote currency) is not a balance but garbage from an

@@ -12,8 +12,8 @@ import traceback
 from collections.abc import Iterable
 
 from nija_balances.adapters.interface import AdapterError
-from nija_balances.credentials import redact
-from nija_balances.models import Status
+from nija_balances.domain.models import Status
+from nija_balances.domain.secrets import redact
 
 MAX_MESSAGE = 200
 

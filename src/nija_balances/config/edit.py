@@ -17,8 +17,8 @@ from typing import Any
 
 import tomli_w
 
-from nija_balances.config import key_lines
-from nija_balances.models import DEFAULT_STABLECOINS
+from nija_balances.config.syntax import key_lines
+from nija_balances.domain.models import DEFAULT_STABLECOINS
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

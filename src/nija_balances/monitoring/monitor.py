@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from nija_balances.models import AccountReport, Portfolio, to_cents
+from nija_balances.domain.models import AccountReport, Portfolio, to_cents
 
-log = logging.getLogger("nija_balances.monitoring")
+log = logging.getLogger("nija_balances.monitoring.monitor")
 
 
 class AlertType(StrEnum):

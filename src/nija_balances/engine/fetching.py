@@ -13,30 +13,25 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from nija_balances.adapters.interface import AdapterError, Holdings
-from nija_balances.credentials import redact
-from nija_balances.models import (
+from nija_balances.adapters.interface import AdapterError
+from nija_balances.domain.models import (
     Config,
     ConnectionReport,
+    Holdings,
     Status,
     StoredResult,
     Valuation,
 )
+from nija_balances.domain.secrets import redact
 
 if TYPE_CHECKING:
     from nija_balances.adapters.interface import Adapter
 
-from nija_balances.planning import (
-    FetchJob,
-    Observer,
-    RefreshPlan,
-    ResultStore,
-    blank_report,
-    from_stored,
-    pick_basis,
-)
+from nija_balances.engine.planning import FetchJob, RefreshPlan
+from nija_balances.engine.ports import Observer, ResultStore
+from nija_balances.engine.reports import blank_report, from_stored, pick_basis
 
-log = logging.getLogger("nija_balances.service")
+log = logging.getLogger("nija_balances.engine.collect")
 
 
 # --------------------------------------------------------------------------- fetching
@@ -106,7 +101,7 @@ async def _fetch_exchange(
 ) -> dict[str, ConnectionReport]:
     import asyncio
 
-    from nija_balances import valuation
+    from nija_balances.domain import valuation
 
     settings = config.settings
     adapter: Adapter | None = None

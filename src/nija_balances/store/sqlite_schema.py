@@ -11,11 +11,11 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-log = logging.getLogger("nija_balances.cache")  # the store's logger, as before the split
+log = logging.getLogger("nija_balances.store.sqlite")  # the store's logger, as before the split
 
 SCHEMA_VERSION = 1
-_CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
-_BUSY = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
+BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE balances (namespace TEXT NOT NULL, key TEXT NOT NULL,"
@@ -25,15 +25,15 @@ _SCHEMA = (
 )
 
 
-class _NewerSchema(Exception):
+class NewerSchema(Exception):
     pass
 
 
-def _code(exc: sqlite3.Error) -> int:
+def error_code(exc: sqlite3.Error) -> int:
     return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def file_identity(path: Path) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
     except OSError:
@@ -41,7 +41,7 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def _make_dirs(directory: Path) -> None:
+def make_dirs(directory: Path) -> None:
     """Create missing directories with mode 0700 (existing ones are left as they are)."""
     missing: list[Path] = []
     while not directory.exists() and directory != directory.parent:
@@ -55,14 +55,14 @@ def _make_dirs(directory: Path) -> None:
         os.chmod(d, 0o700)
 
 
-def _ensure_schema(conn: sqlite3.Connection) -> None:
+def ensure_schema(conn: sqlite3.Connection) -> None:
     """Create the tables, or rebuild them when the file holds an older or unknown schema."""
     if _schema_version(conn) == SCHEMA_VERSION:
         return
-    with _transaction(conn):
+    with transaction(conn):
         version = _schema_version(conn)
         if version is not None and version > SCHEMA_VERSION:
-            raise _NewerSchema(version)
+            raise NewerSchema(version)
         if version == SCHEMA_VERSION:
             return
         sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
@@ -91,7 +91,7 @@ def _schema_version(conn: sqlite3.Connection) -> int | None:
 
 
 @contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
@@ -103,7 +103,7 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
     """An exclusive lock between processes (POSIX); a no-op where fcntl is missing."""
     try:
         import fcntl
