@@ -1,4 +1,4 @@
-"""Benchmark: a full refresh of N connections through `service.collect`, against mock exchanges.
+"""Benchmark: a full refresh of N connections through `engine.collect.collect`, against mocks.
 
     .venv/bin/python benchmarks/refresh.py [--n 10 100 300 1000] [--latency 0.2]
                                             [--baseline-n 10 100] [--json results.json]
@@ -8,7 +8,7 @@ process of their own with `latency` seconds injected on every request. N connect
 spread round-robin over them, each its own user and API key. Every measured client runs in
 a fresh child interpreter, so its peak RSS (VmHWM) and CPU belong to that N alone:
 
-- cold:  `collect(config, refresh=True, store=BalanceStore(<empty temp dir>))`
+- cold:  `collect(config, refresh=True, store=SqliteStore(<empty temp dir>))`
 - warm:  the same again in a new process on the same store (markets on disk, < 1 hour old)
 - baseline: the original tool: one connection after another, a fresh ccxt instance each
   (construct, load_markets, fetch_balance, close), nothing shared.
@@ -79,18 +79,18 @@ def build_config(spec: dict[str, Any]) -> tuple[Any, dict[str, str]]:
 
 
 def run_collect(spec: dict[str, Any]) -> dict[str, Any]:
-    from nija_balances.engine import collect as service
-    from nija_balances.store.sqlite import BalanceStore
+    from nija_balances.engine.collect import collect
+    from nija_balances.store.sqlite import SqliteStore
 
     started = time.perf_counter()
     import ccxt.async_support  # noqa: F401  (timed apart from the refresh)
 
     import_s = time.perf_counter() - started
     config, environ = build_config(spec)
-    store = BalanceStore(Path(spec["store"]) / "balances.sqlite3")
+    store = SqliteStore(Path(spec["store"]) / "balances.sqlite3")
     rss_before = proc_status("VmRSS")
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    portfolio = asyncio.run(service.collect(config, refresh=True, store=store, environ=environ))
+    portfolio = asyncio.run(collect(config, refresh=True, store=store, environ=environ))
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     store.close()
     reports = [c for a in (portfolio.platform, *portfolio.users) for c in a.connections]

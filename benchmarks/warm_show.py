@@ -68,7 +68,7 @@ def prefill(home: Path) -> Path:
     os.environ["NIJA_BALANCES_HOME"] = str(home)
     from nija_balances.config.loader import load_toml
     from nija_balances.domain.models import AssetValue, StoredResult, Valuation
-    from nija_balances.store.sqlite import BalanceStore
+    from nija_balances.store.sqlite import SqliteStore
 
     path = home / "config.toml"
     path.write_text(CONFIG, encoding="utf-8")
@@ -83,7 +83,7 @@ def prefill(home: Path) -> Path:
         for a in config.accounts
         for c in a.connections
     }
-    with BalanceStore.default() as store:
+    with SqliteStore() as store:
         store.put_many(config.namespace, items)
     return path
 

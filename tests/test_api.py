@@ -141,9 +141,9 @@ def test_clear_balance_cache_forgets_cached_balances() -> None:
 
     from nija_balances import MultiAccountBrokerManager
     from nija_balances.domain.models import StoredResult, Valuation
-    from nija_balances.store.sqlite import BalanceStore
+    from nija_balances.store.sqlite import SqliteStore
 
-    store = BalanceStore.default()
+    store = SqliteStore()
     result = StoredResult("kraken", Valuation(Decimal("1.00"), Decimal("1.00"), ()), 1.0)
     store.put("ns", "alice/kraken", result)
     store.put("ns", "bob/kraken", result)

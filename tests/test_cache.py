@@ -19,8 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nija_balances.domain.models import AssetValue, StoredResult, Valuation
-from nija_balances.store.codec import MarketInfo, StoreInfo, decode, encode
-from nija_balances.store.sqlite import BalanceStore
+from nija_balances.engine.ports import MarketInfo, StoreInfo
+from nija_balances.store.codec import decode, encode
+from nija_balances.store.sqlite import SqliteStore
 
 T0 = 1_768_924_800.0  # 2026-01-20T16:00:00Z
 
@@ -64,18 +65,18 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> BalanceStore:
-    return BalanceStore(tmp_path / "cache" / "balances.sqlite3", clock=clock)
+def store(tmp_path: Path, clock: Clock) -> SqliteStore:
+    return SqliteStore(tmp_path / "cache" / "balances.sqlite3", clock=clock)
 
 
 # ---------------------------------------------------------------------------- basics
 
 
 def test_default_path_follows_nija_balances_home(isolated_home: Path) -> None:
-    assert BalanceStore.default().path == isolated_home / "cache" / "balances.sqlite3"
+    assert SqliteStore().path == isolated_home / "cache" / "balances.sqlite3"
 
 
-def test_miss_does_not_create_the_file(store: BalanceStore) -> None:
+def test_miss_does_not_create_the_file(store: SqliteStore) -> None:
     assert store.get("default", "platform/kraken") is None
     assert store.get_many("default", ["a/b", "c/d"]) == {}
     assert store.load_markets("kraken", 3600) is None
@@ -85,18 +86,18 @@ def test_miss_does_not_create_the_file(store: BalanceStore) -> None:
     assert store.warnings == []
 
 
-def test_put_then_get_is_a_hit_per_namespace(store: BalanceStore, tmp_path: Path) -> None:
+def test_put_then_get_is_a_hit_per_namespace(store: SqliteStore, tmp_path: Path) -> None:
     store.put("default", "platform/kraken", result())
     assert store.get("default", "platform/kraken") == result()
     assert store.get("default", "platform/coinbase") is None
     assert store.get("other", "platform/kraken") is None
     store.close()
-    again = BalanceStore(store.path)  # a new process sees it
+    again = SqliteStore(store.path)  # a new process sees it
     assert again.get("default", "platform/kraken") == result()
     assert store.warnings == again.warnings == []
 
 
-def test_newest_result_is_kept(store: BalanceStore) -> None:
+def test_newest_result_is_kept(store: SqliteStore) -> None:
     store.put("ns", "a/b", result("2.00", fetched_at=T0 + 10))
     store.put("ns", "a/b", result("1.00", fetched_at=T0))  # a slower process, older fetch
     assert store.get("ns", "a/b") == result("2.00", fetched_at=T0 + 10)
@@ -129,7 +130,7 @@ def test_codec_round_trip_is_exact(r: StoredResult) -> None:
 def test_store_round_trip_is_exact(
     tmp_path_factory: pytest.TempPathFactory, r: StoredResult, key: str
 ) -> None:
-    s = BalanceStore(tmp_path_factory.getbasetemp() / "roundtrip" / "balances.sqlite3")
+    s = SqliteStore(tmp_path_factory.getbasetemp() / "roundtrip" / "balances.sqlite3")
     ns = uuid.uuid4().hex  # the store keeps the newest result of a key: one namespace per example
     s.put(ns, key, r)
     assert shape(s.get(ns, key) or result()) == shape(r)
@@ -137,7 +138,7 @@ def test_store_round_trip_is_exact(
     s.close()
 
 
-def test_get_many_is_one_query_and_put_many_one_transaction(store: BalanceStore) -> None:
+def test_get_many_is_one_query_and_put_many_one_transaction(store: SqliteStore) -> None:
     store.put("ns", "warm/up", result())
     statements: list[str] = []
     assert store._conn is not None
@@ -153,20 +154,20 @@ def test_get_many_is_one_query_and_put_many_one_transaction(store: BalanceStore)
     assert len([s for s in statements if s.startswith("SELECT")]) == 1
 
 
-def test_get_many_handles_more_keys_than_one_statement_takes(store: BalanceStore) -> None:
+def test_get_many_handles_more_keys_than_one_statement_takes(store: SqliteStore) -> None:
     store.put_many("ns", {f"u{i}/k": result(fetched_at=T0 + i) for i in range(1200)})
     got = store.get_many("ns", [f"u{i}/k" for i in range(1300)])
     assert len(got) == 1200 and got["u1199/k"].fetched_at == T0 + 1199
 
 
-def test_unreadable_entry_is_a_miss(store: BalanceStore) -> None:
+def test_unreadable_entry_is_a_miss(store: SqliteStore) -> None:
     store.put("ns", "a/b", result())
     assert store._conn is not None
     store._conn.execute("UPDATE balances SET data = '{\"oops\": 1}'")
     assert store.get("ns", "a/b") is None
 
 
-def test_threads_share_one_store(store: BalanceStore) -> None:
+def test_threads_share_one_store(store: SqliteStore) -> None:
     def work(t: int) -> None:
         for i in range(25):
             store.put("ns", f"t{t}/{i}", result(str(i)))
@@ -183,7 +184,7 @@ def test_threads_share_one_store(store: BalanceStore) -> None:
 # ---------------------------------------------------------------------------- markets, clear, info
 
 
-def test_markets_expire_after_max_age(store: BalanceStore, clock: Clock) -> None:
+def test_markets_expire_after_max_age(store: SqliteStore, clock: Clock) -> None:
     markets = {"BTC/USD": {"id": "XXBTZUSD", "precision": {"amount": 1e-8}, "active": True}}
     store.save_markets("kraken", markets)
     clock.now += 3600
@@ -195,7 +196,7 @@ def test_markets_expire_after_max_age(store: BalanceStore, clock: Clock) -> None
     assert store.load_markets("kraken", 0) == {"ETH/USD": {}}
 
 
-def test_markets_that_are_not_json_are_not_saved(store: BalanceStore) -> None:
+def test_markets_that_are_not_json_are_not_saved(store: SqliteStore) -> None:
     store.save_markets("kraken", {"BTC/USD": {"x": object()}})
     store.save_markets("kraken", {"BTC/USD": {"x": object()}})
     assert store.load_markets("kraken", 3600) is None
@@ -204,7 +205,7 @@ def test_markets_that_are_not_json_are_not_saved(store: BalanceStore) -> None:
     )
 
 
-def test_clear_removes_everything_and_counts(store: BalanceStore, clock: Clock) -> None:
+def test_clear_removes_everything_and_counts(store: SqliteStore, clock: Clock) -> None:
     store.put_many("a", {"x/1": result(), "x/2": result()})
     store.put("b", "x/1", result())
     store.save_markets("kraken", {"BTC/USD": {}})
@@ -215,7 +216,7 @@ def test_clear_removes_everything_and_counts(store: BalanceStore, clock: Clock) 
     assert store.get("a", "x/1") == result()
 
 
-def test_info_describes_entries_and_markets(store: BalanceStore, clock: Clock) -> None:
+def test_info_describes_entries_and_markets(store: SqliteStore, clock: Clock) -> None:
     store.put_many("a", {"x/1": result(fetched_at=T0 - 300), "x/2": result(fetched_at=T0 - 5)})
     store.put("b", "x/1", result(fetched_at=T0 - 60))
     store.save_markets("kraken", {"BTC/USD": {}, "ETH/USD": {}})
@@ -232,7 +233,7 @@ def test_info_describes_entries_and_markets(store: BalanceStore, clock: Clock) -
 # ---------------------------------------------------------------------------- damage and failures
 
 
-def _filled(store: BalanceStore) -> bytes:
+def _filled(store: SqliteStore) -> bytes:
     store.put_many("ns", {f"u{i}/k": result(str(i)) for i in range(300)})
     store.save_markets("kraken", {"BTC/USD": {"id": "x" * 5000}})
     store.close()
@@ -249,10 +250,10 @@ def _filled(store: BalanceStore) -> bytes:
         pytest.param(lambda data: data[: len(data) // 2], id="truncated-half"),
     ],
 )
-def test_corrupt_file_is_moved_aside_and_rebuilt(store: BalanceStore, damage: Any) -> None:
+def test_corrupt_file_is_moved_aside_and_rebuilt(store: SqliteStore, damage: Any) -> None:
     bad = damage(_filled(store))
     store.path.write_bytes(bad)
-    fresh = BalanceStore(store.path, clock=Clock(T0))
+    fresh = SqliteStore(store.path, clock=Clock(T0))
     assert fresh.get_many("ns", [f"u{i}/k" for i in range(300)]) == {}
     aside = store.path.with_name("balances.sqlite3.corrupt-20260120T160000Z")
     assert len(fresh.warnings) == 1
@@ -263,11 +264,11 @@ def test_corrupt_file_is_moved_aside_and_rebuilt(store: BalanceStore, damage: An
     assert fresh.get("ns", "a/b") == result() and len(fresh.warnings) == 1
 
 
-def test_second_corruption_gets_its_own_name(store: BalanceStore) -> None:
+def test_second_corruption_gets_its_own_name(store: SqliteStore) -> None:
     for _ in range(2):
         store.path.parent.mkdir(parents=True, exist_ok=True)
         store.path.write_bytes(b"garbage" * 100)
-        s = BalanceStore(store.path, clock=Clock(T0))
+        s = SqliteStore(store.path, clock=Clock(T0))
         s.put("ns", "a/b", result())
         s.close()
     names = sorted(p.name for p in store.path.parent.glob("*.corrupt-*"))
@@ -286,11 +287,11 @@ def _set_version(path: Path, value: str, extra: str = "") -> None:
 
 
 @pytest.mark.parametrize("version", ["0", "banana"])
-def test_older_or_unknown_schema_is_rebuilt_quietly(store: BalanceStore, version: str) -> None:
+def test_older_or_unknown_schema_is_rebuilt_quietly(store: SqliteStore, version: str) -> None:
     store.put("ns", "a/b", result())
     store.close()
     _set_version(store.path, version, "CREATE TABLE leftovers (x)")
-    s = BalanceStore(store.path)
+    s = SqliteStore(store.path)
     assert s.get("ns", "a/b") is None and s.warnings == []
     s.put("ns", "a/b", result())
     assert s.get("ns", "a/b") == result()
@@ -298,7 +299,7 @@ def test_older_or_unknown_schema_is_rebuilt_quietly(store: BalanceStore, version
     assert tables == {"meta", "balances", "markets"}
 
 
-def test_foreign_sqlite_file_is_rebuilt(store: BalanceStore) -> None:
+def test_foreign_sqlite_file_is_rebuilt(store: SqliteStore) -> None:
     store.path.parent.mkdir(parents=True)
     with sqlite3.connect(store.path) as db:
         db.execute("CREATE TABLE something (x)")
@@ -307,11 +308,11 @@ def test_foreign_sqlite_file_is_rebuilt(store: BalanceStore) -> None:
     assert store.get("ns", "a/b") == result() and store.warnings == []
 
 
-def test_newer_schema_is_left_alone(store: BalanceStore) -> None:
+def test_newer_schema_is_left_alone(store: SqliteStore) -> None:
     store.put("ns", "a/b", result())
     store.close()
     _set_version(store.path, "99")
-    s = BalanceStore(store.path)
+    s = SqliteStore(store.path)
     assert s.get("ns", "a/b") is None
     s.put("ns", "c/d", result())
     assert s.clear() == 0
@@ -330,7 +331,7 @@ def test_newer_schema_is_left_alone(store: BalanceStore) -> None:
 
 def test_unusable_location_never_raises_and_warns_once(tmp_path: Path) -> None:
     (tmp_path / "home").write_text("a file where the cache directory should be")
-    s = BalanceStore(tmp_path / "home" / "cache" / "balances.sqlite3")
+    s = SqliteStore(tmp_path / "home" / "cache" / "balances.sqlite3")
     s.put("ns", "a/b", result())
     s.put_many("ns", {"c/d": result()})
     s.save_markets("kraken", {})
@@ -345,7 +346,7 @@ def test_unusable_location_never_raises_and_warns_once(tmp_path: Path) -> None:
 def test_read_only_directory_never_raises(tmp_path: Path) -> None:
     (tmp_path / "ro").mkdir(mode=0o500)
     try:
-        s = BalanceStore(tmp_path / "ro" / "balances.sqlite3")
+        s = SqliteStore(tmp_path / "ro" / "balances.sqlite3")
         s.put("ns", "a/b", result())
         assert s.get("ns", "a/b") is None
         assert len(s.warnings) == 1 and "cannot be opened" in s.warnings[0]
@@ -355,7 +356,7 @@ def test_read_only_directory_never_raises(tmp_path: Path) -> None:
 
 def test_locked_beyond_busy_timeout_skips_writes_but_reads(tmp_path: Path) -> None:
     path = tmp_path / "balances.sqlite3"
-    s = BalanceStore(path, busy_timeout=0.05)
+    s = SqliteStore(path, busy_timeout=0.05)
     s.put("ns", "a/b", result("1.00"))
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process in the middle of a long write
@@ -373,22 +374,22 @@ def test_locked_beyond_busy_timeout_skips_writes_but_reads(tmp_path: Path) -> No
     assert s.get("ns", "c/d") == result()
 
 
-def test_file_replaced_under_an_open_store_is_reopened(store: BalanceStore) -> None:
+def test_file_replaced_under_an_open_store_is_reopened(store: SqliteStore) -> None:
     store.put("ns", "a/b", result())
     for suffix in ("", "-wal", "-shm"):
         os.remove(f"{store.path}{suffix}")  # e.g. another process moved it aside
     store.put("ns", "c/d", result())
-    assert BalanceStore(store.path).get_many("ns", ["a/b", "c/d"]) == {"c/d": result()}
+    assert SqliteStore(store.path).get_many("ns", ["a/b", "c/d"]) == {"c/d": result()}
 
 
 def test_modes_are_private(tmp_path: Path, clock: Clock) -> None:
     old = os.umask(0o022)
     try:
-        s = BalanceStore(tmp_path / "home" / "cache" / "balances.sqlite3", clock=clock)
+        s = SqliteStore(tmp_path / "home" / "cache" / "balances.sqlite3", clock=clock)
         s.put("ns", "a/b", result())
         s.close()
         s.path.write_bytes(b"garbage" * 100)  # and once more after a recovery
-        BalanceStore(s.path, clock=clock).put("ns", "a/b", result())
+        SqliteStore(s.path, clock=clock).put("ns", "a/b", result())
     finally:
         os.umask(old)
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "home").rglob("*")}
@@ -418,7 +419,7 @@ WORKER = r"""
 import json, sys
 from decimal import Decimal
 from pathlib import Path
-from nija_balances.store.sqlite import BalanceStore
+from nija_balances.store.sqlite import SqliteStore
 from nija_balances.domain.models import AssetValue, StoredResult, Valuation
 
 path, role, name = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -429,7 +430,7 @@ def result(i):
     usd = AssetValue("USD", d, Decimal(0), d, Decimal(1), d)
     return StoredResult("paper", Valuation(d, d, (usd,)), float(i))
 
-store = BalanceStore(path)
+store = SqliteStore(path)
 print("ready", flush=True)
 sys.stdin.readline()  # start together
 seen = []
@@ -478,7 +479,7 @@ def test_several_processes_write_at_once_and_nothing_is_lost(tmp_path: Path) -> 
     path = tmp_path / "fresh" / "balances.sqlite3"  # they also race to create the file
     reports = _processes(path, writers=4, readers=0, n=300)
     assert [r["warnings"] for r in reports] == [[]] * 4
-    s = BalanceStore(path)
+    s = SqliteStore(path)
     keys = [f"w{w}/{p}{i}" for w in range(4) for p in ("", "m") for i in range(300)]
     got = s.get_many("ns", keys)
     assert sorted(got) == sorted(keys)
@@ -489,7 +490,7 @@ def test_several_processes_write_at_once_and_nothing_is_lost(tmp_path: Path) -> 
 @pytest.mark.slow
 def test_readers_run_during_writes(tmp_path: Path) -> None:
     path = tmp_path / "balances.sqlite3"
-    BalanceStore(path).put(
+    SqliteStore(path).put(
         "ns",
         "w0/0",
         StoredResult(
@@ -507,7 +508,7 @@ def test_readers_run_during_writes(tmp_path: Path) -> None:
     for r in reports[3:]:
         assert len(r["seen"]) == 100 and r["seen"] == sorted(r["seen"])  # never goes backwards
     assert (
-        len(BalanceStore(path).get_many("ns", [f"w{w}/{i}" for w in range(3) for i in range(100)]))
+        len(SqliteStore(path).get_many("ns", [f"w{w}/{i}" for w in range(3) for i in range(100)]))
         == 300
     )
 

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nija_balances.cli import app, cache_cmd
-from nija_balances.store.sqlite import BalanceStore
+from nija_balances.store.sqlite import SqliteStore
 from test_cache import T0, Clock, result
 
 runner = CliRunner()
@@ -48,7 +48,7 @@ def db(home: Path) -> Path:
 
 def fill(home: Path) -> None:
     clock = Clock(T0 - 3600)
-    store = BalanceStore(db(home), clock=clock)
+    store = SqliteStore(db(home), clock=clock)
     store.put_many("default", {"platform/kraken": result(fetched_at=T0 - 300)})
     store.put("default", "alice/kraken", result(fetched_at=T0 - 5))
     store.put("other", "bob/okx", result(fetched_at=T0 - 7200))
@@ -138,7 +138,7 @@ def test_clear_says_how_many_entries_went(isolated_home: Path) -> None:
     assert nija("cache", "clear") == (0, f"Removed 5 entries from {db(isolated_home)}\n", "")
     out = nija("cache", "info")[1].splitlines()
     assert "Entries:  0 balances" in out and "Markets:  none" in out
-    BalanceStore(db(isolated_home)).put("default", "a/b", result())
+    SqliteStore(db(isolated_home)).put("default", "a/b", result())
     assert nija("cache", "clear") == (0, f"Removed 1 entry from {db(isolated_home)}\n", "")
     assert nija("cache", "clear") == (0, f"Removed 0 entries from {db(isolated_home)}\n", "")
 

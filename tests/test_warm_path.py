@@ -14,7 +14,7 @@ from conftest import write
 from nija_balances.cli import command_in
 from nija_balances.config.loader import load_toml
 from nija_balances.domain.models import AssetValue, StoredResult, Valuation
-from nija_balances.store.sqlite import BalanceStore
+from nija_balances.store.sqlite import SqliteStore
 
 CONFIG = "[platform.kraken]\n[users.alice.kraken]\n[users.bob.coinbase]\n"
 CREDS = {
@@ -47,7 +47,7 @@ def warm(tmp_path: Path) -> Path:
     config = load_toml(cfg)
     usd = AssetValue("USD", Decimal(100), Decimal(0), Decimal(100), Decimal(1), Decimal("100.00"))
     value = Valuation(Decimal("100.00"), Decimal("100.00"), (usd,))
-    with BalanceStore.default() as store:
+    with SqliteStore() as store:
         store.put_many(
             config.namespace,
             {c.key: StoredResult(c.exchange, value, time.time()) for a in config.accounts

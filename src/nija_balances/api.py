@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from nija_balances.domain.models import ZERO, Config, ConnectionReport, Portfolio, to_cents
 
 if TYPE_CHECKING:
-    from nija_balances.engine.ports import ResultStore
+    from nija_balances.app import Session
+    from nija_balances.engine.ports import Store
 
 log = logging.getLogger("nija_balances")
 
@@ -56,46 +57,37 @@ class MultiAccountBrokerManager:
         config: str | Path | Config | None = None,
         demo: bool = False,
         *,
-        store: ResultStore | None = None,
+        store: Store | None = None,
     ) -> None:
         self._config_arg = config
         self._demo = demo
-        self._config: Config | None = None
         self._store = store
+        self._session: Session | None = None
         self.last_portfolio: Portfolio | None = None
 
     # ------------------------------------------------------------------ plumbing
 
     @property
-    def config(self) -> Config:
-        """The loaded config (read on first use; `ConfigError` if it is invalid)."""
-        if self._config is None:
-            from nija_balances.config.loader import load_config
+    def session(self) -> Session:
+        """The config and store this manager works with (loaded on first use; `ConfigError`
+        if the config is invalid)."""
+        if self._session is None:
+            from nija_balances.app import Session
 
             arg = self._config_arg
-            if isinstance(arg, Config):
-                self._config = arg
-            else:
-                self._config = load_config(Path(arg) if arg else None, demo=self._demo)
-        return self._config
+            source = arg if isinstance(arg, Config) else (Path(arg) if arg else None)
+            self._session = Session.open(source, demo=self._demo, store=self._store)
+        return self._session
 
-    def _get_store(self) -> ResultStore:
-        if self._store is None:
-            from nija_balances.store.sqlite import BalanceStore
-
-            self._store = BalanceStore.default()
-        return self._store
+    @property
+    def config(self) -> Config:
+        """The loaded config (read on first use; `ConfigError` if it is invalid)."""
+        return self.session.config
 
     def refresh(self, force: bool = False) -> Portfolio:
         """Collect balances (cached ones within `cache_ttl` unless `force`) and run the alerts."""
-        from nija_balances.engine.collect import collect_sync
-
-        config, store = self.config, self._get_store()
-
-        def run() -> Portfolio:
-            return collect_sync(config, refresh=force, store=store)
-
-        portfolio = _outside_event_loop(run)
+        session = self.session
+        portfolio = _outside_event_loop(lambda: session.collect(refresh=force))
         self.last_portfolio = portfolio
         from nija_balances.monitoring.monitor import get_monitoring_system
 
@@ -104,10 +96,9 @@ class MultiAccountBrokerManager:
 
     async def refresh_async(self, force: bool = False) -> Portfolio:
         """`refresh` for code already running an event loop (a trading bot)."""
-        from nija_balances.engine.collect import collect
         from nija_balances.monitoring.monitor import get_monitoring_system
 
-        portfolio = await collect(self.config, refresh=force, store=self._get_store())
+        portfolio = await self.session.collect_async(refresh=force)
         self.last_portfolio = portfolio
         get_monitoring_system().observe(portfolio)
         return portfolio
@@ -211,10 +202,7 @@ class MultiAccountBrokerManager:
 
     def clear_balance_cache(self) -> int:
         """Forget every cached balance; the next call fetches. Returns entries removed."""
-        from nija_balances.store.sqlite import BalanceStore
-
-        store = self._get_store()
-        return store.clear() if isinstance(store, BalanceStore) else 0
+        return self.session.store.clear()
 
 
 def _outside_event_loop(run: Callable[[], Portfolio]) -> Portfolio:

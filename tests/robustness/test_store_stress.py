@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from mockex import MockExchange
-from nija_balances.store.sqlite import BUSY_TIMEOUT, FILENAME, BalanceStore
+from nija_balances.store.sqlite import BUSY_TIMEOUT, FILENAME, SqliteStore
 from robustness.conftest import MockThread, Setup, nija, nija_process
 
 KRAKEN_BALANCES = {"USD": ("100.10", "0"), "BTC": ("0.4", "0.1")}  # 100.10 + 0.5 × 60000
@@ -87,7 +87,7 @@ def check_store(path: Path, setup: Setup, fetched_after: float | None = None) ->
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     db.close()
-    with BalanceStore(path) as store:
+    with SqliteStore(path) as store:
         held = store.get_many(setup.namespace, STORED)
         assert store.warnings == []
     assert sorted(held) == sorted(STORED)
@@ -129,7 +129,7 @@ def test_ten_processes_refresh_at_once(
         assert mock.unexpected == [] and mock.auth_rejections == 0, name
     assert exchanges["kraken"].requests["/0/private/BalanceEx"] == 20
     assert exchanges["binance"].requests["/api/v3/account"] == 10
-    with BalanceStore(store_path(isolated_home)) as store:  # the markets were kept too
+    with SqliteStore(store_path(isolated_home)) as store:  # the markets were kept too
         assert sorted(m.exchange for m in store.info().markets) == ["binance", "kraken", "okx"]
 
 
@@ -278,7 +278,7 @@ def test_store_locked_longer_than_the_busy_timeout(
         # one busy timeout for the whole refresh, not one per write (balances, markets)
         assert BUSY_TIMEOUT <= took < 2 * BUSY_TIMEOUT
     check_store(path, setup)  # what was stored before is intact (and was not overwritten)
-    with BalanceStore(path) as store:
+    with SqliteStore(path) as store:
         stored = store.get_many(setup.namespace, STORED).values()
         assert max(r.fetched_at for r in stored) < skipped
     began_again = time.time()

@@ -12,8 +12,7 @@ from nija_balances.cli import common
 from nija_balances.cli.base import app
 
 if TYPE_CHECKING:
-    from nija_balances.store.codec import StoreInfo
-    from nija_balances.store.sqlite import BalanceStore
+    from nija_balances.engine.ports import Store, StoreInfo
 
 cache_app = typer.Typer(
     help="Describe or clear the on-disk cache (last good balances and exchange market lists).",
@@ -28,10 +27,10 @@ def _now() -> float:
     return _clock()
 
 
-def _open_store() -> BalanceStore:
-    from nija_balances.store.sqlite import BalanceStore
+def _open_store() -> Store:
+    from nija_balances.store import open_store
 
-    return BalanceStore(clock=_now)
+    return open_store(clock=_now)
 
 
 @cache_app.command()
@@ -80,10 +79,10 @@ def clear(
         store.close()
     _warn(opts, store.warnings)
     if left is None or left.entries or left.markets:
-        common.fail(opts, f"could not clear the cache at {store.path}", common.EXIT_INCOMPLETE)
+        common.fail(opts, f"could not clear the cache at {store.location}", common.EXIT_INCOMPLETE)
     noun = "entry" if removed == 1 else "entries"
     common.out(opts).print(
-        f"Removed {removed} {noun} from {store.path}", markup=False, soft_wrap=True
+        f"Removed {removed} {noun} from {store.location}", markup=False, soft_wrap=True
     )
 
 

@@ -8,13 +8,13 @@ from nija_balances.cli import common
 
 if TYPE_CHECKING:
     from nija_balances.domain.models import Basis, Config, Portfolio
-    from nija_balances.store.sqlite import BalanceStore
+    from nija_balances.engine.ports import Store
 
 
-def open_store(opts: common.GlobalOptions) -> BalanceStore:
-    from nija_balances.store.sqlite import BalanceStore
+def open_store(opts: common.GlobalOptions, config: Config) -> Store:
+    from nija_balances.store import open_store
 
-    return BalanceStore.default()
+    return open_store(config.settings)
 
 
 def narrow(
@@ -43,7 +43,7 @@ def refresh(
     """Collect the portfolio through the on-disk cache, with a progress bar on a terminal."""
     from nija_balances.engine.collect import collect_sync
 
-    store = open_store(opts)
+    store = open_store(opts, config)
     console = common.err(opts)
     try:
         if console.is_terminal and not console.is_dumb_terminal:

@@ -52,7 +52,7 @@ def watch(
         common.fail(opts, "watch needs a terminal; in scripts use `nija show --json` instead")
     import asyncio
 
-    store = runtime.open_store(opts)
+    store = runtime.open_store(opts, cfg)
 
     def reload() -> Config:
         """The config again, as the operator may have edited it (ConfigError if now invalid)."""

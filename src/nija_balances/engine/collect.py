@@ -10,8 +10,9 @@ fetch with an earlier good value is shown `stale`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
+from typing import Any
 
 from nija_balances.adapters import registry
 from nija_balances.domain.models import (
@@ -27,25 +28,10 @@ from nija_balances.domain.models import (
 from nija_balances.engine.fetching import fetch
 from nija_balances.engine.planning import (
     AdapterLookup,
-    SelectionError,
+    RefreshPlan,
     plan_refresh,
-    select,
-    with_basis,
 )
 from nija_balances.engine.ports import Observer, ResultStore
-
-__all__ = [
-    "Observer",
-    "ResultStore",
-    "SelectionError",
-    "build_portfolio",
-    "collect",
-    "collect_sync",
-    "fetch",
-    "plan_refresh",
-    "select",
-    "with_basis",
-]
 
 
 def build_portfolio(
@@ -108,8 +94,20 @@ async def collect(
         environ=environ,
         adapters=adapters,
     )
+    return await complete(plan, store=store, observer=observer, clock=clock)
+
+
+async def complete(
+    plan: RefreshPlan,
+    *,
+    store: ResultStore | None = None,
+    observer: Observer | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Portfolio:
+    """Fetch what `plan` left to fetch and build the Portfolio. Awaits nothing when the plan
+    has no jobs (see `collect_sync`)."""
     fetched = await fetch(plan, store=store, observer=observer, clock=clock) if plan.jobs else {}
-    return build_portfolio(config, {**plan.decided, **fetched}, _local_now(clock))
+    return build_portfolio(plan.config, {**plan.decided, **fetched}, _local_now(clock))
 
 
 def collect_sync(
@@ -123,7 +121,8 @@ def collect_sync(
     environ: Mapping[str, str] | None = None,
     adapters: AdapterLookup = registry.find_adapter,
 ) -> Portfolio:
-    """`collect` for synchronous callers; starts no event loop when nothing must be fetched."""
+    """`collect` for synchronous callers: the same path, but no event loop is started (and
+    asyncio is not imported, ~15 ms) when everything is served without a fetch."""
     plan = plan_refresh(
         config,
         refresh=refresh,
@@ -133,12 +132,23 @@ def collect_sync(
         environ=environ,
         adapters=adapters,
     )
-    fetched: dict[str, ConnectionReport] = {}
+    finishing = complete(plan, store=store, observer=observer, clock=clock)
     if plan.jobs:
         import asyncio
 
-        fetched = asyncio.run(fetch(plan, store=store, observer=observer, clock=clock))
-    return build_portfolio(config, {**plan.decided, **fetched}, _local_now(clock))
+        return asyncio.run(finishing)
+    return _without_loop(finishing)
+
+
+def _without_loop(coroutine: Coroutine[Any, Any, Portfolio]) -> Portfolio:
+    """The result of a coroutine that never suspends, run without an event loop."""
+    try:
+        coroutine.send(None)
+    except StopIteration as finished:
+        result: Portfolio = finished.value
+        return result
+    coroutine.close()
+    raise RuntimeError("a plan without jobs awaited something")
 
 
 def _local_now(clock: Callable[[], float]) -> datetime:

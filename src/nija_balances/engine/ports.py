@@ -7,6 +7,8 @@ and the API depend only on them, so a second store can slot in beside SQLite.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from nija_balances.domain.models import StoredResult
@@ -32,3 +34,57 @@ class ResultStore(MarketStore, Protocol):
     def get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, StoredResult]: ...
 
     def put_many(self, namespace: str, items: Mapping[str, StoredResult]) -> None: ...
+
+
+@dataclass(frozen=True)
+class MarketInfo:
+    """One saved market list."""
+
+    exchange: str
+    saved_at: float
+    count: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What `nija cache info` shows. `oldest`/`newest` are `fetched_at`s of balance entries."""
+
+    path: Path
+    size_bytes: int
+    entries: int
+    markets: tuple[MarketInfo, ...]
+    oldest: float | None
+    newest: float | None
+
+
+class Store(ResultStore, Protocol):
+    """The whole store interface: what the engine, the CLI and the API use.
+
+    A store never raises for a problem with its backing file or server: reads miss, writes
+    are dropped, and each problem is said once in `warnings`.
+    """
+
+    warnings: list[str]
+
+    @property
+    def location(self) -> str:
+        """Where the store keeps its data (a file path or a URL without its password)."""
+        ...
+
+    @property
+    def available(self) -> bool:
+        """False once the store gave up (cannot open its file, newer schema)."""
+        ...
+
+    def info(self) -> StoreInfo:
+        """What the store holds: entries, markets, age range, size."""
+        ...
+
+    def clear(self) -> int:
+        """Remove every entry; return how many were removed."""
+        ...
+
+    def close(self) -> None:
+        """Release the file or connection; the store may be used again afterwards."""
+        ...

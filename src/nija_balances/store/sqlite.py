@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from nija_balances.domain.models import StoredResult
-from nija_balances.store.codec import MarketInfo, StoreInfo, decode, encode
+from nija_balances.engine.ports import MarketInfo, StoreInfo
+from nija_balances.store.codec import decode, encode
 from nija_balances.store.sqlite_schema import (
     BUSY_CODES,
     CORRUPT_CODES,
@@ -58,7 +59,7 @@ T = TypeVar("T")
 # ---------------------------------------------------------------------------- the store
 
 
-class BalanceStore:
+class SqliteStore:
     """The SQLite store at `paths.cache_dir() / "balances.sqlite3"`, opened on first use."""
 
     def __init__(
@@ -84,16 +85,16 @@ class BalanceStore:
         self._warned: set[str] = set()
         self._lock = threading.RLock()
 
-    @classmethod
-    def default(cls) -> BalanceStore:
-        return cls()
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     @property
     def available(self) -> bool:
         """False once the store gave up on its file (cannot open it, newer schema)."""
         return not self._disabled
 
-    def __enter__(self) -> BalanceStore:
+    def __enter__(self) -> SqliteStore:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

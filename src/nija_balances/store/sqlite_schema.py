@@ -1,4 +1,4 @@
-"""The SQLite file under `BalanceStore`: schema, transactions, error codes, file identity,
+"""The SQLite file under `SqliteStore`: schema, transactions, error codes, file identity,
 private directories and the lock that serialises recovery across processes. Stdlib only.
 """
 
