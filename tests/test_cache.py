@@ -19,8 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nija_balances.domain.models import AssetValue, StoredResult, Valuation
-from nija_balances.engine.ports import MarketInfo, StoreInfo
-from nija_balances.store.codec import decode, encode
+from nija_balances.store.codec import MarketInfo, StoreInfo, decode, encode
 from nija_balances.store.sqlite import SqliteStore
 
 T0 = 1_768_924_800.0  # 2026-01-20T16:00:00Z

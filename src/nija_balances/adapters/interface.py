@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from nija_balances.domain.models import ConnectionConfig, Holdings, Settings, Status
 from nija_balances.domain.secrets import Credentials
-from nija_balances.engine.ports import MarketStore
 
 
 class AdapterError(Exception):
@@ -48,6 +47,16 @@ class Adapter(Protocol):
     async def aclose(self) -> None:
         """Release every connection; always awaited, also after errors."""
         ...
+
+
+class MarketStore(Protocol):
+    """Where adapters keep per-exchange market lists between runs (the on-disk cache)."""
+
+    def load_markets(self, exchange: str, max_age: float) -> dict[str, Any] | None:
+        """The markets saved for `exchange` if younger than `max_age` seconds, else None."""
+        ...
+
+    def save_markets(self, exchange: str, markets: dict[str, Any]) -> None: ...
 
 
 class AdapterFactory(Protocol):

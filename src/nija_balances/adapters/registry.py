@@ -14,9 +14,8 @@ from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
-from nija_balances.adapters.interface import Adapter, AdapterSpec
+from nija_balances.adapters.interface import Adapter, AdapterSpec, MarketStore
 from nija_balances.domain.models import Settings
-from nija_balances.engine.ports import MarketStore
 
 ENTRY_POINT_GROUP = "nija_balances.adapters"
 

@@ -12,7 +12,8 @@ from nija_balances.cli import common
 from nija_balances.cli.base import app
 
 if TYPE_CHECKING:
-    from nija_balances.engine.ports import Store, StoreInfo
+    from nija_balances.engine.ports import Store
+    from nija_balances.store.codec import StoreInfo
 
 cache_app = typer.Typer(
     help="Describe or clear the on-disk cache (last good balances and exchange market lists).",

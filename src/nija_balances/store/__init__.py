@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nija_balances.domain.models import Settings
-    from nija_balances.engine.ports import Store
+    from nija_balances.store.sqlite import SqliteStore
 
 
 def open_store(
     settings: Settings | None = None, *, clock: Callable[[], float] = time.time
-) -> Store:
+) -> SqliteStore:
     """The store the settings name (the SQLite file under the cache directory by default).
 
     Opening is lazy: no file is touched until the first read or write.

@@ -5,9 +5,33 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from nija_balances.domain.models import AssetValue, StoredResult, Valuation
+
+
+@dataclass(frozen=True)
+class MarketInfo:
+    """One saved market list."""
+
+    exchange: str
+    saved_at: float
+    count: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What `nija cache info` shows. `oldest`/`newest` are `fetched_at`s of balance entries."""
+
+    path: Path
+    size_bytes: int
+    entries: int
+    markets: tuple[MarketInfo, ...]
+    oldest: float | None
+    newest: float | None
 
 
 def encode(result: StoredResult) -> str:

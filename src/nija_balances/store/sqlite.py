@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from nija_balances.domain.models import StoredResult
-from nija_balances.engine.ports import MarketInfo, StoreInfo
-from nija_balances.store.codec import decode, encode
+from nija_balances.store.codec import MarketInfo, StoreInfo, decode, encode
 from nija_balances.store.sqlite_schema import (
     BUSY_CODES,
     CORRUPT_CODES,

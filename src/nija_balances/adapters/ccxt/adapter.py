@@ -37,10 +37,9 @@ from nija_balances.adapters.ccxt.transport import (
     request_slots,
     shared_ssl_context,
 )
-from nija_balances.adapters.interface import AdapterError
+from nija_balances.adapters.interface import AdapterError, MarketStore
 from nija_balances.domain.models import ConnectionConfig, Holdings, Settings, Status
 from nija_balances.domain.secrets import Credentials
-from nija_balances.engine.ports import MarketStore
 
 if TYPE_CHECKING:
     import aiohttp
