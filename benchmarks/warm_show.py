@@ -66,8 +66,10 @@ def credentials() -> dict[str, str]:
 def prefill(home: Path) -> Path:
     """Write the config and a store in which every connection is fresh; return the config."""
     os.environ["NIJA_BALANCES_HOME"] = str(home)
+    from nija_balances.config.credentials import resolve
     from nija_balances.config.loader import load_toml
     from nija_balances.domain.models import AssetValue, StoredResult, Valuation
+    from nija_balances.engine.planning import account_hash
     from nija_balances.store.sqlite import SqliteStore
 
     path = home / "config.toml"
@@ -79,7 +81,9 @@ def prefill(home: Path) -> Path:
     value = Valuation(d("1200.50"), d("16200.50"), (btc, usd))
     fresh = time.time()  # the runs take ~10 s: well within cache_ttl (120 s)
     items = {
-        c.key: StoredResult(c.exchange, value, fresh, 0.2)
+        c.key: StoredResult(
+            c.exchange, value, fresh, 0.2, account=account_hash(c, resolve(c, credentials()))
+        )
         for a in config.accounts
         for c in a.connections
     }

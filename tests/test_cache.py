@@ -96,7 +96,8 @@ def test_put_then_get_is_a_hit_per_namespace(store: SqliteStore, tmp_path: Path)
     assert store.warnings == again.warnings == []
 
 
-def test_newest_result_is_kept(store: SqliteStore) -> None:
+def test_newest_result_is_kept(store: SqliteStore, clock: Clock) -> None:
+    clock.now = T0 + 30  # every write happens after the fetches it stores
     store.put("ns", "a/b", result("2.00", fetched_at=T0 + 10))
     store.put("ns", "a/b", result("1.00", fetched_at=T0))  # a slower process, older fetch
     assert store.get("ns", "a/b") == result("2.00", fetched_at=T0 + 10)

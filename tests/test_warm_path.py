@@ -12,8 +12,10 @@ from pathlib import Path
 
 from conftest import write
 from nija_balances.cli import command_in
+from nija_balances.config.credentials import resolve
 from nija_balances.config.loader import load_toml
 from nija_balances.domain.models import AssetValue, StoredResult, Valuation
+from nija_balances.engine.planning import account_hash
 from nija_balances.store.sqlite import SqliteStore
 
 CONFIG = "[platform.kraken]\n[users.alice.kraken]\n[users.bob.coinbase]\n"
@@ -50,8 +52,9 @@ def warm(tmp_path: Path) -> Path:
     with SqliteStore() as store:
         store.put_many(
             config.namespace,
-            {c.key: StoredResult(c.exchange, value, time.time()) for a in config.accounts
-             for c in a.connections},
+            {c.key: StoredResult(c.exchange, value, time.time(),
+                                 account=account_hash(c, resolve(c, CREDS)))
+             for a in config.accounts for c in a.connections},
         )  # fmt: skip
     return cfg
 

@@ -168,20 +168,26 @@ class Valuation:
 
 @dataclass(frozen=True)
 class StoredResult:
-    """A good fetch as the cache keeps it: the valuation, when it was fetched, how long it took,
-    and whether a later attempt failed (so a read within the TTL still says `stale`)."""
+    """What the store keeps of a connection: its last good valuation (None if no fetch has
+    succeeded yet), when it was fetched, how long it took, whether the last attempt failed
+    (what went wrong, when, with which status), and the exchange account it belongs to.
+
+    `account` is a hash of the exchange, the key id and the settings that change what is
+    read: a value fetched with another key or other settings is not this account's.
+    """
 
     exchange: str
-    valuation: Valuation
-    fetched_at: float  # seconds since the epoch (UTC)
+    valuation: Valuation | None
+    fetched_at: float | None  # seconds since the epoch (UTC); None: never fetched
     latency_s: float | None = None
-    # The last attempt failed after this value was fetched: what went wrong, and when.
     failure: str | None = None
     failed_at: float | None = None
+    failure_status: Status | None = None
+    account: str | None = None
 
     @property
     def last_attempt(self) -> float:
-        return max(self.fetched_at, self.failed_at or 0.0)
+        return max(self.fetched_at or 0.0, self.failed_at or 0.0)
 
 
 @dataclass(frozen=True)

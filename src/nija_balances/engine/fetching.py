@@ -67,28 +67,47 @@ async def fetch(
             for exchange, jobs in by_exchange.items()
         )
     )
-    reports = {key: report for group in groups for key, report in group.items()}
-    cacheable = {job.connection.key for job in plan.jobs if job.spec.cacheable}
-    good = {
-        key: StoredResult(r.exchange, _valuation(r), r.fetched_at.timestamp(), r.latency_s)
-        for key, r in reports.items()
-        if r.status is Status.OK and r.fetched_at is not None and key in cacheable
+    outcomes = {key: outcome for group in groups for key, outcome in group.items()}
+    reports = {key: report for key, (report, _) in outcomes.items()}
+    now = clock()
+    remembered = {
+        job.connection.key: record
+        for job in plan.jobs
+        if job.spec.cacheable
+        and job.connection.key in outcomes
+        and (record := _to_store(job, *outcomes[job.connection.key], now)) is not None
     }
-    # A failure after a good value is remembered with it, so that later reads within the
-    # TTL say `stale` (with the reason) instead of `cached`.
-    for job in plan.jobs:
-        report = reports.get(job.connection.key)
-        if report is not None and report.status is Status.STALE and job.last_good is not None:
-            good[job.connection.key] = replace(
-                job.last_good, failure=report.error, failed_at=clock()
-            )
-    if store is not None and good:
-        store.put_many(plan.config.namespace, good)
+    if store is not None and remembered:
+        store.put_many(plan.config.namespace, remembered)
     return reports
 
 
-def _valuation(report: ConnectionReport) -> Valuation:
-    return Valuation(report.cash, report.equity, report.assets, report.unpriced)
+def _to_store(
+    job: FetchJob, report: ConnectionReport, status: Status, now: float
+) -> StoredResult | None:
+    """What the store keeps of this fetch: a good value; a failure after a good value (the
+    value, marked, so later reads within the TTL say `stale` with why); or a failure of a
+    connection that never worked (so it is not tried again on every read)."""
+    if report.status is Status.OK and report.fetched_at is not None:
+        valuation = Valuation(report.cash, report.equity, report.assets, report.unpriced)
+        fetched_at = report.fetched_at.timestamp()
+        return StoredResult(
+            report.exchange, valuation, fetched_at, report.latency_s, account=job.account
+        )
+    if report.status is Status.STALE and job.last_good is not None:
+        return replace(job.last_good, failure=report.error, failed_at=now, failure_status=status)
+    if status is not Status.OK and report.error is not None:
+        return StoredResult(
+            report.exchange,
+            None,
+            None,
+            report.latency_s,
+            failure=report.error,
+            failed_at=now,
+            failure_status=status,
+            account=job.account,
+        )
+    return None
 
 
 async def _fetch_exchange(
@@ -98,14 +117,16 @@ async def _fetch_exchange(
     store: ResultStore | None,
     clock: Callable[[], float],
     finished: Callable[[], None],
-) -> dict[str, ConnectionReport]:
+) -> dict[str, tuple[ConnectionReport, Status]]:
+    """Fetch one exchange's jobs: per connection, its report and the status of this attempt
+    (for a `stale` report, the status of the failure behind it)."""
     import asyncio
 
     from nija_balances.domain import valuation
 
     settings = config.settings
     adapter: Adapter | None = None
-    reports: dict[str, ConnectionReport] = {}
+    reports: dict[str, tuple[ConnectionReport, Status]] = {}
     try:
         log.info("%s: fetching %d connection(s)", exchange, len(jobs))
         adapter = jobs[0].spec.factory(exchange, settings, store)
@@ -127,6 +148,7 @@ async def _fetch_exchange(
         now = clock()
         for job, outcome, latency in outcomes:
             blank = blank_report(job.connection, job.kind)
+            status = Status.OK
             if isinstance(outcome, Holdings):
                 valued = valuation.value(outcome, prices, settings)
                 note = None
@@ -148,16 +170,15 @@ async def _fetch_exchange(
             else:
                 status, message = outcome
                 report = _failed(blank, job, status, message, latency, now, config)
-            reports[job.connection.key] = report
+            reports[job.connection.key] = (report, status)
     except Exception as exc:  # the adapter could not even be built: every job fails alike
         status, message = _classify(exc, ())
         now = clock()
         for job in jobs:
             if job.connection.key not in reports:
                 blank = blank_report(job.connection, job.kind)
-                reports[job.connection.key] = _failed(
-                    blank, job, status, message, None, now, config
-                )
+                report = _failed(blank, job, status, message, None, now, config)
+                reports[job.connection.key] = (report, status)
                 finished()
     finally:
         if adapter is not None:

@@ -25,7 +25,7 @@ from nija_balances.domain.models import (
 )
 from nija_balances.domain.secrets import Credentials
 from nija_balances.engine.ports import ResultStore
-from nija_balances.engine.reports import blank_report, from_stored
+from nija_balances.engine.reports import blank_report, from_stored, remembered_failure
 
 if TYPE_CHECKING:
     pass
@@ -42,6 +42,7 @@ class FetchJob:
     spec: AdapterSpec
     credentials: Credentials
     last_good: StoredResult | None
+    account: str  # the exchange account's identity hash (see `account_hash`)
 
 
 @dataclass(frozen=True)
@@ -152,26 +153,52 @@ def plan_refresh(
                 if (twin := seen_accounts.setdefault(identity, conn.key)) != conn.key:
                     decided[conn.key] = replace(blank, status=Status.ERROR, error=_twin(twin))
                     continue
+            account_id = account_hash(conn, credentials)
             last = stored.get(conn.key)
-            if last is not None and last.exchange != conn.exchange:
-                last = None  # the connection was pointed at another exchange since
-            # Within the TTL of the last attempt nothing is fetched (a failing exchange is not
-            # hammered either); a value whose last attempt failed is shown `stale` with why.
-            if (
-                last is not None
-                and spec.cacheable
-                and not refresh
-                and now - last.last_attempt < ttl
-            ):
-                if last.failure is None:
-                    decided[conn.key] = from_stored(blank, last, Status.CACHED, now, config)
-                else:
-                    decided[conn.key] = from_stored(
-                        blank, last, Status.STALE, now, config, error=last.failure
-                    )
-                continue
-            jobs.append(FetchJob(conn, account.kind, spec, credentials, last))
+            if last is not None and (last.exchange != conn.exchange or last.account != account_id):
+                last = None  # another exchange, key or settings since: another account's value
+            # Within the window of the last attempt nothing is fetched (a failing exchange is
+            # not hammered either); a value whose last attempt failed is shown `stale` with why,
+            # and a connection that never worked shows its last failure. An attempt dated in
+            # the future (the clock was ahead) is never fresh.
+            if last is not None and spec.cacheable and not refresh:
+                age = now - last.last_attempt
+                window = ttl if max_age is not None else _window(last, ttl)
+                if 0 <= age < window:
+                    if last.valuation is None:
+                        decided[conn.key] = remembered_failure(blank, last, now)
+                    elif last.failure is None:
+                        decided[conn.key] = from_stored(blank, last, Status.CACHED, now, config)
+                    else:
+                        decided[conn.key] = from_stored(
+                            blank, last, Status.STALE, now, config, error=last.failure
+                        )
+                    continue
+            good = last if last is not None and last.valuation is not None else None
+            jobs.append(FetchJob(conn, account.kind, spec, credentials, good, account_id))
     return RefreshPlan(config, decided, tuple(jobs))
+
+
+AUTH_BACKOFF = 900.0  # seconds a rejected key is not tried again (unless --refresh/--max-age)
+
+
+def _window(last: StoredResult, ttl: float) -> float:
+    """How long the last attempt stands: the TTL, longer after a rejected key."""
+    if last.valuation is None and last.failure_status is Status.AUTH_FAILED:
+        return max(ttl, AUTH_BACKOFF)
+    return ttl
+
+
+def account_hash(conn: ConnectionConfig, credentials: Credentials) -> str:
+    """A stable id of the exchange account a connection reads: a hash of the exchange, the key
+    id (never the secret) and the settings that change what is read (ccxt options, URLs,
+    wallet type). Stored beside cached values; the key itself is never stored."""
+    import hashlib
+    import json
+
+    settings = json.dumps(conn.ccxt, sort_keys=True, default=str)
+    text = json.dumps([conn.exchange, credentials.api_key or "", settings])
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def _account_identity(conn: ConnectionConfig, credentials: Credentials) -> tuple[str, ...]:

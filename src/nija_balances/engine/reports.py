@@ -35,19 +35,34 @@ def from_stored(
     config: Config,
     error: str | None = None,
 ) -> ConnectionReport:
-    valuation = stored.valuation
+    """The report of a connection served from its stored good value."""
+    valuation, fetched_at = stored.valuation, stored.fetched_at
+    assert valuation is not None and fetched_at is not None, "only good values are shown"
     return replace(
         blank,
         status=status,
         balance=pick_basis(valuation, config.settings.basis),
         cash=valuation.cash,
         equity=valuation.equity,
-        fetched_at=datetime.fromtimestamp(stored.fetched_at, UTC),
-        age_s=max(0.0, now - stored.fetched_at),
+        fetched_at=datetime.fromtimestamp(fetched_at, UTC),
+        age_s=max(0.0, now - fetched_at),
         latency_s=stored.latency_s,
         error=error,
         assets=valuation.assets,
         unpriced=valuation.unpriced,
+    )
+
+
+def remembered_failure(
+    blank: ConnectionReport, stored: StoredResult, now: float
+) -> ConnectionReport:
+    """The report of a connection that has no good value and whose last attempt failed: that
+    failure, with its age in `age_s`, until the connection is tried again."""
+    return replace(
+        blank,
+        status=stored.failure_status or Status.ERROR,
+        age_s=max(0.0, now - (stored.failed_at or now)),
+        error=f"{stored.failure} (from the last try; --refresh tries again now)",
     )
 
 

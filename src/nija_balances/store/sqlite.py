@@ -50,6 +50,11 @@ _UPSERT = (
     "INSERT INTO balances (namespace, key, fetched_at, data) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (namespace, key) DO UPDATE SET fetched_at = excluded.fetched_at,"
     " data = excluded.data WHERE excluded.fetched_at >= balances.fetched_at"
+    # a value dated in the future (written while the clock was ahead) never blocks a new one
+    " OR balances.fetched_at > ?"
+    # nor does a value of another exchange account (the connection's key was changed)
+    " OR coalesce(json_extract(balances.data, '$.account'), '')"
+    " != coalesce(json_extract(excluded.data, '$.account'), '')"
 )
 
 T = TypeVar("T")
@@ -133,7 +138,8 @@ class SqliteStore:
 
     def put_many(self, namespace: str, items: Mapping[str, StoredResult]) -> None:
         """`put` for many keys in one transaction."""
-        rows = [(namespace, k, r.fetched_at, encode(r)) for k, r in items.items()]
+        now = self._clock()
+        rows = [(namespace, k, r.fetched_at or 0.0, encode(r), now) for k, r in items.items()]
         if rows:
             self._run("write", lambda conn: self._write(conn, _UPSERT, rows), None)
 
@@ -182,6 +188,7 @@ class SqliteStore:
     def info(self) -> StoreInfo:
         def read(conn: sqlite3.Connection) -> tuple[Any, list[Any]]:
             sql = "SELECT count(*), min(fetched_at), max(fetched_at) FROM balances"
+            sql += " WHERE fetched_at > 0"  # not the failures of connections that never worked
             counts = conn.execute(sql).fetchone()
             sql = "SELECT exchange, saved_at, count, length(data) FROM markets ORDER BY exchange"
             return counts, conn.execute(sql).fetchall()
