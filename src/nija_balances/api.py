@@ -1,4 +1,4 @@
-"""The seeds' "Programmatic Access", working: `MultiAccountBrokerManager` and `BrokerType`.
+"""The Python API: `MultiAccountBrokerManager` and `BrokerType`, as NIJA code calls them.
 
 Every method reads the same `Portfolio` as the CLI, through the same on-disk cache, so a
 call within `cache_ttl` of the last fetch costs no request. Nothing happens at import.
@@ -103,7 +103,7 @@ class MultiAccountBrokerManager:
         get_monitoring_system().observe(portfolio)
         return portfolio
 
-    # ------------------------------------------------------------------ the seeds' methods
+    # ------------------------------------------------------------------ the NIJA methods
 
     def get_all_balances(self) -> dict[str, Any]:
         """`{'platform': {conn: usd}, 'master': <same dict>, 'users': {user: {conn: usd}}}`.

@@ -28,7 +28,7 @@ def to_cents(amount: Decimal) -> Decimal:
 
 
 class Status(StrEnum):
-    """The exact status words of DESIGN.md §5."""
+    """The status of a connection: the exact words every output uses."""
 
     OK = "ok"
     CACHED = "cached"
@@ -239,7 +239,7 @@ class AccountReport:
 
 @dataclass(frozen=True)
 class Summary:
-    """The seeds' summary plus how many connections the totals cover."""
+    """The summary (users, capital, average) plus how many connections the totals cover."""
 
     platform_total: Decimal
     user_totals: Mapping[str, Decimal]

@@ -1,4 +1,4 @@
-"""Balance alerts: BALANCE_LOW and BALANCE_DROP, as the seeds' monitoring system promised.
+"""Balance alerts: BALANCE_LOW and BALANCE_DROP over each refreshed portfolio.
 
 The monitor is fed every portfolio the API collects (and can be fed by hand with
 `observe`). It compares each account's total with the previous one and with a floor, and

@@ -1,4 +1,4 @@
-"""The seeds' balance report as Rich tables: header, platform, users, summary.
+"""The balance report as Rich tables: header, platform, users, summary.
 
 `report(portfolio)` returns one Rich renderable, used by `nija show`, `nija watch` (with the
 change since the previous refresh) and the API's text report.
@@ -157,7 +157,7 @@ def report(
     width: int = RULE_WIDTH,
     title: str = "NIJA USER ACCOUNT BALANCES",
 ) -> Group:
-    """The whole report as one renderable (the seeds' layout, with status on every row)."""
+    """The whole report as one renderable (status on every row)."""
     heavy, light = _rule("=", width), _rule("-", width)
     when = portfolio.generated_at.strftime("%Y-%m-%d %H:%M:%S")
     parts: list[RenderableType] = [
