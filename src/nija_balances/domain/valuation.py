@@ -1,4 +1,4 @@
-"""Holdings -> cash and equity in the quote currency , exactly, in Decimal."""
+"""Holdings -> cash and equity in the quote currency, exactly, in Decimal."""
 
 from __future__ import annotations
 
