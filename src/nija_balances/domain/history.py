@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Literal
 
-from nija_balances.models import ZERO
-from nija_balances.valuation import worth
+from nija_balances.domain.models import ZERO
+from nija_balances.domain.valuation import worth
 
 Side = Literal["buy", "sell"]
 FlowKind = Literal["deposit", "withdrawal"]

@@ -15,7 +15,7 @@ from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, localcontext
 from typing import TypeVar
 
 from nija_balances.domain.history import Fill, Flow, Snapshot, SnapshotPrices, flow_value
-from nija_balances.models import ZERO
+from nija_balances.domain.models import ZERO
 
 ONE = Decimal(1)
 #: Wide enough that every sum of money and amounts here is exact; no signal raises.

@@ -32,7 +32,7 @@ from nija_balances.domain.lots import (
     realize,
     sum_or_none,
 )
-from nija_balances.models import ZERO
+from nija_balances.domain.models import ZERO
 
 #: A closing order whose result is under this in absolute value is a draw.
 DRAW_UNDER = Decimal("0.01")
