@@ -13,6 +13,7 @@ from nija_balances.models import ConnectionConfig
 
 from .base import Account, MockExchange, Position
 from .coinbase import new_cdp_key
+from .history import MockFlow, MockTrade
 
 #: Path prefix of each mock's private (balance) endpoints.
 PRIVATE_PATH = {
@@ -66,6 +67,8 @@ def account_for(
     *,
     cash: str = "0",
     positions: list[Position] | None = None,
+    trades: list[MockTrade] | None = None,
+    flows: list[MockFlow] | None = None,
 ) -> Account:
     return Account(
         secret=creds.api_secret or "",
@@ -73,6 +76,8 @@ def account_for(
         balances=dict(balances or {}),
         cash=cash,
         positions=list(positions or []),
+        trades=list(trades or []),
+        flows=list(flows or []),
     )
 
 
