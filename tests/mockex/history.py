@@ -54,7 +54,10 @@ class MockTrade:
 
 @dataclass(frozen=True)
 class MockFlow:
-    """One deposit or withdrawal of `amount` (positive; a withdrawal's fee is on top)."""
+    """One deposit or withdrawal of `amount` (positive): what reached or left the account's
+    address or bank. The fee is apart: a deposit adds `amount - fee` to the balance, a
+    withdrawal takes `amount + fee` (Kraken's ledger, Binance's and OKX's records read so).
+    """
 
     id: str
     kind: str  # "deposit" / "withdrawal"
