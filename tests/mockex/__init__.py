@@ -6,8 +6,11 @@
         ...
         mock.requests["/0/private/BalanceEx"]  # requests per path
 
-Faults: `mock.inject(kind, key=None, path=None, times=None, seconds=2.0, status=None)` with
-`kind` one of `FAULT_KINDS`. Nothing here ever talks to a real exchange.
+Faults: `mock.inject(kind, key=None, path=None, times=None, seconds=2.0, status=None,
+after=0)` with `kind` one of `FAULT_KINDS`; `after=N` lets the first N matching requests
+through (a fault on page N + 1). History: `Account.trades` (`MockTrade`) and `Account.flows`
+(`MockFlow`), rendered and paged per exchange; `mock.history_page_size` shrinks every history
+page so few records make several pages. Nothing here ever talks to a real exchange.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from .alpaca import AlpacaMock
 from .base import FAULT_KINDS, Account, Fault, MockExchange, Position, ccxt_overrides
 from .binance import BinanceMock
 from .coinbase import CoinbaseMock, new_cdp_key
+from .history import MockFlow, MockTrade
 from .kraken import KrakenMock
 from .okx import OkxMock
 
@@ -45,6 +49,8 @@ __all__ = [
     "Fault",
     "KrakenMock",
     "MockExchange",
+    "MockFlow",
+    "MockTrade",
     "OkxMock",
     "Position",
     "ccxt_overrides",

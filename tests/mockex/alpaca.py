@@ -1,6 +1,11 @@
 """Alpaca trading REST: `/v2/account` (cash, equity) and `/v2/positions` (APCA-API-* headers).
 
 An `Account` here uses `cash` and `positions`; equity is cash plus the positions' market value.
+
+History (alpaca_history.py): `/v2/account/activities[/{activity_type}]` (FILL, CFEE, CSD,
+CSW) paged with `page_token` (the last activity's id), `page_size` (<= 100) and
+`direction`; `/v2/wallets/transfers` (crypto transfers, unpaged); `/v2/assets` for ccxt's
+markets.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from typing import ClassVar
 
 from aiohttp import web
 
+from .alpaca_history import AlpacaHistory
 from .base import Account, MockExchange, json_response
 
 
@@ -18,13 +24,14 @@ def _money(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-class AlpacaMock(MockExchange):
+class AlpacaMock(AlpacaHistory, MockExchange):
     exchange_id = "alpaca"
     default_prices: ClassVar[dict[str, str]] = {}
 
     def setup_routes(self) -> None:
         self.route("GET", "/v2/account", self._account)
         self.route("GET", "/v2/positions", self._positions)
+        self.setup_history_routes()
 
     def request_key(self, request: web.Request) -> str | None:
         return request.headers.get("APCA-API-KEY-ID")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,11 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from .history import MockFlow, MockTrade, page_limit
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: a pattern route's path parameters: `request[PATH_ARGS]["account_id"]`
+PATH_ARGS = web.RequestKey("path_args", dict[str, str])
 
 #: Every fault a mock can inject (see `MockExchange.inject`).
 FAULT_KINDS = frozenset(
@@ -59,6 +64,8 @@ class Account:
 
     `balances` maps a currency (unified code such as `BTC`, or the exchange's own id) to
     `(available, held)` as decimal strings. Alpaca uses `cash` and `positions` instead.
+    `trades` (fills) and `flows` (deposits, withdrawals) are the account's history, in any
+    order: each mock renders and pages them its exchange's way.
     """
 
     secret: str
@@ -66,11 +73,17 @@ class Account:
     passphrase: str | None = None
     cash: str = "0"
     positions: list[Position] = field(default_factory=list)
+    trades: list[MockTrade] = field(default_factory=list)
+    flows: list[MockFlow] = field(default_factory=list)
 
 
 @dataclass
 class Fault:
-    """A fault to inject: which requests it hits and how many times."""
+    """A fault to inject: which requests it hits and how many times.
+
+    `after=N` lets the first N matching requests through (page 1 of N-page paging passes,
+    the next page fails); `passed` counts them, `hits` counts the requests it broke.
+    """
 
     kind: str
     key: str | None = None  # only requests made with this API key (None: every request)
@@ -78,7 +91,9 @@ class Fault:
     times: int | None = None  # how many requests it hits (None: until cleared)
     seconds: float = 2.0  # latency / hang duration
     status: int | None = None  # HTTP status of the `html` fault
+    after: int = 0  # matching requests let through before the first hit
     hits: int = 0
+    passed: int = 0
 
     def matches(self, key: str | None, path: str) -> bool:
         if self.times is not None and self.hits >= self.times:
@@ -86,6 +101,16 @@ class Fault:
         if self.key is not None and self.key != key:
             return False
         return self.path is None or path.startswith(self.path)
+
+    def strikes(self, key: str | None, path: str) -> bool:
+        """Whether this request is hit (counting it); a request let through is counted too."""
+        if not self.matches(key, path):
+            return False
+        if self.passed < self.after:
+            self.passed += 1
+            return False
+        self.hits += 1
+        return True
 
 
 def json_response(payload: Any, status: int = 200) -> web.Response:
@@ -146,6 +171,8 @@ class MockExchange:
         "SOL/USDT": "150.00",
         "USDT/USD": "1.0001",
     }
+    #: a test's page size for every history endpoint (None: each endpoint's real default/max)
+    history_page_size: int | None = None
 
     def __init__(
         self,
@@ -172,6 +199,8 @@ class MockExchange:
         self.url = ""
         self._runner: web.AppRunner | None = None
         self.routes: dict[tuple[str, str], Handler] = {}
+        #: routes with path parameters: (method, compiled pattern, handler)
+        self.pattern_routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.setup_routes()
 
     # ------------------------------------------------------------------ to override
@@ -206,11 +235,17 @@ class MockExchange:
         times: int | None = None,
         seconds: float = 2.0,
         status: int | None = None,
+        after: int = 0,
     ) -> Fault:
-        """Inject a fault (see `FAULT_KINDS`) for matching requests; returns it (see `hits`)."""
+        """Inject a fault (see `FAULT_KINDS`) for matching requests; returns it (see `hits`).
+
+        `after=N`: the first N matching requests pass (a fault on page N + 1).
+        """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; known: {sorted(FAULT_KINDS)}")
-        fault = Fault(kind, key=key, path=path, times=times, seconds=seconds, status=status)
+        fault = Fault(
+            kind, key=key, path=path, times=times, seconds=seconds, status=status, after=after
+        )
         self.faults.append(fault)
         return fault
 
@@ -251,6 +286,20 @@ class MockExchange:
     def route(self, method: str, path: str, handler: Handler) -> None:
         self.routes[(method, path)] = handler
 
+    def route_pattern(self, method: str, pattern: str, handler: Handler) -> None:
+        """A route with `{name}` path parameters, read back as `request[PATH_ARGS]`."""
+        regex = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(pattern))
+        self.pattern_routes.append((method, re.compile(regex + "$"), handler))
+
+    def history_limit(self, requested: str | None, default: int, maximum: int | None = None) -> int:
+        """One history page's size: the caller's `limit` or `default`, capped at `maximum`.
+
+        `history_page_size` (set by a test) replaces both, so few records make several pages.
+        """
+        if self.history_page_size is not None:
+            default = maximum = self.history_page_size
+        return page_limit(requested, default, maximum)
+
     def reject(self) -> web.StreamResponse:
         self.auth_rejections += 1
         return self.auth_error()
@@ -266,19 +315,26 @@ class MockExchange:
             key = self.request_key(request)
             if key is not None:
                 self.requests_by_key[key] += 1
-            fault = next((f for f in self.faults if f.matches(key, path)), None)
+            fault = next((f for f in self.faults if f.strikes(key, path)), None)
             if fault is not None:
-                fault.hits += 1
                 response = await self._apply(fault, request)
                 if response is not None:
                     return response
-            handler = self.routes.get((request.method, path))
+            handler = self.routes.get((request.method, path)) or self._pattern_handler(request)
             if handler is None:
                 self.unexpected.append(f"{request.method} {path}")
                 return json_response({"error": f"mock: no route {request.method} {path}"}, 404)
             return await handler(request)
         finally:
             self.in_flight -= 1
+
+    def _pattern_handler(self, request: web.Request) -> Handler | None:
+        for method, regex, handler in self.pattern_routes:
+            found = regex.match(request.path)
+            if method == request.method and found is not None:
+                request[PATH_ARGS] = found.groupdict()
+                return handler
+        return None
 
     async def _apply(self, fault: Fault, request: web.Request) -> web.StreamResponse | None:
         kind = fault.kind

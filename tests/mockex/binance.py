@@ -3,6 +3,11 @@
 ccxt's binance loads spot, linear and inverse markets by default and may call `sapi`
 endpoints; the adapter's defaults (`options.fetchMarkets.types = ["spot"]`,
 `options.fetchMargins = false`) keep it on `/api/v3`.
+
+History (binance_history.py): `/api/v3/myTrades` per symbol, paged with `fromId` and `limit`
+(default 500); `/sapi/v1/capital/deposit/hisrec` and `/sapi/v1/capital/withdraw/history`,
+paged with `offset` and `limit` (default 1000) inside a `startTime`/`endTime` window of at
+most 90 days (default: the last 90).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import ClassVar
 from aiohttp import web
 
 from .base import Account, MockExchange, json_response, symbol_parts
+from .binance_history import BinanceHistory
 
 
 def market_id(symbol: str) -> str:
@@ -26,7 +32,7 @@ def binance_error(code: int, msg: str, status: int) -> web.Response:
     return json_response({"code": code, "msg": msg}, status)
 
 
-class BinanceMock(MockExchange):
+class BinanceMock(BinanceHistory, MockExchange):
     exchange_id = "binance"
     default_prices: ClassVar[dict[str, str]] = {
         "BTC/USDT": "60000.00",
@@ -39,6 +45,9 @@ class BinanceMock(MockExchange):
         self.route("GET", "/api/v3/exchangeInfo", self._exchange_info)
         self.route("GET", "/api/v3/ticker/24hr", self._ticker_24hr)
         self.route("GET", "/api/v3/account", self._account)
+        # a keyed ccxt instance's load_markets asks for coins (with `options.fetchCurrencies`)
+        self.route("GET", "/sapi/v1/capital/config/getall", self._coins)
+        self.setup_history_routes()
 
     def request_key(self, request: web.Request) -> str | None:
         return request.headers.get("X-MBX-APIKEY")
@@ -156,6 +165,44 @@ class BinanceMock(MockExchange):
         if "timestamp=" not in payload:
             return binance_error(-1102, "Mandatory parameter 'timestamp' was not sent.", 400)
         return account
+
+    async def _coins(self, request: web.Request) -> web.StreamResponse:
+        account = self._authenticate(request)
+        if not isinstance(account, Account):
+            return account
+        codes = {c for s in self.prices for c in symbol_parts(s)}
+        for each in self.accounts.values():
+            codes.update(each.balances)
+            codes.update(f.currency for f in each.flows)
+        coins = [
+            {
+                "coin": code,
+                "name": code,
+                "depositAllEnable": True,
+                "withdrawAllEnable": True,
+                "trading": True,
+                "isLegalMoney": False,
+                "free": "0",
+                "locked": "0",
+                "networkList": [
+                    {
+                        "network": code,
+                        "coin": code,
+                        "name": code,
+                        "isDefault": True,
+                        "depositEnable": True,
+                        "withdrawEnable": True,
+                        "withdrawFee": "0.0001",
+                        "withdrawMin": "0.001",
+                        "withdrawMax": "1000000",
+                        "withdrawIntegerMultiple": "0.00000001",
+                        "depositDust": "0.00000001",
+                    }
+                ],
+            }
+            for code in sorted(codes)
+        ]
+        return json_response(coins)
 
     async def _account(self, request: web.Request) -> web.StreamResponse:
         account = self._authenticate(request)

@@ -5,6 +5,11 @@ ccxt's coinbase loads markets from `/api/v3/brokerage/market/products` (spot, th
 `/v2/exchange-rates`, tickers from the same products endpoint with `product_ids`, and
 balances from `/api/v3/brokerage/accounts` (with the option `fetchBalance =
 v3PrivateGetBrokerageAccounts`; ccxt's default is the v2 wallet API).
+
+History (coinbase_history.py): fills from `/api/v3/brokerage/orders/historical/fills`
+paged with `cursor` (`limit` default 100); deposits, withdrawals and transactions from the
+v2 wallet `/v2/accounts/{account_id}/deposits|withdrawals|transactions` paged with
+`starting_after` (`pagination.next_starting_after`, `limit` default 25).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from .base import Account, MockExchange, json_response, symbol_parts
+from .coinbase_history import CoinbaseHistory, wallet_id
 
 FIAT = {"USD": "US Dollar", "EUR": "Euro", "GBP": "British Pound"}
 
@@ -45,7 +51,7 @@ def product_id(symbol: str) -> str:
     return symbol.replace("/", "-")
 
 
-class CoinbaseMock(MockExchange):
+class CoinbaseMock(CoinbaseHistory, MockExchange):
     exchange_id = "coinbase"
     default_prices: ClassVar[dict[str, str]] = {
         "BTC/USD": "60000.00",
@@ -62,6 +68,9 @@ class CoinbaseMock(MockExchange):
         self.route("GET", "/v2/currencies/crypto", self._crypto_currencies)
         self.route("GET", "/v2/exchange-rates", self._exchange_rates)
         self.route("GET", "/api/v3/brokerage/accounts", self._accounts)
+        # ccxt's fetch_markets asks for the fee tier when the instance has a key
+        self.route("GET", "/api/v3/brokerage/transaction_summary", self._transaction_summary)
+        self.setup_history_routes()
 
     def request_key(self, request: web.Request) -> str | None:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -93,7 +102,16 @@ class CoinbaseMock(MockExchange):
     def _currencies(self) -> set[str]:
         codes = {c for s in self.prices for c in symbol_parts(s)}
         for account in self.accounts.values():
-            codes.update(account.balances)
+            codes.update(self.wallet_codes(account))
+        return codes
+
+    @staticmethod
+    def wallet_codes(account: Account) -> list[str]:
+        """The account's wallets: its balances, then any other currency it moved."""
+        codes = list(account.balances)
+        for flow in account.flows:
+            if flow.currency not in codes:
+                codes.append(flow.currency)
         return codes
 
     async def _products(self, request: web.Request) -> web.StreamResponse:
@@ -196,13 +214,40 @@ class CoinbaseMock(MockExchange):
             return self.reject()
         return account
 
+    async def _transaction_summary(self, request: web.Request) -> web.StreamResponse:
+        account = self._authenticate(request)
+        if not isinstance(account, Account):
+            return account
+        body = {
+            "total_volume": 0,
+            "total_fees": 0,
+            "fee_tier": {
+                "pricing_tier": "Advanced 1",
+                "usd_from": "0",
+                "usd_to": "1000",
+                "taker_fee_rate": "0.008",
+                "maker_fee_rate": "0.006",
+                "aop_from": "",
+                "aop_to": "",
+            },
+            "margin_rate": None,
+            "goods_and_services_tax": None,
+            "advanced_trade_only_volume": 0,
+            "advanced_trade_only_fees": 0,
+            "coinbase_pro_volume": 0,
+            "coinbase_pro_fees": 0,
+            "total_balance": "",
+            "has_promo_fee": False,
+        }
+        return json_response(body)
+
     async def _accounts(self, request: web.Request) -> web.StreamResponse:
         account = self._authenticate(request)
         if not isinstance(account, Account):
             return account
         rows = [
             {
-                "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, code)),
+                "uuid": wallet_id(code),
                 "name": f"{code} Wallet",
                 "currency": code,
                 "available_balance": {"value": free, "currency": code},
@@ -216,7 +261,8 @@ class CoinbaseMock(MockExchange):
                 "hold": {"value": held, "currency": code},
                 "retail_portfolio_id": "00000000-0000-0000-0000-000000000000",
             }
-            for code, (free, held) in account.balances.items()
+            for code in self.wallet_codes(account)
+            for free, held in [account.balances.get(code, ("0", "0"))]
         ]
         start = int(request.query.get("cursor") or 0)
         page = rows[start : start + self.page_size]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from nija_balances.domain.models import ConnectionConfig
@@ -13,6 +14,7 @@ from nija_balances.domain.secrets import Credentials
 
 from .base import Account, MockExchange, Position
 from .coinbase import new_cdp_key
+from .history import MockFlow, MockTrade
 
 #: Path prefix of each mock's private (balance) endpoints.
 PRIVATE_PATH = {
@@ -66,6 +68,8 @@ def account_for(
     *,
     cash: str = "0",
     positions: list[Position] | None = None,
+    trades: list[MockTrade] | None = None,
+    flows: list[MockFlow] | None = None,
 ) -> Account:
     return Account(
         secret=creds.api_secret or "",
@@ -73,6 +77,8 @@ def account_for(
         balances=dict(balances or {}),
         cash=cash,
         positions=list(positions or []),
+        trades=list(trades or []),
+        flows=list(flows or []),
     )
 
 
@@ -117,3 +123,45 @@ class MemoryMarketStore:
     def save_markets(self, exchange: str, markets: dict[str, Any]) -> None:
         self.saves += 1
         self.saved[exchange] = json.dumps(markets, allow_nan=False)
+
+
+@asynccontextmanager
+async def ccxt_client(
+    exchange: str,
+    trades: list[MockTrade] | None = None,
+    flows: list[MockFlow] | None = None,
+    *,
+    page_size: int | None = 2,
+    **options: Any,
+) -> AsyncIterator[tuple[Any, MockExchange]]:
+    """A mock of `exchange` with one account, and a keyed `ccxt.async_support` instance on it.
+
+    The instance has the adapter's per-exchange defaults, `options` on top, reads amounts as
+    strings (`number = str`) and is closed at the end; the mock must then have seen no
+    unexpected path and no bad signature. `page_size` is the mock's `history_page_size`.
+    """
+    import ccxt.async_support as ccxt_async
+
+    from nija_balances.adapters.ccxt_adapter import EXCHANGE_DEFAULTS, deep_merge
+
+    from . import MOCKS
+
+    creds = new_credentials(exchange)
+    assert creds.api_key is not None
+    async with MOCKS[exchange]() as mock:
+        mock.add_account(creds.api_key, account_for(creds, trades=trades, flows=flows))
+        mock.history_page_size = page_size
+        config = deep_merge(EXCHANGE_DEFAULTS.get(exchange, {}), mock.ccxt_overrides())
+        config = deep_merge(config, {"options": options})
+        config.update(apiKey=creds.api_key, secret=creds.api_secret)
+        if creds.api_passphrase:
+            config["password"] = creds.api_passphrase
+        instance = getattr(ccxt_async, exchange)(config)
+        instance.number = str
+        instance.timeout_on_exit = 0  # ccxt sleeps 250 ms in close() otherwise
+        try:
+            yield instance, mock
+        finally:
+            await instance.close()
+        assert mock.unexpected == []
+        assert mock.auth_rejections == 0

@@ -1,4 +1,10 @@
-"""Kraken spot REST: Assets, AssetPairs, Ticker (public) and BalanceEx (private, API-Sign)."""
+"""Kraken spot REST: Assets, AssetPairs, Ticker (public) and BalanceEx (private, API-Sign).
+
+History (kraken_history.py): `TradesHistory` and `Ledgers` paged with `ofs` (50 per page,
+`count` = all matches, `start` exclusive / `end` inclusive in unix seconds), and
+`DepositStatus` / `WithdrawStatus` (a list; with `cursor`, pages of `limit` and
+`next_cursor`). All are signed POSTs checked like `BalanceEx`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from .base import Account, MockExchange, add, json_response, symbol_parts
+from .kraken_history import KrakenHistory
 
 # Kraken's legacy X/Z-prefixed asset ids and their altnames.
 KRAKEN_IDS = {
@@ -57,7 +64,7 @@ def sign(path: str, nonce: str, body: str, secret: str) -> str:
     return base64.b64encode(mac.digest()).decode()
 
 
-class KrakenMock(MockExchange):
+class KrakenMock(KrakenHistory, MockExchange):
     exchange_id = "kraken"
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -69,6 +76,7 @@ class KrakenMock(MockExchange):
         self.route("GET", "/0/public/AssetPairs", self._asset_pairs)
         self.route("GET", "/0/public/Ticker", self._ticker)
         self.route("POST", "/0/private/BalanceEx", self._balance_ex)
+        self.setup_history_routes()
 
     def request_key(self, request: web.Request) -> str | None:
         return request.headers.get("API-Key")

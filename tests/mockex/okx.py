@@ -2,6 +2,10 @@
 
 ccxt's okx loads spot, future, swap and option instruments by default; the adapter's default
 `options.fetchMarkets.types = ["spot"]` keeps it on `instType=SPOT`.
+
+History (okx_history.py): `/api/v5/trade/fills-history` (and `/trade/fills`) paged by
+`billId` with `after` (older) / `before` (newer), `limit` <= 100; `/api/v5/asset/
+deposit-history` and `/withdrawal-history` paged the same way by timestamp (ms).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import ClassVar
 from aiohttp import web
 
 from .base import Account, MockExchange, add, json_response, symbol_parts
+from .okx_history import OkxHistory
 
 
 def inst_id(symbol: str) -> str:
@@ -30,7 +35,7 @@ def sign(timestamp: str, method: str, path_and_query: str, body: str, secret: st
     return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
 
 
-class OkxMock(MockExchange):
+class OkxMock(OkxHistory, MockExchange):
     exchange_id = "okx"
     default_prices: ClassVar[dict[str, str]] = {
         "BTC/USDT": "60000.0",
@@ -43,6 +48,9 @@ class OkxMock(MockExchange):
         self.route("GET", "/api/v5/public/instruments", self._instruments)
         self.route("GET", "/api/v5/market/tickers", self._tickers)
         self.route("GET", "/api/v5/account/balance", self._balance)
+        # a keyed ccxt instance's load_markets asks for currencies (private) first
+        self.route("GET", "/api/v5/asset/currencies", self._currencies)
+        self.setup_history_routes()
 
     def request_key(self, request: web.Request) -> str | None:
         return request.headers.get("OK-ACCESS-KEY")
@@ -139,6 +147,34 @@ class OkxMock(MockExchange):
             self.auth_rejections += 1
             return okx_error("50105", 'Request header "OK-ACCESS-PASSPHRASE" incorrect.', 401)
         return account
+
+    async def _currencies(self, request: web.Request) -> web.StreamResponse:
+        account = await self._authenticate(request)
+        if not isinstance(account, Account):
+            return account
+        codes = {c for s in self.prices for c in symbol_parts(s)}
+        for each in self.accounts.values():
+            codes.update(each.balances)
+            codes.update(f.currency for f in each.flows)
+        data = [
+            {
+                "ccy": code,
+                "chain": f"{code}-{code}",
+                "name": code,
+                "canDep": True,
+                "canWd": True,
+                "canInternal": True,
+                "minWd": "0.0001",
+                "maxWd": "1000000",
+                "fee": "0.0001",
+                "minFee": "0.0001",
+                "maxFee": "0.0001",
+                "wdTickSz": "8",
+                "mainNet": True,
+            }
+            for code in sorted(codes)
+        ]
+        return json_response({"code": "0", "msg": "", "data": data})
 
     async def _balance(self, request: web.Request) -> web.StreamResponse:
         account = await self._authenticate(request)
