@@ -69,14 +69,14 @@ class Inspector:
         return spec is None or spec.requires_credentials
 
     def sources(self, conn: ConnectionConfig) -> list[Source]:
+        from nija_balances.adapters.ccxt.quirks import quirks_for
         from nija_balances.config.credentials import candidate_env_names, resolve
-        from nija_balances.config.nija.convert import PASSPHRASE_EXCHANGES
 
         creds = resolve(conn, dotenv=self.dotenv)
         found = (creds.key_source, creds.secret_source, creds.passphrase_source)
         result = []
         for (part, upper), source in zip(PARTS, found, strict=True):
-            wanted = conn.exchange in PASSPHRASE_EXCHANGES or conn.api_passphrase_env
+            wanted = quirks_for(conn.exchange).passphrase or conn.api_passphrase_env
             if part == "api_passphrase" and source is None and not wanted:
                 continue
             kind, variable, file = None, None, None
