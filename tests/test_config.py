@@ -15,7 +15,7 @@ from nija_balances.config.credentials import candidate_env_names, resolve
 from nija_balances.config.loader import load_config, load_demo, load_toml
 from nija_balances.config.syntax import ConfigError
 from nija_balances.domain.models import ConnectionConfig, Settings
-from nija_balances.domain.secrets import Credentials, redact
+from nija_balances.domain.secrets import Credentials, CredentialSource, redact
 
 FULL = """\
 [settings]
@@ -109,7 +109,7 @@ def test_user_credentials_use_the_whole_user_id() -> None:
 def test_platform_falls_back_from_platform_to_master_to_bare() -> None:
     c = conn("platform")
     assert resolve(c, {"KRAKEN_API_KEY": "k3", "KRAKEN_MASTER_API_KEY": "k2"}).api_key == "k2"
-    assert resolve(c, {"KRAKEN_API_KEY": "k3"}).key_source == "env KRAKEN_API_KEY"
+    assert str(resolve(c, {"KRAKEN_API_KEY": "k3"}).key_source) == "env KRAKEN_API_KEY"
     env = {"KRAKEN_PLATFORM_API_KEY": "k1", "KRAKEN_MASTER_API_KEY": "k2"}
     assert resolve(c, env).api_key == "k1"
 
@@ -118,10 +118,26 @@ def test_whitespace_counts_as_missing_and_env_beats_dotenv_beats_inline() -> Non
     c = conn("alice", api_key="inline-k", api_secret="inline-s")
     env = {"KRAKEN_USER_ALICE_API_KEY": "   ", "KRAKEN_USER_ALICE_API_SECRET": "env-s"}
     got = resolve(c, env, {"KRAKEN_USER_ALICE_API_KEY": "dot-k"})
-    assert (got.api_key, got.key_source) == ("dot-k", ".env KRAKEN_USER_ALICE_API_KEY")
-    assert (got.api_secret, got.secret_source) == ("env-s", "env KRAKEN_USER_ALICE_API_SECRET")
-    assert resolve(c, {}).key_source == "config file (inline)"
+    assert (got.api_key, str(got.key_source)) == ("dot-k", ".env KRAKEN_USER_ALICE_API_KEY")
+    assert (got.api_secret, str(got.secret_source)) == (
+        "env-s",
+        "env KRAKEN_USER_ALICE_API_SECRET",
+    )
+    assert str(resolve(c, {}).key_source) == "config file (inline)"
+    assert got.key_source == CredentialSource("dotenv", "KRAKEN_USER_ALICE_API_KEY")
+    assert got.secret_source == CredentialSource("env", "KRAKEN_USER_ALICE_API_SECRET")
+    assert resolve(c, {}).key_source == CredentialSource("inline", None)
+    assert got.passphrase_source is None
     assert not resolve(conn("bob"), {"KRAKEN_USER_BOB_API_KEY": "k"}).present
+
+
+def test_credential_sources_render_as_they_always_read() -> None:
+    assert str(CredentialSource("env", "KRAKEN_API_KEY")) == "env KRAKEN_API_KEY"
+    assert str(CredentialSource("dotenv", "OKX_API_SECRET")) == ".env OKX_API_SECRET"
+    assert str(CredentialSource("inline")) == "config file (inline)"
+    assert CredentialSource("inline").variable is None
+    with pytest.raises(AttributeError):
+        CredentialSource("env", "A").variable = "B"  # type: ignore[misc]
 
 
 def test_credentials_never_show_in_repr_and_are_redacted() -> None:

@@ -80,13 +80,10 @@ class Inspector:
             if part == "api_passphrase" and source is None and not wanted:
                 continue
             kind, variable, file = None, None, None
-            if source and source.startswith("env "):
-                kind, variable = "env", source.removeprefix("env ")
-            elif source and source.startswith(".env "):
-                kind, variable = "dotenv", source.removeprefix(".env ")
+            if source is not None:
+                kind, variable = source.kind, source.variable
+            if kind == "dotenv":
                 file = next((f for f, values in self.files if variable in values), None)
-            elif source:
-                kind = "inline"
             result.append(Source(part, kind, variable, file, candidate_env_names(conn, upper)))
         return result
 
