@@ -1,8 +1,10 @@
-"""Config loading (DESIGN.md §3): the TOML format, defaults, credentials, and every bad input."""
+"""Config loading: the TOML format, defaults, credentials, adapter options, and every bad input."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -69,7 +71,10 @@ def test_full_config_loads_with_master_alias_and_defaults(tmp_path: Path) -> Non
     assert alice.connections[0].api_key_env == "ALICE_K"
     assert alice.connections[1].exchange == "kraken"
     assert bob.connections[0].ccxt == {"options": {"defaultType": "spot"}}
-    assert carol.connections[0].paper_balances == {"USD": Decimal("250.0"), "BTC": Decimal("0.01")}
+    assert carol.connections[0].options["balances"] == {
+        "USD": Decimal("250.0"),
+        "BTC": Decimal("0.01"),
+    }
 
 
 def test_demo_config_is_the_example_file() -> None:
@@ -199,6 +204,15 @@ BAD = [
     ("[users.platform.p]\nexchange='paper'\n", "c.toml:1: users.platform: 'platform' is reserved"),
     ("[users.a.p]\nexchange = 7\n", "c.toml:2: users.a.p.exchange: expected a non-empty string, got 7"),
     ("[users.a.kraken]\nccxt = 5\n", "c.toml:2: users.a.kraken.ccxt: expected a table (ccxt constructor options), got int 5"),
+    # options an adapter declares and checks itself
+    ("[users.a.binance]\ntrade_symbols = \"BTC/USD\"\n",
+     "c.toml:2: users.a.binance.trade_symbols: expected a list of \"BASE/QUOTE\" symbols, got str 'BTC/USD'"),
+    ("[users.a.p]\nexchange = 'paper'\ntrade_symbols = []\n",
+     "c.toml:3: users.a.p.trade_symbols: 'trade_symbols' is only for connections served by the ccxt adapter"),
+    ("[users.a.tradier]\nprices = { BTC = 1 }\n",
+     "c.toml:2: users.a.tradier.prices: 'prices' is only for exchange = \"paper\" connections"),
+    ("[users.a.kraken]\ntrade_symbol = []\n",
+     "c.toml:2: users.a.kraken.trade_symbol: unknown key 'trade_symbol' (did you mean 'trade_symbols'?)"),
 ]  # fmt: skip
 
 
@@ -214,6 +228,65 @@ def test_bad_config_gets_one_clear_message_and_exit_2(
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {tmp_path / expected}")
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("'BTC/USD'", "expected a list of \"BASE/QUOTE\" symbols, got str 'BTC/USD'"),
+        ("{ BTC = 'USD' }", "expected a list of \"BASE/QUOTE\" symbols, got dict {'BTC': 'USD'}"),
+        ("['BTCUSD']", "expected \"BASE/QUOTE\" symbols, got 'BTCUSD'"),
+        ("['BTC/USD/EUR']", "expected \"BASE/QUOTE\" symbols, got 'BTC/USD/EUR'"),
+        ("['BTC/']", "expected \"BASE/QUOTE\" symbols, got 'BTC/'"),
+        ("['BTC / USD']", "expected \"BASE/QUOTE\" symbols, got 'BTC / USD'"),
+        ("['']", "expected \"BASE/QUOTE\" symbols, got ''"),
+        ("[5]", 'expected "BASE/QUOTE" symbols, got 5'),
+        ('["BTC/USD\\u0007"]', "expected \"BASE/QUOTE\" symbols, got 'BTC/USD\\x07'"),
+        ("['BTC/USD', ' BTC/USD ']", "BTC/USD is given twice"),
+    ],
+)
+def test_trade_symbols_are_checked_by_the_ccxt_adapter(
+    tmp_path: Path, value: str, problem: str
+) -> None:
+    cfg = write(tmp_path / "c.toml", f"[users.a.binance]\n\ntrade_symbols = {value}\n")
+    with pytest.raises(ConfigError) as err:
+        load_toml(cfg)
+    error = err.value
+    assert (error.file, error.line, error.key_path) == (cfg, 3, "users.a.binance.trade_symbols")
+    assert error.problem == problem
+
+
+def test_adapter_options_are_kept_read_only_in_connection_options(tmp_path: Path) -> None:
+    cfg = write(
+        tmp_path / "c.toml",
+        "[users.a.binance]\ntrade_symbols = [' BTC/USDT ', 'ETH/BTC', 'BTC/USD:BTC']\n"
+        "[users.a.kraken]\n[users.a.p]\nexchange = 'paper'\nbalances = { usd = 5 }\n",
+    )
+    binance, kraken, paper = load_toml(cfg).users[0].connections
+    assert binance.options == {"trade_symbols": ("BTC/USDT", "ETH/BTC", "BTC/USD:BTC")}
+    assert kraken.options == {}
+    assert paper.options == {"balances": {"USD": Decimal(5)}}
+    with pytest.raises(TypeError):
+        paper.options["balances"]["BTC"] = Decimal(1)  # type: ignore[index]
+    given = ConnectionConfig("a", "p", "paper", options={"balances": {"USD": Decimal(1)}})
+    with pytest.raises(TypeError):
+        given.options["balances"]["USD"] = Decimal(2)  # frozen whatever the caller passed
+
+
+def test_loading_a_config_with_adapter_options_imports_no_ccxt(tmp_path: Path) -> None:
+    cfg = write(
+        tmp_path / "c.toml",
+        "[users.a.binance]\ntrade_symbols = ['BTC/USDT']\n"
+        "[users.a.p]\nexchange = 'paper'\nbalances = { USD = 5 }\n",
+    )
+    code = (
+        "import sys; from pathlib import Path; "
+        "from nija_balances.config.loader import load_toml; "
+        f"load_toml(Path({str(cfg)!r})); "
+        "heavy = [m for m in ('ccxt', 'asyncio', 'aiohttp') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_missing_config_points_to_init_and_demo() -> None:

@@ -141,14 +141,9 @@ def _show_text(config: Config, inspector: Inspector) -> str:
                     lines.append(assignment(key, value))
             if conn.ccxt:
                 lines.append(assignment("ccxt", _ccxt_redacted(dict(conn.ccxt))))
-            if conn.paper_balances:
-                lines.append(
-                    assignment("balances", {k: float(v) for k, v in conn.paper_balances.items()})
-                )
-            if conn.paper_prices:
-                lines.append(
-                    assignment("prices", {k: float(v) for k, v in conn.paper_prices.items()})
-                )
+            for option in ("balances", "prices"):
+                if amounts := conn.options.get(option):
+                    lines.append(assignment(option, {k: float(v) for k, v in amounts.items()}))
             spec = find_adapter(conn.exchange)
             lines.append(
                 f"# adapter: {spec.name}" if spec else "# adapter: none (listed as `unsupported`)"
@@ -176,8 +171,8 @@ def _show_json(config: Config, inspector: Inspector) -> dict[str, Any]:
             "api_secret_env": conn.api_secret_env,
             "api_passphrase_env": conn.api_passphrase_env,
             "ccxt": _ccxt_redacted(dict(conn.ccxt)),
-            "balances": {k: float(v) for k, v in conn.paper_balances.items()},
-            "prices": {k: float(v) for k, v in conn.paper_prices.items()},
+            "balances": {k: float(v) for k, v in conn.options.get("balances", {}).items()},
+            "prices": {k: float(v) for k, v in conn.options.get("prices", {}).items()},
             "credentials": {s.part: s.as_json() for s in inspector.sources(conn)}
             if needed
             else None,

@@ -19,20 +19,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-Holdings = Literal["balance", "alpaca_positions"]
+from nija_balances.domain.models import freeze
 
-
-def _frozen(value: Any) -> Any:
-    """`value` read-only all the way down: tables as read-only mappings, lists as tuples."""
-    if isinstance(value, Mapping):
-        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
-    return value
+HoldingsSource = Literal["balance", "alpaca_positions"]
 
 
 def _thawed(value: Any) -> Any:
-    """A fresh mutable copy of a `_frozen` value (ccxt writes into its options)."""
+    """A fresh mutable copy of a `freeze`d value (ccxt writes into its options)."""
     if isinstance(value, Mapping):
         return {k: _thawed(v) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -45,13 +38,13 @@ class Quirks:
     """How one exchange is read through ccxt. The defaults fit most exchanges."""
 
     # ccxt constructor options deep-merged under the connection's `ccxt` table
-    ccxt_defaults: Mapping[str, Any] = field(default_factory=lambda: _frozen({}), hash=False)
+    ccxt_defaults: Mapping[str, Any] = field(default_factory=lambda: freeze({}), hash=False)
     # ccxt parses its balance from strings, so `number = str` keeps amounts exact
     exact_balances: bool = False
     # `fetch_markets` does not read the currencies `load_markets` fetches first: fetch both at once
     parallel_currencies: bool = False
     # where holdings come from: ccxt's unified balance, or Alpaca's account and positions
-    holdings: Holdings = "balance"
+    holdings: HoldingsSource = "balance"
     # prices come from tickers; False when the holdings carry their prices (Alpaca positions)
     ticker_prices: bool = True
     # API keys come with a passphrase (ccxt's `password`)
@@ -71,7 +64,7 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
         "alpaca": Quirks(holdings="alpaca_positions", ticker_prices=False),
         # spot only: no futures exchangeInfo, no sapi margin calls
         "binance": Quirks(
-            ccxt_defaults=_frozen(
+            ccxt_defaults=freeze(
                 {
                     "options": {
                         "defaultType": "spot",
@@ -86,7 +79,7 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
         # Advanced Trade brokerage accounts (available + hold) instead of the v2 wallet API;
         # currencies, then spot and futures products, would be three round trips in a row
         "coinbase": Quirks(
-            ccxt_defaults=_frozen({"options": {"fetchBalance": "v3PrivateGetBrokerageAccounts"}}),
+            ccxt_defaults=freeze({"options": {"fetchBalance": "v3PrivateGetBrokerageAccounts"}}),
             exact_balances=True,
             parallel_currencies=True,
         ),
@@ -95,7 +88,7 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
         "kucoin": Quirks(passphrase=True),
         "kucoinfutures": Quirks(passphrase=True),
         "okx": Quirks(
-            ccxt_defaults=_frozen(
+            ccxt_defaults=freeze(
                 {"options": {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}}}
             ),
             exact_balances=True,
