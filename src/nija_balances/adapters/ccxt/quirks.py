@@ -2,7 +2,9 @@
 
 An exchange without an entry gets `DEFAULT_QUIRKS` (every field at its default); an entry
 names only the fields that differ, so each is the defaults with that exchange's changes.
-`quirks_for` is the one lookup; nothing else keys behaviour on an exchange id.
+`quirks_for` is the one lookup; no code of the ccxt adapter or the config tests an
+exchange id for a ccxt exchange's behaviour. (Tests of `exchange == "paper"` elsewhere are
+about the paper adapter, which needs no credentials, not about ccxt.)
 
 Pure data: imports nothing heavy (no ccxt, no asyncio), so the config loader and
 `nija config` may read it.
