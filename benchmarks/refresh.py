@@ -111,14 +111,15 @@ async def baseline(spec: dict[str, Any]) -> dict[str, Any]:
     """One connection after another, a fresh ccxt instance each: no sharing at all."""
     import ccxt.async_support as ccxt_async
 
-    from nija_balances.adapters.ccxt.adapter import EXCHANGE_DEFAULTS, deep_merge
+    from nija_balances.adapters.ccxt.adapter import deep_merge
+    from nija_balances.adapters.ccxt.quirks import quirks_for
 
     steps: Counter[str] = Counter()
     ok, errors = 0, []
     for c in spec["conns"]:
         exchange = c["exchange"]
         t0 = time.perf_counter()
-        params = deep_merge(EXCHANGE_DEFAULTS.get(exchange, {}), spec["overrides"][exchange])
+        params = deep_merge(quirks_for(exchange).ccxt_config(), spec["overrides"][exchange])
         instance = getattr(ccxt_async, exchange)(params)
         t1 = time.perf_counter()
         steps["construct"] += t1 - t0

@@ -6,7 +6,8 @@ from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
-from nija_balances.adapters.interface import AdapterSpec
+from nija_balances.adapters.interface import AdapterSpec, OptionSpec
+from nija_balances.config.syntax import Locator
 from nija_balances.domain.models import AssetAmount, ConnectionConfig, Holdings, Settings
 from nija_balances.domain.secrets import Credentials
 
@@ -29,4 +30,16 @@ def _factory(exchange: str, settings: Settings, markets: Any) -> BrokerXAdapter:
     return BrokerXAdapter()
 
 
-SPEC = AdapterSpec(name="brokerx", factory=_factory, requires_credentials=False, cacheable=False)
+def _region(loc: Locator, path: tuple[str, ...], value: Any) -> str:
+    if value not in ("eu", "us"):
+        raise loc.error(path, f'expected "eu" or "us", got {value!r}')
+    return str(value)
+
+
+SPEC = AdapterSpec(
+    name="brokerx",
+    factory=_factory,
+    requires_credentials=False,
+    cacheable=False,
+    options={"region": OptionSpec(_region, "which BrokerX site holds the account")},
+)

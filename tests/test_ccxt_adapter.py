@@ -31,8 +31,10 @@ from mockex.harness import (
 from nija_balances.adapters.ccxt import amounts as ccxt_amounts
 from nija_balances.adapters.ccxt.adapter import CcxtAdapter
 from nija_balances.adapters.ccxt.errors import clean_message, to_adapter_error
+from nija_balances.adapters.ccxt.quirks import DEFAULT_QUIRKS, QUIRKS, Quirks, quirks_for
 from nija_balances.adapters.ccxt.transport import shared_ssl_context
 from nija_balances.adapters.interface import Adapter, AdapterError
+from nija_balances.adapters.registry import ccxt_exchange_ids
 from nija_balances.domain.models import AssetAmount, Holdings, Settings, Status
 from nija_balances.domain.secrets import Credentials
 from nija_balances.domain.valuation import value
@@ -495,6 +497,23 @@ def test_ccxt_is_not_imported_with_the_package() -> None:
         "assert 'aiohttp' not in sys.modules, 'aiohttp imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------------------- quirks
+
+
+def test_quirks_are_data_per_ccxt_exchange_with_defaults() -> None:
+    assert set(QUIRKS) <= ccxt_exchange_ids()
+    assert quirks_for("bitfinex") is DEFAULT_QUIRKS == Quirks()
+    assert (DEFAULT_QUIRKS.exact_balances, DEFAULT_QUIRKS.ticker_prices) == (False, True)
+    assert quirks_for("kraken").exact_balances and not quirks_for("kraken").passphrase
+    assert quirks_for("okx").passphrase and not quirks_for("alpaca").ticker_prices
+    config = quirks_for("binance").ccxt_config()
+    assert config["options"]["fetchMarkets"] == {"types": ["spot"]}
+    config["options"]["defaultType"] = "future"  # a fresh copy: ccxt writes into its options
+    assert quirks_for("binance").ccxt_config()["options"]["defaultType"] == "spot"
+    with pytest.raises(TypeError):
+        quirks_for("binance").ccxt_defaults["options"]["x"] = 1  # type: ignore[index]
 
 
 # ---------------------------------------------------------------------------- error mapping

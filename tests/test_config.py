@@ -1,8 +1,10 @@
-"""Config loading (DESIGN.md §3): the TOML format, defaults, credentials, and every bad input."""
+"""Config loading: the TOML format, defaults, credentials, adapter options, and every bad input."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from nija_balances.config.credentials import candidate_env_names, resolve
 from nija_balances.config.loader import load_config, load_demo, load_toml
 from nija_balances.config.syntax import ConfigError
 from nija_balances.domain.models import ConnectionConfig, Settings
-from nija_balances.domain.secrets import Credentials, redact
+from nija_balances.domain.secrets import Credentials, CredentialSource, redact
 
 FULL = """\
 [settings]
@@ -69,7 +71,10 @@ def test_full_config_loads_with_master_alias_and_defaults(tmp_path: Path) -> Non
     assert alice.connections[0].api_key_env == "ALICE_K"
     assert alice.connections[1].exchange == "kraken"
     assert bob.connections[0].ccxt == {"options": {"defaultType": "spot"}}
-    assert carol.connections[0].paper_balances == {"USD": Decimal("250.0"), "BTC": Decimal("0.01")}
+    assert carol.connections[0].options["balances"] == {
+        "USD": Decimal("250.0"),
+        "BTC": Decimal("0.01"),
+    }
 
 
 def test_demo_config_is_the_example_file() -> None:
@@ -109,7 +114,7 @@ def test_user_credentials_use_the_whole_user_id() -> None:
 def test_platform_falls_back_from_platform_to_master_to_bare() -> None:
     c = conn("platform")
     assert resolve(c, {"KRAKEN_API_KEY": "k3", "KRAKEN_MASTER_API_KEY": "k2"}).api_key == "k2"
-    assert resolve(c, {"KRAKEN_API_KEY": "k3"}).key_source == "env KRAKEN_API_KEY"
+    assert str(resolve(c, {"KRAKEN_API_KEY": "k3"}).key_source) == "env KRAKEN_API_KEY"
     env = {"KRAKEN_PLATFORM_API_KEY": "k1", "KRAKEN_MASTER_API_KEY": "k2"}
     assert resolve(c, env).api_key == "k1"
 
@@ -118,10 +123,26 @@ def test_whitespace_counts_as_missing_and_env_beats_dotenv_beats_inline() -> Non
     c = conn("alice", api_key="inline-k", api_secret="inline-s")
     env = {"KRAKEN_USER_ALICE_API_KEY": "   ", "KRAKEN_USER_ALICE_API_SECRET": "env-s"}
     got = resolve(c, env, {"KRAKEN_USER_ALICE_API_KEY": "dot-k"})
-    assert (got.api_key, got.key_source) == ("dot-k", ".env KRAKEN_USER_ALICE_API_KEY")
-    assert (got.api_secret, got.secret_source) == ("env-s", "env KRAKEN_USER_ALICE_API_SECRET")
-    assert resolve(c, {}).key_source == "config file (inline)"
+    assert (got.api_key, str(got.key_source)) == ("dot-k", ".env KRAKEN_USER_ALICE_API_KEY")
+    assert (got.api_secret, str(got.secret_source)) == (
+        "env-s",
+        "env KRAKEN_USER_ALICE_API_SECRET",
+    )
+    assert str(resolve(c, {}).key_source) == "config file (inline)"
+    assert got.key_source == CredentialSource("dotenv", "KRAKEN_USER_ALICE_API_KEY")
+    assert got.secret_source == CredentialSource("env", "KRAKEN_USER_ALICE_API_SECRET")
+    assert resolve(c, {}).key_source == CredentialSource("inline", None)
+    assert got.passphrase_source is None
     assert not resolve(conn("bob"), {"KRAKEN_USER_BOB_API_KEY": "k"}).present
+
+
+def test_credential_sources_render_as_they_always_read() -> None:
+    assert str(CredentialSource("env", "KRAKEN_API_KEY")) == "env KRAKEN_API_KEY"
+    assert str(CredentialSource("dotenv", "OKX_API_SECRET")) == ".env OKX_API_SECRET"
+    assert str(CredentialSource("inline")) == "config file (inline)"
+    assert CredentialSource("inline").variable is None
+    with pytest.raises(AttributeError):
+        CredentialSource("env", "A").variable = "B"  # type: ignore[misc]
 
 
 def test_credentials_never_show_in_repr_and_are_redacted() -> None:
@@ -183,6 +204,15 @@ BAD = [
     ("[users.platform.p]\nexchange='paper'\n", "c.toml:1: users.platform: 'platform' is reserved"),
     ("[users.a.p]\nexchange = 7\n", "c.toml:2: users.a.p.exchange: expected a non-empty string, got 7"),
     ("[users.a.kraken]\nccxt = 5\n", "c.toml:2: users.a.kraken.ccxt: expected a table (ccxt constructor options), got int 5"),
+    # options an adapter declares and checks itself
+    ("[users.a.binance]\ntrade_symbols = \"BTC/USD\"\n",
+     "c.toml:2: users.a.binance.trade_symbols: expected a list of \"BASE/QUOTE\" symbols, got str 'BTC/USD'"),
+    ("[users.a.p]\nexchange = 'paper'\ntrade_symbols = []\n",
+     "c.toml:3: users.a.p.trade_symbols: 'trade_symbols' is only for connections served by the ccxt adapter"),
+    ("[users.a.tradier]\nprices = { BTC = 1 }\n",
+     "c.toml:2: users.a.tradier.prices: 'prices' is only for exchange = \"paper\" connections"),
+    ("[users.a.kraken]\ntrade_symbol = []\n",
+     "c.toml:2: users.a.kraken.trade_symbol: unknown key 'trade_symbol' (did you mean 'trade_symbols'?)"),
 ]  # fmt: skip
 
 
@@ -198,6 +228,65 @@ def test_bad_config_gets_one_clear_message_and_exit_2(
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {tmp_path / expected}")
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("'BTC/USD'", "expected a list of \"BASE/QUOTE\" symbols, got str 'BTC/USD'"),
+        ("{ BTC = 'USD' }", "expected a list of \"BASE/QUOTE\" symbols, got dict {'BTC': 'USD'}"),
+        ("['BTCUSD']", "expected \"BASE/QUOTE\" symbols, got 'BTCUSD'"),
+        ("['BTC/USD/EUR']", "expected \"BASE/QUOTE\" symbols, got 'BTC/USD/EUR'"),
+        ("['BTC/']", "expected \"BASE/QUOTE\" symbols, got 'BTC/'"),
+        ("['BTC / USD']", "expected \"BASE/QUOTE\" symbols, got 'BTC / USD'"),
+        ("['']", "expected \"BASE/QUOTE\" symbols, got ''"),
+        ("[5]", 'expected "BASE/QUOTE" symbols, got 5'),
+        ('["BTC/USD\\u0007"]', "expected \"BASE/QUOTE\" symbols, got 'BTC/USD\\x07'"),
+        ("['BTC/USD', ' BTC/USD ']", "BTC/USD is given twice"),
+    ],
+)
+def test_trade_symbols_are_checked_by_the_ccxt_adapter(
+    tmp_path: Path, value: str, problem: str
+) -> None:
+    cfg = write(tmp_path / "c.toml", f"[users.a.binance]\n\ntrade_symbols = {value}\n")
+    with pytest.raises(ConfigError) as err:
+        load_toml(cfg)
+    error = err.value
+    assert (error.file, error.line, error.key_path) == (cfg, 3, "users.a.binance.trade_symbols")
+    assert error.problem == problem
+
+
+def test_adapter_options_are_kept_read_only_in_connection_options(tmp_path: Path) -> None:
+    cfg = write(
+        tmp_path / "c.toml",
+        "[users.a.binance]\ntrade_symbols = [' BTC/USDT ', 'ETH/BTC', 'BTC/USD:BTC']\n"
+        "[users.a.kraken]\n[users.a.p]\nexchange = 'paper'\nbalances = { usd = 5 }\n",
+    )
+    binance, kraken, paper = load_toml(cfg).users[0].connections
+    assert binance.options == {"trade_symbols": ("BTC/USDT", "ETH/BTC", "BTC/USD:BTC")}
+    assert kraken.options == {}
+    assert paper.options == {"balances": {"USD": Decimal(5)}}
+    with pytest.raises(TypeError):
+        paper.options["balances"]["BTC"] = Decimal(1)  # type: ignore[index]
+    given = ConnectionConfig("a", "p", "paper", options={"balances": {"USD": Decimal(1)}})
+    with pytest.raises(TypeError):
+        given.options["balances"]["USD"] = Decimal(2)  # frozen whatever the caller passed
+
+
+def test_loading_a_config_with_adapter_options_imports_no_ccxt(tmp_path: Path) -> None:
+    cfg = write(
+        tmp_path / "c.toml",
+        "[users.a.binance]\ntrade_symbols = ['BTC/USDT']\n"
+        "[users.a.p]\nexchange = 'paper'\nbalances = { USD = 5 }\n",
+    )
+    code = (
+        "import sys; from pathlib import Path; "
+        "from nija_balances.config.loader import load_toml; "
+        f"load_toml(Path({str(cfg)!r})); "
+        "heavy = [m for m in ('ccxt', 'asyncio', 'aiohttp') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_missing_config_points_to_init_and_demo() -> None:

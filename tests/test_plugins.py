@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 from conftest import write
 from nija_balances.adapters import registry
 from nija_balances.cli import app
+from nija_balances.config.loader import load_toml
+from nija_balances.config.syntax import ConfigError
 
 
 @pytest.fixture
@@ -48,3 +50,20 @@ def test_without_the_plugin_the_exchange_is_unknown(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["show", "--config", str(cfg)])
     assert result.exit_code == 2
     assert "users.alice.brokerx: unknown exchange 'brokerx'" in result.stderr
+
+
+def test_a_plugin_adapter_declares_and_checks_its_own_options(
+    brokerx_installed: None, tmp_path: Path
+) -> None:
+    cfg = write(tmp_path / "c.toml", '[users.alice.brokerx]\nregion = "eu"\n')
+    assert load_toml(cfg).users[0].connections[0].options == {"region": "eu"}
+    bad = write(tmp_path / "bad.toml", '[users.alice.brokerx]\n\nregion = "asia"\n')
+    with pytest.raises(ConfigError) as err:
+        load_toml(bad)
+    assert (
+        str(err.value)
+        == f'{bad}:3: users.alice.brokerx.region: expected "eu" or "us", got \'asia\''
+    )
+    elsewhere = write(tmp_path / "k.toml", '[users.alice.kraken]\nregion = "eu"\n')
+    with pytest.raises(ConfigError, match=r"users\.alice\.kraken\.region: unknown key 'region'"):
+        load_toml(elsewhere)

@@ -142,7 +142,8 @@ async def ccxt_client(
     """
     import ccxt.async_support as ccxt_async
 
-    from nija_balances.adapters.ccxt_adapter import EXCHANGE_DEFAULTS, deep_merge
+    from nija_balances.adapters.ccxt.adapter import deep_merge
+    from nija_balances.adapters.ccxt.quirks import quirks_for
 
     from . import MOCKS
 
@@ -151,7 +152,7 @@ async def ccxt_client(
     async with MOCKS[exchange]() as mock:
         mock.add_account(creds.api_key, account_for(creds, trades=trades, flows=flows))
         mock.history_page_size = page_size
-        config = deep_merge(EXCHANGE_DEFAULTS.get(exchange, {}), mock.ccxt_overrides())
+        config = deep_merge(quirks_for(exchange).ccxt_config(), mock.ccxt_overrides())
         config = deep_merge(config, {"options": options})
         config.update(apiKey=creds.api_key, secret=creds.api_secret)
         if creds.api_passphrase:

@@ -4,21 +4,28 @@ An adapter *factory* is registered per exchange id. During one refresh the servi
 one adapter per exchange and hands it every connection of that exchange, so an adapter can
 share what is per exchange (markets, one ticker call, an SSL context, a request cap) across
 all accounts, while keeping what is per key (Kraken nonces) per key.
+
+An adapter declares the keys it reads from a connection's table beside the common ones
+(`AdapterSpec.options`) and checks them itself; the config loader calls those checks, so
+they must import nothing heavy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from nija_balances.domain.models import ConnectionConfig, Holdings, Settings, Status
 from nija_balances.domain.secrets import Credentials
 
+if TYPE_CHECKING:
+    from nija_balances.config.syntax import Locator
+
 
 class AdapterError(Exception):
-    """A failure with a §5 status. The message must never contain a secret."""
+    """A failure with the status it is reported with. The message must never contain a secret."""
 
     def __init__(self, status: Status, message: str) -> None:
         super().__init__(message)
@@ -70,12 +77,27 @@ class AdapterFactory(Protocol):
     ) -> Adapter: ...
 
 
+OptionCheck = Callable[["Locator", tuple[str, ...], Any], Any]
+"""Checks one option: (locator, key path, value as TOML gave it) -> the value to keep, or
+raises the `ConfigError` of `locator.error(path, ...)` (file, line and key path)."""
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One key an adapter reads from a connection's table, beside the common keys."""
+
+    check: OptionCheck
+    help: str  # one line: what the value is
+
+
 @dataclass(frozen=True)
 class AdapterSpec:
     """A registered adapter: what it serves and how to build it.
 
-    `exchanges` is the set of exchange ids it serves, or None for "ask `serves`" (ccxt serves
-    every id ccxt knows, which is only learnt by importing ccxt).
+    `exchanges` is the set of exchange ids it serves, or None when that is only learnt by
+    asking the registry (ccxt serves every id ccxt knows, read from its package).
+    `options` are the connection keys it reads, each with its check; a connection of this
+    adapter may hold no other keys than the common ones and these.
     """
 
     name: str
@@ -83,3 +105,15 @@ class AdapterSpec:
     requires_credentials: bool = True
     exchanges: frozenset[str] | None = None
     cacheable: bool = True  # False for adapters whose data is local (paper): always fresh
+    options: Mapping[str, OptionSpec] = field(default_factory=dict, hash=False)
+
+    def read_options(
+        self, loc: Locator, path: tuple[str, ...], table: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The declared options present in the connection `table` at `path`, each checked,
+        in the order they are declared; other keys are not looked at."""
+        return {
+            key: option.check(loc, (*path, key), table[key])
+            for key, option in self.options.items()
+            if key in table
+        }

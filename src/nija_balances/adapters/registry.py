@@ -4,6 +4,7 @@ Built-ins: `paper` (simulated accounts from the config) and `ccxt` (every exchan
 knows). Third-party packages register an `AdapterSpec` under the entry-point group
 `nija_balances.adapters`; the entry point's name is the exchange id it serves. Plugins are
 only looked up when an id is not a built-in, so the warm path never scans entry points.
+Imports nothing heavy: the paper adapter and the ccxt option checks, not the ccxt adapter.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
+from nija_balances.adapters import paper
+from nija_balances.adapters.ccxt import options as ccxt_options
 from nija_balances.adapters.interface import Adapter, AdapterSpec, MarketStore
 from nija_balances.domain.models import Settings
 
@@ -25,9 +28,7 @@ UNSUPPORTED_BROKERS = frozenset({"interactive_brokers", "td_ameritrade", "tradie
 
 
 def _paper_factory(exchange: str, settings: Settings, markets: MarketStore | None) -> Adapter:
-    from nija_balances.adapters.paper import PaperAdapter
-
-    return PaperAdapter()
+    return paper.PaperAdapter()
 
 
 def _ccxt_factory(exchange: str, settings: Settings, markets: MarketStore | None) -> Adapter:
@@ -42,8 +43,12 @@ PAPER = AdapterSpec(
     requires_credentials=False,
     exchanges=frozenset({"paper"}),
     cacheable=False,
+    options=paper.OPTIONS,
 )
-CCXT = AdapterSpec(name="ccxt", factory=_ccxt_factory, requires_credentials=True)
+CCXT = AdapterSpec(
+    name="ccxt", factory=_ccxt_factory, requires_credentials=True, options=ccxt_options.OPTIONS
+)
+BUILT_INS = (PAPER, CCXT)
 
 
 @cache
@@ -82,6 +87,16 @@ def find_adapter(exchange: str) -> AdapterSpec | None:
     if exchange in ccxt_exchange_ids():
         return CCXT
     return plugin_specs().get(exchange)
+
+
+@cache
+def option_owners() -> dict[str, tuple[AdapterSpec, ...]]:
+    """Each connection key a built-in adapter declares, with the built-ins declaring it."""
+    owners: dict[str, tuple[AdapterSpec, ...]] = {}
+    for spec in BUILT_INS:
+        for key in spec.options:
+            owners[key] = (*owners.get(key, ()), spec)
+    return owners
 
 
 def is_known_exchange(exchange: str) -> bool:

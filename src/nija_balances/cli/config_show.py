@@ -69,24 +69,21 @@ class Inspector:
         return spec is None or spec.requires_credentials
 
     def sources(self, conn: ConnectionConfig) -> list[Source]:
+        from nija_balances.adapters.ccxt.quirks import quirks_for
         from nija_balances.config.credentials import candidate_env_names, resolve
-        from nija_balances.config.nija.convert import PASSPHRASE_EXCHANGES
 
         creds = resolve(conn, dotenv=self.dotenv)
         found = (creds.key_source, creds.secret_source, creds.passphrase_source)
         result = []
         for (part, upper), source in zip(PARTS, found, strict=True):
-            wanted = conn.exchange in PASSPHRASE_EXCHANGES or conn.api_passphrase_env
+            wanted = quirks_for(conn.exchange).passphrase or conn.api_passphrase_env
             if part == "api_passphrase" and source is None and not wanted:
                 continue
             kind, variable, file = None, None, None
-            if source and source.startswith("env "):
-                kind, variable = "env", source.removeprefix("env ")
-            elif source and source.startswith(".env "):
-                kind, variable = "dotenv", source.removeprefix(".env ")
+            if source is not None:
+                kind, variable = source.kind, source.variable
+            if kind == "dotenv":
                 file = next((f for f, values in self.files if variable in values), None)
-            elif source:
-                kind = "inline"
             result.append(Source(part, kind, variable, file, candidate_env_names(conn, upper)))
         return result
 
@@ -144,14 +141,9 @@ def _show_text(config: Config, inspector: Inspector) -> str:
                     lines.append(assignment(key, value))
             if conn.ccxt:
                 lines.append(assignment("ccxt", _ccxt_redacted(dict(conn.ccxt))))
-            if conn.paper_balances:
-                lines.append(
-                    assignment("balances", {k: float(v) for k, v in conn.paper_balances.items()})
-                )
-            if conn.paper_prices:
-                lines.append(
-                    assignment("prices", {k: float(v) for k, v in conn.paper_prices.items()})
-                )
+            for option in ("balances", "prices"):
+                if amounts := conn.options.get(option):
+                    lines.append(assignment(option, {k: float(v) for k, v in amounts.items()}))
             spec = find_adapter(conn.exchange)
             lines.append(
                 f"# adapter: {spec.name}" if spec else "# adapter: none (listed as `unsupported`)"
@@ -179,8 +171,8 @@ def _show_json(config: Config, inspector: Inspector) -> dict[str, Any]:
             "api_secret_env": conn.api_secret_env,
             "api_passphrase_env": conn.api_passphrase_env,
             "ccxt": _ccxt_redacted(dict(conn.ccxt)),
-            "balances": {k: float(v) for k, v in conn.paper_balances.items()},
-            "prices": {k: float(v) for k, v in conn.paper_prices.items()},
+            "balances": {k: float(v) for k, v in conn.options.get("balances", {}).items()},
+            "prices": {k: float(v) for k, v in conn.options.get("prices", {}).items()},
             "credentials": {s.part: s.as_json() for s in inspector.sources(conn)}
             if needed
             else None,

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from nija_balances.domain.models import PLATFORM_ID, ConnectionConfig
-from nija_balances.domain.secrets import Credentials
+from nija_balances.domain.secrets import Credentials, CredentialSource
 
 _PARTS = ("API_KEY", "API_SECRET", "API_PASSPHRASE")
 
@@ -63,19 +63,19 @@ def resolve(
         "API_PASSPHRASE": connection.api_passphrase,
     }
     values: dict[str, str | None] = {}
-    sources: dict[str, str | None] = {}
+    sources: dict[str, CredentialSource | None] = {}
     for part in _PARTS:
         values[part], sources[part] = None, None
         for name in candidate_env_names(connection, part):
             if (v := _clean(env.get(name))) is not None:
-                values[part], sources[part] = v, f"env {name}"
+                values[part], sources[part] = v, CredentialSource("env", name)
                 break
             if (v := _clean(dot.get(name))) is not None:
-                values[part], sources[part] = v, f".env {name}"
+                values[part], sources[part] = v, CredentialSource("dotenv", name)
                 break
         else:
             if (v := _clean(inline[part])) is not None:
-                values[part], sources[part] = v, "config file (inline)"
+                values[part], sources[part] = v, CredentialSource("inline")
     return Credentials(
         api_key=values["API_KEY"],
         api_secret=values["API_SECRET"],

@@ -1,7 +1,9 @@
 """Load the TOML config (or a NIJA `config/users/` directory) into frozen dataclasses.
 
 Every problem becomes one `ConfigError` naming the file, the line where one can be found,
-the key path, what was expected, and a hint. Nothing here talks to the network.
+the key path, what was expected, and a hint. Nothing here talks to the network. A
+connection's adapter-specific keys are declared and checked by its adapter
+(`AdapterSpec.options`); the common keys are checked here.
 """
 
 from __future__ import annotations
@@ -10,16 +12,13 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nija_balances.config.credentials import candidate_env_names
 from nija_balances.config.locations import config_env_files, config_namespace
-
-# `name as name`: re-exported, so importing them from here keeps working
 from nija_balances.config.syntax import (
     ConfigError,
     Locator,
-    amounts_table,
     dotted,
     number_value,
     string_value,
@@ -37,6 +36,9 @@ from nija_balances.domain.models import (
     Settings,
 )
 
+if TYPE_CHECKING:
+    from nija_balances.adapters.interface import AdapterSpec
+
 DEMO_RESOURCE = "demo.toml"
 SETTINGS_KEYS = ("cache_ttl", "timeout", "max_in_flight", "quote", "basis", "stablecoins")
 ACCOUNT_KEYS = ("name", "enabled")
@@ -49,9 +51,7 @@ CONNECTION_KEYS = (
     "api_secret",
     "api_passphrase",
     "ccxt",
-    "balances",
-    "prices",
-)
+)  # common to every connection; an adapter adds its own (`AdapterSpec.options`)
 INLINE_SECRET_KEYS = ("api_key", "api_secret", "api_passphrase")
 TOP_KEYS = ("settings", "platform", "master", "users")
 
@@ -89,15 +89,38 @@ def _parse_settings(loc: Locator, raw: Any) -> Settings:
     )
 
 
+def _only_for(owners: tuple[AdapterSpec, ...]) -> str:
+    """The connections the adapters `owners` serve, for an error message."""
+    served = [
+        " or ".join(f'exchange = "{e}"' for e in sorted(spec.exchanges)) + " connections"
+        if spec.exchanges
+        else f"connections served by the {spec.name} adapter"
+        for spec in owners
+    ]
+    return " or ".join(served)
+
+
 def _parse_connection(
     loc: Locator, account: str, name: str, raw: Mapping[str, Any], path: tuple[str, ...]
 ) -> ConnectionConfig:
-    from nija_balances.adapters.registry import is_known_exchange, suggest_exchange
+    from nija_balances.adapters.registry import (
+        find_adapter,
+        is_known_exchange,
+        option_owners,
+        suggest_exchange,
+    )
 
+    owners = option_owners()
+    known = (*CONNECTION_KEYS, *owners)
+    named = raw.get("exchange", name)
     for key in raw:
-        if key not in CONNECTION_KEYS:
-            raise unknown_key(loc, (*path, key), CONNECTION_KEYS)
-    exchange = string_value(loc, (*path, "exchange"), raw.get("exchange", name)).lower()
+        if key in known:
+            continue
+        # a key that only a plugin adapter declares is known to connections of its exchange
+        plugin = find_adapter(named.strip().lower()) if isinstance(named, str) else None
+        if plugin is None or key not in plugin.options:
+            raise unknown_key(loc, (*path, key), known)
+    exchange = string_value(loc, (*path, "exchange"), named).lower()
     if not is_known_exchange(exchange):
         guess = suggest_exchange(exchange)
         where = (*path, "exchange") if "exchange" in raw else path
@@ -107,12 +130,13 @@ def _parse_connection(
             hint="use a ccxt exchange id (kraken, coinbase, binance, okx, alpaca, ...) or 'paper'; "
             'a connection named otherwise needs exchange = "..."',
         )
-    if exchange != "paper":
-        for key in ("balances", "prices"):
-            if key in raw:
-                raise loc.error(
-                    (*path, key), f"'{key}' is only for exchange = \"paper\" connections"
-                )
+    adapter = find_adapter(exchange)  # None: a known broker no adapter serves
+    accepted = adapter.options if adapter is not None else {}
+    for key in raw:
+        if key not in CONNECTION_KEYS and key not in accepted:
+            if key not in owners:  # declared by a plugin adapter of another exchange
+                raise unknown_key(loc, (*path, key), known)
+            raise loc.error((*path, key), f"'{key}' is only for {_only_for(owners[key])}")
     ccxt_options = table_value(
         loc, (*path, "ccxt"), raw.get("ccxt", {}), "ccxt constructor options"
     )
@@ -134,8 +158,7 @@ def _parse_connection(
         api_secret=optional["api_secret"],
         api_passphrase=optional["api_passphrase"],
         ccxt=dict(ccxt_options),
-        paper_balances=amounts_table(loc, (*path, "balances"), raw.get("balances", {})),
-        paper_prices=amounts_table(loc, (*path, "prices"), raw.get("prices", {})),
+        options=adapter.read_options(loc, path, raw) if adapter is not None else {},
     )
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 CENT = Decimal("0.01")
@@ -27,8 +28,17 @@ def to_cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def freeze(value: Any) -> Any:
+    """`value` read-only all the way down: mappings as read-only mappings, lists as tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
 class Status(StrEnum):
-    """The status of a connection: the exact words every output uses."""
+    """The status words a connection is reported with (table, JSON, `nija status`)."""
 
     OK = "ok"
     CACHED = "cached"
@@ -76,6 +86,9 @@ class ConnectionConfig:
     """One configured connection of one account to one exchange.
 
     Inline secrets are held here only when the config file had them; `repr` never shows them.
+    `options` holds the adapter-specific keys of the connection's table (paper's `balances`
+    and `prices`, ccxt's `trade_symbols`), as checked by that adapter's `AdapterSpec.options`;
+    it is read-only all the way down.
     """
 
     account: str
@@ -88,8 +101,10 @@ class ConnectionConfig:
     api_secret: str | None = field(default=None, repr=False)
     api_passphrase: str | None = field(default=None, repr=False)
     ccxt: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
-    paper_balances: Mapping[str, Decimal] = field(default_factory=dict, hash=False)
-    paper_prices: Mapping[str, Decimal] = field(default_factory=dict, hash=False)
+    options: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", freeze(self.options))
 
     @property
     def key(self) -> str:

@@ -7,6 +7,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
+
+SourceKind = Literal["env", "dotenv", "inline"]
+
+
+@dataclass(frozen=True)
+class CredentialSource:
+    """Where one credential value was found: an environment variable, a `.env` file, or the
+    config file itself (`variable` is None for inline values).
+
+    `str` is how it is shown: `env NAME`, `.env NAME`, `config file (inline)`.
+    """
+
+    kind: SourceKind
+    variable: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "env":
+            return f"env {self.variable}"
+        if self.kind == "dotenv":
+            return f".env {self.variable}"
+        return "config file (inline)"
 
 
 @dataclass(frozen=True)
@@ -16,9 +38,9 @@ class Credentials:
     api_key: str | None = field(default=None, repr=False)
     api_secret: str | None = field(default=None, repr=False)
     api_passphrase: str | None = field(default=None, repr=False)
-    key_source: str | None = None  # e.g. "env KRAKEN_USER_ALICE_API_KEY" or "config file"
-    secret_source: str | None = None
-    passphrase_source: str | None = None
+    key_source: CredentialSource | None = None  # None: not found
+    secret_source: CredentialSource | None = None
+    passphrase_source: CredentialSource | None = None
 
     @property
     def present(self) -> bool:

@@ -1,6 +1,6 @@
 """The ccxt adapter: every exchange ccxt knows, through `ccxt.async_support`.
 
-The only module (with `ccxt_errors`) that imports ccxt, and only once something must be
+The only module (with `errors`) that imports ccxt, and only once something must be
 fetched. During one refresh one `CcxtAdapter` serves every connection of one exchange:
 
 - one ccxt instance per API key (Kraken nonces), reused by connections with the same key;
@@ -11,10 +11,10 @@ fetched. During one refresh one `CcxtAdapter` serves every connection of one exc
 - at most one ticker call per refresh (`fetch_tickers` for ASSET/quote, ASSET/USDT, ASSET/USDC);
 - at most `settings.max_in_flight` HTTP requests in flight per exchange across all adapters
   and accounts of the event loop;
-- every failure mapped to an `AdapterError` in `ccxt_errors`, secrets redacted.
+- every failure mapped to an `AdapterError` in `errors`, secrets redacted.
 
-Amounts are read from the answers in `ccxt_amounts`; the SSL context, request slots and
-instance clones live in `ccxt_transport`.
+Amounts are read from the answers in `amounts`; the SSL context, request slots and
+instance clones live in `transport`; what differs between exchanges is data in `quirks`.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-# `name as name`: re-exported, so importing them from here keeps working
 from nija_balances.adapters.ccxt.amounts import alpaca_holdings, assets_from_balance, ticker_price
 from nija_balances.adapters.ccxt.errors import clean_message, to_adapter_error
+from nija_balances.adapters.ccxt.quirks import quirks_for
 from nija_balances.adapters.ccxt.transport import (
     clone_instance,
     gather_or_cancel,
@@ -49,32 +49,8 @@ log = logging.getLogger(__name__)
 MARKETS_MAX_AGE = 3600.0
 MARKETS_FORMAT = 1
 
-#: Constructor defaults per exchange, under the connection's `ccxt` table.
-EXCHANGE_DEFAULTS: dict[str, dict[str, Any]] = {
-    # spot only: no futures exchangeInfo, no sapi margin calls
-    "binance": {
-        "options": {
-            "defaultType": "spot",
-            "fetchMarkets": {"types": ["spot"]},
-            "fetchMargins": False,
-        }
-    },
-    "okx": {"options": {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}}},
-    # Advanced Trade brokerage accounts (available + hold) instead of the v2 wallet API
-    "coinbase": {"options": {"fetchBalance": "v3PrivateGetBrokerageAccounts"}},
-}
-
-#: Exchanges whose ccxt balance parsing works on strings, so amounts can stay exact
-#: (`number = str`); the others keep ccxt's floats, converted with `Decimal(str(x))`.
-EXACT_BALANCES = frozenset({"binance", "coinbase", "kraken", "okx"})
-
 #: USD-pegged quotes whose pairs price an asset at par when ASSET/USD is not listed.
 PAR_QUOTES = ("USDT", "USDC")
-
-#: Exchanges whose `fetch_markets` does not read the currencies `load_markets` fetches first,
-#: so both are fetched at once (Coinbase: currencies, then spot and futures products, is
-#: three round trips in a row otherwise).
-PARALLEL_CURRENCIES = frozenset({"coinbase"})
 
 #: Connection `ccxt` keys that make the instance keep its own HTTP session.
 _OWN_TRANSPORT_KEYS = frozenset({"verify", "cafile", "session", "aiohttp_trust_env"})
@@ -97,6 +73,7 @@ class CcxtAdapter:
 
     def __init__(self, exchange: str, settings: Settings, markets: MarketStore | None) -> None:
         self.exchange = exchange
+        self.quirks = quirks_for(exchange)
         self.settings = settings
         self.store = markets
         self._instances: dict[str, Any] = {}
@@ -123,7 +100,7 @@ class CcxtAdapter:
 
     async def fetch_prices(self, currencies: Collection[str], quote: str) -> Mapping[str, Decimal]:
         wanted = sorted({c for c in currencies if c and c != quote})
-        if not wanted or self.exchange == "alpaca":  # Alpaca positions carry their prices
+        if not wanted or not self.quirks.ticker_prices:
             return {}
         try:
             return await self._fetch_prices(wanted, quote)
@@ -167,7 +144,7 @@ class CcxtAdapter:
             self._instances[ident] = instance
         lock = self._locks.setdefault(ident, asyncio.Lock())
         async with lock:  # one request at a time per key: nonces stay in order
-            if self.exchange == "alpaca":  # no nonces: both requests at once
+            if self.quirks.holdings == "alpaca_positions":  # no nonces: both requests at once
                 account, positions = await gather_or_cancel(
                     instance.traderPrivateGetV2Account(), instance.traderPrivateGetV2Positions()
                 )
@@ -241,7 +218,7 @@ class CcxtAdapter:
         self._publics.append(public)
         try:
             if not self._restore_markets(public):
-                if self.exchange in PARALLEL_CURRENCIES and public.has.get("fetchCurrencies"):
+                if self.quirks.parallel_currencies and public.has.get("fetchCurrencies"):
                     currencies, markets = await gather_or_cancel(
                         public.fetch_currencies(), public.fetch_markets()
                     )
@@ -324,7 +301,7 @@ class CcxtAdapter:
                 if value and name not in overrides:  # the `ccxt` table wins, as it always did
                     setattr(instance, name, value)
         instance.timeout_on_exit = 0  # ccxt sleeps 250 ms in close() otherwise
-        if credentials is not None and self.exchange in EXACT_BALANCES:
+        if credentials is not None and self.quirks.exact_balances:
             instance.number = str
         if not _OWN_TRANSPORT_KEYS & set(overrides):
             instance.ssl_context = shared_ssl_context()
@@ -335,7 +312,7 @@ class CcxtAdapter:
 
     def _config(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
         config: dict[str, Any] = deep_merge(
-            EXCHANGE_DEFAULTS.get(self.exchange, {}),
+            self.quirks.ccxt_config(),
             {"enableRateLimit": True, "timeout": int(self.settings.timeout * 1000)},
         )
         return deep_merge(config, overrides)

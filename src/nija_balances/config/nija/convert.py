@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from nija_balances.adapters.ccxt.quirks import quirks_for
 from nija_balances.config.credentials import candidate_env_names, env_token
 from nija_balances.config.edit import assignment, table_header
 from nija_balances.config.loader import parse_document
@@ -21,9 +22,6 @@ from nija_balances.config.nija.entries import Scan
 from nija_balances.config.nija.reader import PLATFORM_NAME, nija_first_name
 from nija_balances.config.syntax import ConfigError, text_problem
 from nija_balances.domain.models import Config, ConnectionConfig
-
-# Exchanges whose API keys come with a passphrase (ccxt's `password`).
-PASSPHRASE_EXCHANGES = frozenset({"okx", "kucoin", "kucoinfutures", "bitget", "coinbaseexchange"})
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,7 @@ def _plain(text: object) -> str:
 
 
 def _parts(exchange: str) -> tuple[str, ...]:
-    if exchange in PASSPHRASE_EXCHANGES:
+    if quirks_for(exchange).passphrase:
         return ("API_KEY", "API_SECRET", "API_PASSPHRASE")
     return ("API_KEY", "API_SECRET")
 

@@ -1,0 +1,105 @@
+"""What differs between exchanges, as data: one `Quirks` entry per exchange id.
+
+An exchange without an entry gets `DEFAULT_QUIRKS` (every field at its default); an entry
+names only the fields that differ, so each is the defaults with that exchange's changes.
+`quirks_for` is the one lookup; no code of the ccxt adapter or the config tests an
+exchange id for a ccxt exchange's behaviour. (Tests of `exchange == "paper"` elsewhere are
+about the paper adapter, which needs no credentials, not about ccxt.)
+
+Pure data: imports nothing heavy (no ccxt, no asyncio), so the config loader and
+`nija config` may read it.
+
+`UNSUPPORTED_BROKERS` is not here: it stays in `adapters/registry.py` because it names
+brokers that no adapter serves (which ids a config may name); it says nothing about how to
+talk to a ccxt exchange.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from nija_balances.domain.models import freeze
+
+HoldingsSource = Literal["balance", "alpaca_positions"]
+
+
+def _thawed(value: Any) -> Any:
+    """A fresh mutable copy of a `freeze`d value (ccxt writes into its options)."""
+    if isinstance(value, Mapping):
+        return {k: _thawed(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thawed(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Quirks:
+    """How one exchange is read through ccxt. The defaults fit most exchanges."""
+
+    # ccxt constructor options deep-merged under the connection's `ccxt` table
+    ccxt_defaults: Mapping[str, Any] = field(default_factory=lambda: freeze({}), hash=False)
+    # ccxt parses its balance from strings, so `number = str` keeps amounts exact
+    exact_balances: bool = False
+    # `fetch_markets` does not read the currencies `load_markets` fetches first: fetch both at once
+    parallel_currencies: bool = False
+    # where holdings come from: ccxt's unified balance, or Alpaca's account and positions
+    holdings: HoldingsSource = "balance"
+    # prices come from tickers; False when the holdings carry their prices (Alpaca positions)
+    ticker_prices: bool = True
+    # API keys come with a passphrase (ccxt's `password`)
+    passphrase: bool = False
+
+    def ccxt_config(self) -> dict[str, Any]:
+        """`ccxt_defaults` as a fresh dict, to build a ccxt constructor's config from."""
+        config: dict[str, Any] = _thawed(self.ccxt_defaults)
+        return config
+
+
+DEFAULT_QUIRKS = Quirks()
+
+QUIRKS: Mapping[str, Quirks] = MappingProxyType(
+    {
+        # no nonces: account and positions are asked at once; positions carry their prices
+        "alpaca": Quirks(holdings="alpaca_positions", ticker_prices=False),
+        # spot only: no futures exchangeInfo, no sapi margin calls
+        "binance": Quirks(
+            ccxt_defaults=freeze(
+                {
+                    "options": {
+                        "defaultType": "spot",
+                        "fetchMarkets": {"types": ["spot"]},
+                        "fetchMargins": False,
+                    }
+                }
+            ),
+            exact_balances=True,
+        ),
+        "bitget": Quirks(passphrase=True),
+        # Advanced Trade brokerage accounts (available + hold) instead of the v2 wallet API;
+        # currencies, then spot and futures products, would be three round trips in a row
+        "coinbase": Quirks(
+            ccxt_defaults=freeze({"options": {"fetchBalance": "v3PrivateGetBrokerageAccounts"}}),
+            exact_balances=True,
+            parallel_currencies=True,
+        ),
+        "coinbaseexchange": Quirks(passphrase=True),
+        "kraken": Quirks(exact_balances=True),
+        "kucoin": Quirks(passphrase=True),
+        "kucoinfutures": Quirks(passphrase=True),
+        "okx": Quirks(
+            ccxt_defaults=freeze(
+                {"options": {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}}}
+            ),
+            exact_balances=True,
+            passphrase=True,
+        ),
+    }
+)
+
+
+def quirks_for(exchange: str) -> Quirks:
+    """The quirks of `exchange` (a ccxt id), or the defaults when it has none."""
+    return QUIRKS.get(exchange, DEFAULT_QUIRKS)
