@@ -30,11 +30,11 @@ from mockex.harness import (
 )
 from nija_balances.adapters.ccxt import amounts as ccxt_amounts
 from nija_balances.adapters.ccxt.adapter import CcxtAdapter
+from nija_balances.adapters.ccxt.catalog import ccxt_exchange_ids
 from nija_balances.adapters.ccxt.errors import clean_message, to_adapter_error
 from nija_balances.adapters.ccxt.quirks import DEFAULT_QUIRKS, QUIRKS, Quirks, quirks_for
 from nija_balances.adapters.ccxt.transport import shared_ssl_context
 from nija_balances.adapters.interface import Adapter, AdapterError
-from nija_balances.adapters.registry import ccxt_exchange_ids
 from nija_balances.domain.models import AssetAmount, Holdings, Settings, Status
 from nija_balances.domain.secrets import Credentials
 from nija_balances.domain.valuation import value

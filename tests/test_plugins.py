@@ -30,9 +30,9 @@ def brokerx_installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         return real(**selection)
 
     monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
-    registry.plugin_specs.cache_clear()
+    registry.forget_plugins()
     yield
-    registry.plugin_specs.cache_clear()
+    registry.forget_plugins()
 
 
 def test_a_plugin_adapter_serves_its_exchange(brokerx_installed: None, tmp_path: Path) -> None:
@@ -45,7 +45,7 @@ def test_a_plugin_adapter_serves_its_exchange(brokerx_installed: None, tmp_path:
 
 
 def test_without_the_plugin_the_exchange_is_unknown(tmp_path: Path) -> None:
-    registry.plugin_specs.cache_clear()
+    registry.forget_plugins()
     cfg = write(tmp_path / "c.toml", "[users.alice.brokerx]\n")
     result = CliRunner().invoke(app, ["show", "--config", str(cfg)])
     assert result.exit_code == 2
@@ -67,3 +67,36 @@ def test_a_plugin_adapter_declares_and_checks_its_own_options(
     elsewhere = write(tmp_path / "k.toml", '[users.alice.kraken]\nregion = "eu"\n')
     with pytest.raises(ConfigError, match=r"users\.alice\.kraken\.region: unknown key 'region'"):
         load_toml(elsewhere)
+
+
+def test_a_plugin_that_fails_to_load_is_reported_not_raised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broken = importlib.metadata.EntryPoint(
+        name="brokeny", value="no_such_module_anywhere:SPEC", group=registry.ENTRY_POINT_GROUP
+    )
+    good = importlib.metadata.EntryPoint(
+        name="brokerx", value="plugin_adapter:SPEC", group=registry.ENTRY_POINT_GROUP
+    )
+    real = importlib.metadata.entry_points
+
+    def entry_points(**selection: str) -> object:
+        if selection.get("group") == registry.ENTRY_POINT_GROUP:
+            return importlib.metadata.EntryPoints([broken, good])
+        return real(**selection)
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    registry.forget_plugins()
+    try:
+        assert registry.find_adapter("brokeny") is None
+        assert registry.find_adapter("brokerx") is not None  # its neighbour still serves
+        assert [(p.name, p.error is None) for p in registry.plugin_infos()] == [
+            ("brokeny", False),
+            ("brokerx", True),
+        ]
+        (problem,) = registry.plugin_problems()
+        assert problem.startswith("adapter plugin 'brokeny' (no_such_module_anywhere:SPEC)")
+        assert "ModuleNotFoundError: No module named 'no_such_module_anywhere'" in problem
+        assert "\n" not in problem
+    finally:
+        registry.forget_plugins()

@@ -10,13 +10,12 @@ Imports nothing heavy: the paper adapter and the ccxt option checks, not the ccx
 from __future__ import annotations
 
 import difflib
-import re
+from dataclasses import dataclass
 from functools import cache
-from importlib.util import find_spec
-from pathlib import Path
 
 from nija_balances.adapters import paper
 from nija_balances.adapters.ccxt import options as ccxt_options
+from nija_balances.adapters.ccxt.catalog import ccxt_exchange_ids
 from nija_balances.adapters.interface import Adapter, AdapterSpec, MarketStore
 from nija_balances.domain.models import Settings
 
@@ -51,33 +50,61 @@ CCXT = AdapterSpec(
 BUILT_INS = (PAPER, CCXT)
 
 
-@cache
-def ccxt_exchange_ids() -> frozenset[str]:
-    """Exchange ids ccxt supports, read from its package without importing it (~1 s)."""
-    spec = find_spec("ccxt")
-    if spec is None or spec.origin is None:
-        return frozenset()
-    text = Path(spec.origin).read_text(encoding="utf-8")
-    match = re.search(r"^exchanges = \[(.*?)\]", text, re.S | re.M)
-    if match is None:  # pragma: no cover - a ccxt release that changed its layout
-        import ccxt
+@dataclass(frozen=True)
+class PluginInfo:
+    """An installed adapter plugin: its exchange id, the distribution that ships it, and
+    `error` when it could not be loaded (then it serves nothing)."""
 
-        return frozenset(ccxt.exchanges)
-    return frozenset(re.findall(r"'([a-z0-9_]+)'", match.group(1)))
+    name: str
+    source: str
+    error: str | None = None
 
 
 @cache
-def plugin_specs() -> dict[str, AdapterSpec]:
-    """Adapters registered by installed packages, by exchange id."""
+def _plugins() -> tuple[dict[str, AdapterSpec], tuple[PluginInfo, ...]]:
     from importlib.metadata import entry_points
 
     found: dict[str, AdapterSpec] = {}
+    infos: list[PluginInfo] = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        loaded = ep.load()
-        spec = loaded() if callable(loaded) and not isinstance(loaded, AdapterSpec) else loaded
+        source = ep.dist.name if ep.dist is not None else ep.value
+        try:
+            loaded = ep.load()
+            spec = loaded() if callable(loaded) and not isinstance(loaded, AdapterSpec) else loaded
+        except Exception as exc:  # a broken plugin must not break any other connection
+            error = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+            infos.append(PluginInfo(ep.name, source, error))
+            continue
         if isinstance(spec, AdapterSpec):
             found[ep.name] = spec
-    return found
+            infos.append(PluginInfo(ep.name, source))
+        else:
+            infos.append(PluginInfo(ep.name, source, f"{ep.value} is not an AdapterSpec"))
+    return found, tuple(infos)
+
+
+def plugin_specs() -> dict[str, AdapterSpec]:
+    """Adapters registered by installed packages that loaded, by exchange id."""
+    return _plugins()[0]
+
+
+def plugin_infos() -> tuple[PluginInfo, ...]:
+    """Every installed plugin, loaded or not (for `nija config check`)."""
+    return _plugins()[1]
+
+
+def plugin_problems() -> tuple[str, ...]:
+    """One line per plugin that could not be loaded."""
+    return tuple(
+        f"adapter plugin {p.name!r} ({p.source}) could not be loaded: {p.error}"
+        for p in plugin_infos()
+        if p.error is not None
+    )
+
+
+def forget_plugins() -> None:
+    """Look the plugins up again on next use (after installing one; tests)."""
+    _plugins.cache_clear()
 
 
 def find_adapter(exchange: str) -> AdapterSpec | None:
