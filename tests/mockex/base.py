@@ -40,6 +40,7 @@ FAULT_KINDS = frozenset(
         "malformed_json",  # HTTP 200, JSON content type, body cut in the middle of an object
         "html",  # an HTML error page, HTTP `status` (default 502)
         "truncated",  # declares a Content-Length, sends half the body, closes the connection
+        "body",  # HTTP `status` (default 200) with `payload` as JSON, or `text` as it is
     }
 )
 
@@ -90,7 +91,9 @@ class Fault:
     path: str | None = None  # only paths starting with this prefix (None: every path)
     times: int | None = None  # how many requests it hits (None: until cleared)
     seconds: float = 2.0  # latency / hang duration
-    status: int | None = None  # HTTP status of the `html` fault
+    status: int | None = None  # HTTP status of the `html` and `body` faults
+    payload: Any = None  # the `body` fault's answer, sent as JSON
+    text: str | None = None  # the `body` fault's answer as it is (instead of `payload`)
     after: int = 0  # matching requests let through before the first hit
     hits: int = 0
     passed: int = 0
@@ -236,15 +239,26 @@ class MockExchange:
         seconds: float = 2.0,
         status: int | None = None,
         after: int = 0,
+        payload: Any = None,
+        text: str | None = None,
     ) -> Fault:
         """Inject a fault (see `FAULT_KINDS`) for matching requests; returns it (see `hits`).
 
-        `after=N`: the first N matching requests pass (a fault on page N + 1).
+        `after=N`: the first N matching requests pass (a fault on page N + 1). `body`: any
+        answer, `payload` as JSON or `text` as it is, with HTTP `status` (default 200).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; known: {sorted(FAULT_KINDS)}")
         fault = Fault(
-            kind, key=key, path=path, times=times, seconds=seconds, status=status, after=after
+            kind,
+            key=key,
+            path=path,
+            times=times,
+            seconds=seconds,
+            status=status,
+            after=after,
+            payload=payload,
+            text=text,
         )
         self.faults.append(fault)
         return fault
@@ -363,6 +377,11 @@ class MockExchange:
             status = fault.status or 502
             page = f"<html><head><title>{status} Error</title></head><body>cloudflare</body></html>"
             return web.Response(status=status, text=page, content_type="text/html")
+        if kind == "body":
+            text = fault.text if fault.text is not None else json.dumps(fault.payload)
+            return web.Response(
+                status=fault.status or 200, text=text, content_type="application/json"
+            )
         if kind == "truncated":
             body = json.dumps({"result": {"padding": "x" * 200}}).encode()
             response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})

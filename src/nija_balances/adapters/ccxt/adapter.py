@@ -27,8 +27,14 @@ import socket
 from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from nija_balances.adapters.ccxt.amounts import alpaca_holdings, assets_from_balance, ticker_price
+from nija_balances.adapters.ccxt.amounts import (
+    alpaca_holdings,
+    assets_from_balance,
+    check_answer,
+    ticker_price,
+)
 from nija_balances.adapters.ccxt.errors import clean_message, to_adapter_error
 from nija_balances.adapters.ccxt.quirks import quirks_for
 from nija_balances.adapters.ccxt.transport import (
@@ -342,10 +348,12 @@ class CcxtAdapter:
         return session
 
     def _limit(self, instance: Any) -> None:
-        """Hold a request slot around every HTTP request; reject answers that are not JSON."""
+        """Hold a request slot around every HTTP request; reject answers that are not JSON,
+        and balance answers that are not a balance (before ccxt reads them as empty)."""
         slots = request_slots(self.exchange, self.settings.max_in_flight)
         fetch = instance.fetch
         exchange = self.exchange
+        checks = self.quirks.answer_checks
 
         async def limited_fetch(
             url: str, method: str = "GET", headers: Any = None, body: Any = None
@@ -357,6 +365,11 @@ class CcxtAdapter:
                 raise AdapterError(
                     Status.ERROR, f"{exchange} sent a response that is not JSON: {start}"
                 )
+            if checks:
+                path = urlsplit(url).path
+                for suffix, check in checks.items():
+                    if path.endswith(suffix):
+                        check_answer(check, response, exchange)
             return response
 
         instance.fetch = limited_fetch

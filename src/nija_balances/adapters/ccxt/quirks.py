@@ -51,6 +51,9 @@ class Quirks:
     ticker_prices: bool = True
     # API keys come with a passphrase (ccxt's `password`)
     passphrase: bool = False
+    # raw answers checked before ccxt parses them: URL path -> a check in `amounts.ANSWER_CHECKS`
+    # (ccxt reads a balance answer without a balance as an empty balance: $0)
+    answer_checks: Mapping[str, str] = field(default_factory=lambda: freeze({}), hash=False)
 
     def ccxt_config(self) -> dict[str, Any]:
         """`ccxt_defaults` as a fresh dict, to build a ccxt constructor's config from."""
@@ -84,9 +87,13 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
             ccxt_defaults=freeze({"options": {"fetchBalance": "v3PrivateGetBrokerageAccounts"}}),
             exact_balances=True,
             parallel_currencies=True,
+            answer_checks=freeze({"/api/v3/brokerage/accounts": "coinbase_accounts"}),
         ),
         "coinbaseexchange": Quirks(passphrase=True),
-        "kraken": Quirks(exact_balances=True),
+        "kraken": Quirks(
+            exact_balances=True,
+            answer_checks=freeze({"/0/private/BalanceEx": "kraken_balance_ex"}),
+        ),
         "kucoin": Quirks(passphrase=True),
         "kucoinfutures": Quirks(passphrase=True),
         "okx": Quirks(

@@ -1,0 +1,143 @@
+"""Hostile answers: an exchange (or whatever answers in its place) that sends what it should not.
+
+Through ccxt over HTTP to the mock exchanges, Kraken and Coinbase:
+
+- an HTTP 200 without a balance in it is a failure (`error`, saying what was wrong), never
+  $0: after a good fetch the last good value stays, `stale`; a well-formed empty balance is
+  still `ok $0`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reliability.harness import MockThread, Setup, nija
+
+pytestmark = pytest.mark.network_mock
+
+ALICE_BALANCES = {"USD": ("40", "10"), "BTC": ("0.25", "0.25")}  # 50 + 0.5 × 60,000
+ALICE_VALUE = 30050.0
+
+
+def alice(doc: dict[str, Any]) -> dict[str, Any]:
+    found = [c for c in doc["connections"] if c["account"] == "alice"]
+    assert len(found) == 1
+    return found[0]
+
+
+# ---------------------------------------------------------------------------- no balance in it
+
+_KRAKEN_ACCOUNT = {"balance": "1.5", "hold_trade": "0"}
+_COINBASE_ACCOUNT = {
+    "uuid": "8bfc20d7-f7c6-4422-bf07-8243ca4169fe",
+    "name": "BTC Wallet",
+    "currency": "BTC",
+    "available_balance": {"value": "1.5", "currency": "BTC"},
+    "type": "ACCOUNT_TYPE_CRYPTO",
+    "hold": {"value": "0", "currency": "BTC"},
+}
+
+NO_BALANCE = [
+    # Kraken BalanceEx: {"error": [], "result": {"XXBT": {"balance": ..., "hold_trade": ...}}}
+    ("kraken", "error only", {"error": []}, 'no "result"'),
+    ("kraken", "empty object", {}, 'no "result"'),
+    ("kraken", "array", [], "the answer is an array, not an object"),
+    ("kraken", "result null", {"error": [], "result": None}, '"result" is null, not an object'),
+    ("kraken", "result array", {"error": [], "result": []}, '"result" is an array, not an object'),
+    ("kraken", "result ok", {"error": [], "result": "ok"}, '"result" is a string, not an object'),
+    (
+        "kraken",
+        "amount true",
+        {"error": [], "result": {"XXBT": {"balance": True, "hold_trade": "0"}}},
+        '"result.XXBT.balance" is true, not an amount',
+    ),
+    (
+        "kraken",
+        "entry without balance",
+        {"error": [], "result": {"XXBT": {"hold_trade": "0"}}},
+        'no "result.XXBT.balance"',
+    ),
+    # Coinbase brokerage accounts: {"accounts": [{..., "available_balance": {...}, "hold": {...}}]}
+    ("coinbase", "empty object", {}, 'no "accounts"'),
+    ("coinbase", "array", [], "the answer is an array, not an object"),
+    ("coinbase", "accounts null", {"accounts": None}, '"accounts" is null, not an array'),
+    ("coinbase", "accounts object", {"accounts": {}}, '"accounts" is an object, not an array'),
+    (
+        "coinbase",
+        "account a string",
+        {"accounts": ["BTC"]},
+        '"accounts[0]" is a string, not an object',
+    ),
+    (
+        "coinbase",
+        "no available_balance",
+        {"accounts": [{k: v for k, v in _COINBASE_ACCOUNT.items() if k != "available_balance"}]},
+        'no "accounts[0].available_balance"',
+    ),
+    (
+        "coinbase",
+        "no hold",
+        {"accounts": [{k: v for k, v in _COINBASE_ACCOUNT.items() if k != "hold"}]},
+        'no "accounts[0].hold"',
+    ),
+    (
+        "coinbase",
+        "amount true",
+        {
+            "accounts": [
+                {**_COINBASE_ACCOUNT, "available_balance": {"value": True, "currency": "BTC"}}
+            ]
+        },
+        '"accounts[0].available_balance.value" is true, not an amount',
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("exchange", "payload", "why"),
+    [pytest.param(ex, payload, why, id=f"{ex}-{name}") for ex, name, payload, why in NO_BALANCE],
+)
+def test_an_answer_without_a_balance_fails_and_keeps_the_last_good_value(
+    setup: Setup, mocks: MockThread, exchange: str, payload: Any, why: str
+) -> None:
+    conn = setup.add("alice", mocks.start(exchange), ALICE_BALANCES)
+    config = str(setup.write())
+    good = alice(nija("show", "--json", "--config", config).json())
+    assert (good["status"], good["balance"]) == ("ok", ALICE_VALUE)
+
+    conn.inject("body", payload=payload)
+    shown = nija("show", "--json", "--refresh", "--config", config)
+    doc = shown.json()
+    failed = alice(doc)
+    message = f"{exchange} sent an answer that is not a balance: {why}"
+    assert (failed["status"], failed["error"]) == ("stale", f"error: {message}"), failed
+    assert failed["balance"] == ALICE_VALUE and failed["assets"] == good["assets"]
+    assert failed["fetched_at"] == good["fetched_at"]
+
+    # the next read within the TTL still has the good value and the failure
+    again = alice(nija("show", "--json", "--config", config).json())
+    assert (again["status"], again["balance"]) == ("stale", ALICE_VALUE), again
+
+
+@pytest.mark.parametrize(
+    ("exchange", "payload"),
+    [
+        pytest.param("kraken", {"error": [], "result": {}}, id="kraken"),
+        pytest.param(
+            "coinbase", {"accounts": [], "has_next": False, "cursor": "", "size": 0}, id="coinbase"
+        ),
+    ],
+)
+def test_a_well_formed_empty_balance_is_zero(
+    setup: Setup, mocks: MockThread, exchange: str, payload: Any
+) -> None:
+    """A truly empty account: `ok $0`, counted."""
+    conn = setup.add("alice", mocks.start(exchange), ALICE_BALANCES)
+    config = str(setup.write())
+    conn.inject("body", payload=payload)
+    doc = nija("show", "--json", "--config", config).json()
+    shown = alice(doc)
+    assert (shown["status"], shown["balance"], shown["error"]) == ("ok", 0.0, None), shown
+    assert shown["assets"] == [] and doc["summary"]["complete"] is True
