@@ -41,6 +41,7 @@ FAULT_KINDS = frozenset(
         "html",  # an HTML error page, HTTP `status` (default 502)
         "truncated",  # declares a Content-Length, sends half the body, closes the connection
         "body",  # HTTP `status` (default 200) with `payload` as JSON, or `text` as it is
+        "redirect",  # HTTP `status` (default 302) to `location`
     }
 )
 
@@ -94,6 +95,7 @@ class Fault:
     status: int | None = None  # HTTP status of the `html` and `body` faults
     payload: Any = None  # the `body` fault's answer, sent as JSON
     text: str | None = None  # the `body` fault's answer as it is (instead of `payload`)
+    location: str | None = None  # where the `redirect` fault sends the client
     after: int = 0  # matching requests let through before the first hit
     hits: int = 0
     passed: int = 0
@@ -241,11 +243,13 @@ class MockExchange:
         after: int = 0,
         payload: Any = None,
         text: str | None = None,
+        location: str | None = None,
     ) -> Fault:
         """Inject a fault (see `FAULT_KINDS`) for matching requests; returns it (see `hits`).
 
         `after=N`: the first N matching requests pass (a fault on page N + 1). `body`: any
         answer, `payload` as JSON or `text` as it is, with HTTP `status` (default 200).
+        `redirect`: HTTP `status` (default 302) with `Location: <location>`.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; known: {sorted(FAULT_KINDS)}")
@@ -259,6 +263,7 @@ class MockExchange:
             after=after,
             payload=payload,
             text=text,
+            location=location,
         )
         self.faults.append(fault)
         return fault
@@ -381,6 +386,14 @@ class MockExchange:
             text = fault.text if fault.text is not None else json.dumps(fault.payload)
             return web.Response(
                 status=fault.status or 200, text=text, content_type="application/json"
+            )
+        if kind == "redirect":
+            assert fault.location is not None, "a redirect needs a location"
+            return web.Response(
+                status=fault.status or 302,
+                headers={"Location": fault.location},
+                text='{"moved": true}',  # a JSON body: nothing but the status says "redirect"
+                content_type="application/json",
             )
         if kind == "truncated":
             body = json.dumps({"result": {"padding": "x" * 200}}).encode()

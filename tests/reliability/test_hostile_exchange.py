@@ -4,21 +4,44 @@ Through ccxt over HTTP to the mock exchanges, Kraken and Coinbase:
 
 - an HTTP 200 without a balance in it is a failure (`error`, saying what was wrong), never
   $0: after a good fetch the last good value stays, `stale`; a well-formed empty balance is
-  still `ok $0`.
+  still `ok $0`;
+- a redirect (302, 307) to another host is never followed: the place it points at receives
+  nothing (no key, no signature, no signed body to replay), and the connection fails.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from mockex.harness import MARKETS_PATH
+from mockex.recorder import Recorder
 from reliability.harness import MockThread, Setup, nija
 
 pytestmark = pytest.mark.network_mock
 
 ALICE_BALANCES = {"USD": ("40", "10"), "BTC": ("0.25", "0.25")}  # 50 + 0.5 × 60,000
 ALICE_VALUE = 30050.0
+
+
+#: The balance request each exchange's message quotes (ccxt: "<id> <METHOD> <url>").
+REQUEST = {
+    "kraken": "kraken POST {url}/0/private/BalanceEx",
+    "coinbase": "coinbase GET {url}/api/v3/brokerage/accounts",
+}
+
+
+@pytest.fixture
+def recorder(mocks: MockThread) -> Iterator[Recorder]:
+    """A server on the mocks' loop that writes down every request reaching it."""
+    rec = Recorder()
+    mocks.run(rec.__aenter__())
+    try:
+        yield rec
+    finally:
+        mocks.run(rec.__aexit__(None, None, None))
 
 
 def alice(doc: dict[str, Any]) -> dict[str, Any]:
@@ -141,3 +164,61 @@ def test_a_well_formed_empty_balance_is_zero(
     shown = alice(doc)
     assert (shown["status"], shown["balance"], shown["error"]) == ("ok", 0.0, None), shown
     assert shown["assets"] == [] and doc["summary"]["complete"] is True
+
+
+# ---------------------------------------------------------------------------- redirects
+
+
+@pytest.mark.parametrize("status", [302, 307])
+@pytest.mark.parametrize("exchange", ["kraken", "coinbase"])
+def test_a_redirect_of_a_private_request_is_never_followed(
+    setup: Setup, mocks: MockThread, recorder: Recorder, exchange: str, status: int
+) -> None:
+    """The balance request answered with a redirect to another port: nothing is sent there."""
+    mock = mocks.start(exchange)
+    conn = setup.add("alice", mock, ALICE_BALANCES)
+    config = str(setup.write())
+    nija("show", "--json", "--config", config)  # markets cached: only the balance is redirected
+    conn.inject("redirect", status=status, location=f"{recorder.url}/steal?token=t0k3n")
+
+    shown = alice(nija("show", "--json", "--refresh", "--config", config).json())
+    assert recorder.requests == []  # no API-Key, no API-Sign, no JWT, no signed body
+    request = REQUEST[exchange].format(url=mock.url)
+    message = f"exchange unreachable: {request} {status} redirect to {recorder.url}, not followed"
+    assert (shown["status"], shown["error"]) == ("stale", f"unreachable: {message}"), shown
+    assert shown["balance"] == ALICE_VALUE
+    assert "t0k3n" not in str(shown) and "/steal" not in str(shown)
+
+
+def test_a_redirect_is_not_followed_on_a_connection_with_its_own_tls_settings(
+    setup: Setup, mocks: MockThread, recorder: Recorder
+) -> None:
+    """`verify = false` in the `ccxt` table gives the instance its own session: guarded too."""
+    mock = mocks.start("kraken")
+    conn = setup.add("alice", mock, ALICE_BALANCES)
+    conn.ccxt["verify"] = False
+    config = str(setup.write())
+    conn.inject("redirect", status=307, location=f"{recorder.url}/steal")
+    shown = alice(nija("show", "--json", "--config", config).json())
+    assert recorder.requests == []
+    assert shown["status"] == "unreachable", shown
+    assert shown["error"].endswith(f" 307 redirect to {recorder.url}, not followed")
+
+
+@pytest.mark.parametrize("exchange", ["kraken", "coinbase"])
+def test_a_redirect_of_a_public_request_is_never_followed(
+    setup: Setup, mocks: MockThread, recorder: Recorder, exchange: str
+) -> None:
+    mock = mocks.start(exchange)
+    setup.add("alice", mock, ALICE_BALANCES)
+    config = str(setup.write())
+    mocks.call(
+        lambda: mock.inject("redirect", path=MARKETS_PATH[exchange], location=f"{recorder.url}/m")
+    )
+    shown = alice(nija("show", "--json", "--config", config).json())
+    assert recorder.requests == []
+    assert shown["status"] == "unreachable", shown
+    assert shown["error"].startswith(
+        f"loading markets failed: exchange unreachable: {exchange} GET "
+    )
+    assert shown["error"].endswith(f" 302 redirect to {recorder.url}, not followed")

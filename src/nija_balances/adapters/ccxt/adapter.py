@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import socket
+import ssl
 from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,7 @@ from nija_balances.adapters.ccxt.amounts import (
 from nija_balances.adapters.ccxt.errors import clean_message, to_adapter_error
 from nija_balances.adapters.ccxt.quirks import quirks_for
 from nija_balances.adapters.ccxt.transport import (
+    GuardedSession,
     clone_instance,
     gather_or_cancel,
     request_slots,
@@ -59,7 +61,7 @@ MARKETS_FORMAT = 1
 PAR_QUOTES = ("USDT", "USDC")
 
 #: Connection `ccxt` keys that make the instance keep its own HTTP session.
-_OWN_TRANSPORT_KEYS = frozenset({"verify", "cafile", "session", "aiohttp_trust_env"})
+_OWN_TRANSPORT_KEYS = frozenset({"verify", "cafile", "aiohttp_trust_env"})
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,7 +92,7 @@ class CcxtAdapter:
         self._answered_overrides: Mapping[str, Any] | None = None  # of a connection that answered
         self._markets_tasks: dict[str, asyncio.Future[Any]] = {}
         self._connector: aiohttp.BaseConnector | None = None
-        self._sessions: list[aiohttp.ClientSession] = []
+        self._sessions: list[aiohttp.ClientSession] = []  # the sessions `GuardedSession`s wrap
         self._closed = False
 
     # ------------------------------------------------------------------ Adapter protocol
@@ -309,10 +311,13 @@ class CcxtAdapter:
         instance.timeout_on_exit = 0  # ccxt sleeps 250 ms in close() otherwise
         if credentials is not None and self.quirks.exact_balances:
             instance.number = str
-        if not _OWN_TRANSPORT_KEYS & set(overrides):
+        # every request goes through a `GuardedSession` of ours, never a session ccxt builds
+        if _OWN_TRANSPORT_KEYS & set(overrides):
+            instance.session = self._own_session(instance)
+        else:
             instance.ssl_context = shared_ssl_context()
             instance.session = self._new_session()
-            instance.own_session = False
+        instance.own_session = False
         self._limit(instance)
         return instance
 
@@ -332,7 +337,7 @@ class CcxtAdapter:
             self._templates[key] = getattr(ccxt_async, self.exchange)(self._config(overrides))
         return self._templates[key]
 
-    def _new_session(self) -> aiohttp.ClientSession:
+    def _new_session(self) -> GuardedSession:
         import aiohttp
 
         if self._connector is None:
@@ -345,7 +350,27 @@ class CcxtAdapter:
         # one session (own cookies) per instance, one connection pool for all of them
         session = aiohttp.ClientSession(connector=self._connector, connector_owner=False)
         self._sessions.append(session)
-        return session
+        return GuardedSession(session, self.exchange)
+
+    def _own_session(self, instance: Any) -> GuardedSession:
+        """A session with its own connector for an instance whose `ccxt` table sets how TLS
+        is checked (`verify`, `cafile`) or asks for the environment's proxies, as ccxt's
+        `open()` would build it."""
+        import aiohttp
+
+        context = ssl.create_default_context(cafile=instance.cafile) if instance.verify else False
+        instance.ssl_context = context
+        connector = aiohttp.TCPConnector(
+            ssl=context,
+            limit=max(1, self.settings.max_in_flight),
+            family=socket.AF_UNSPEC,
+            happy_eyeballs_delay=0,
+        )
+        session = aiohttp.ClientSession(
+            connector=connector, trust_env=bool(instance.aiohttp_trust_env)
+        )
+        self._sessions.append(session)
+        return GuardedSession(session, self.exchange)
 
     def _limit(self, instance: Any) -> None:
         """Hold a request slot around every HTTP request; reject answers that are not JSON,

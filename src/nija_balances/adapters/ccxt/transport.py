@@ -1,6 +1,7 @@
 """Plumbing shared by every `CcxtAdapter` that holds no adapter state: the process's one SSL
-context, the per-event-loop request slots of each exchange, gather-or-cancel, and cheap
-clones of ccxt instances. ccxt and aiohttp are not imported here.
+context, the per-event-loop request slots of each exchange, gather-or-cancel, cheap clones of
+ccxt instances, and `GuardedSession`, the HTTP session every ccxt instance sends through.
+ccxt and aiohttp are not imported here.
 """
 
 from __future__ import annotations
@@ -9,9 +10,14 @@ import asyncio
 import copy
 import ssl
 import weakref
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from functools import cache
+from types import TracebackType
 from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from nija_balances.adapters.interface import AdapterError
+from nija_balances.domain.models import Status
 
 _SLOTS: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Semaphore]
@@ -66,3 +72,124 @@ def request_slots(exchange: str, limit: int) -> asyncio.Semaphore:
     if key not in per_loop:
         per_loop[key] = asyncio.Semaphore(key[1])
     return per_loop[key]
+
+
+# --------------------------------------------------------------------------- the HTTP session
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def _origin(url: str) -> str:
+    """`scheme://host:port` of `url`: no userinfo, path or query."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}" if parts.scheme and host else "an address without a host"
+
+
+class _ReadResponse:
+    """An answer whose body is already read: what ccxt's `fetch` reads of an aiohttp response
+    (`status`, `reason`, `headers`, `text()`), the body held as bytes."""
+
+    def __init__(self, response: Any, body: bytes) -> None:
+        self.status: int = response.status
+        self.reason: str | None = response.reason
+        self.headers: Mapping[str, str] = response.headers
+        self.url = response.url
+        self.charset: str | None = response.charset
+        self.content = body  # ccxt returns `content` for a body it cannot read as text
+
+    async def read(self) -> bytes:
+        return self.content
+
+    async def text(self, encoding: str | None = None, errors: str = "strict") -> str:
+        return self.content.decode(encoding or self.charset or "utf-8", errors=errors)
+
+
+class _GuardedRequest:
+    """`async with session.get(...) as response` for `GuardedSession`."""
+
+    def __init__(self, guard: GuardedSession, method: str, url: Any, kwargs: dict[str, Any]):
+        self._guard, self._method, self._url, self._kwargs = guard, method, url, kwargs
+        self._response: Any = None
+
+    async def __aenter__(self) -> _ReadResponse:
+        guard = self._guard
+        kwargs = {**self._kwargs, "allow_redirects": False}
+        response = await guard.session.request(self._method, self._url, **kwargs)
+        self._response = response
+        try:
+            if response.status in _REDIRECTS:
+                url = str(self._url)
+                target = response.headers.get("Location")
+                where = f"redirect to {_origin(urljoin(url, target))}" if target else "redirect"
+                raise AdapterError(
+                    Status.UNREACHABLE,
+                    f"exchange unreachable: {guard.exchange} {self._method} {url} "
+                    f"{response.status} {where}, not followed",
+                )
+            body = await response.read()
+        except BaseException:
+            response.close()
+            raise
+        return _ReadResponse(response, body)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._response is not None:
+            self._response.release()
+
+
+class GuardedSession:
+    """The aiohttp session a ccxt instance sends every request through, guarded.
+
+    - A redirect is never followed (aiohttp would follow it with every header ccxt set,
+      `API-Key` and `API-Sign` included, and on a 307 re-send the signed body with its unused
+      nonce, to whatever host it names): it fails the request, `unreachable`, naming only the
+      target's scheme, host and port.
+
+    ccxt calls `session.<method>(url, data=, headers=, timeout=, proxy=)` and reads `status`,
+    `reason`, `headers` and `text()` of the answer; anything else it reads of the session
+    (`headers`, ...) is the wrapped session's.
+    """
+
+    def __init__(self, session: Any, exchange: str) -> None:
+        self.session = session
+        self.exchange = exchange
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.session.closed)
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    def request(self, method: str, url: Any, **kwargs: Any) -> _GuardedRequest:
+        return _GuardedRequest(self, method.upper(), url, kwargs)
+
+    def get(self, url: Any, **kwargs: Any) -> _GuardedRequest:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: Any, **kwargs: Any) -> _GuardedRequest:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: Any, **kwargs: Any) -> _GuardedRequest:
+        return self.request("PUT", url, **kwargs)
+
+    def delete(self, url: Any, **kwargs: Any) -> _GuardedRequest:
+        return self.request("DELETE", url, **kwargs)
+
+    def patch(self, url: Any, **kwargs: Any) -> _GuardedRequest:
+        return self.request("PATCH", url, **kwargs)
+
+    def head(self, url: Any, **kwargs: Any) -> _GuardedRequest:
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url: Any, **kwargs: Any) -> _GuardedRequest:
+        return self.request("OPTIONS", url, **kwargs)
