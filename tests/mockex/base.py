@@ -42,6 +42,7 @@ FAULT_KINDS = frozenset(
         "truncated",  # declares a Content-Length, sends half the body, closes the connection
         "body",  # HTTP `status` (default 200) with `payload` as JSON, or `text` as it is
         "redirect",  # HTTP `status` (default 302) to `location`
+        "huge",  # HTTP 200, `payload` padded to `size` bytes, streamed (see `Fault.sent`)
     }
 )
 
@@ -96,6 +97,9 @@ class Fault:
     payload: Any = None  # the `body` fault's answer, sent as JSON
     text: str | None = None  # the `body` fault's answer as it is (instead of `payload`)
     location: str | None = None  # where the `redirect` fault sends the client
+    size: int = 0  # the `huge` fault's body size in bytes
+    declare_length: bool = False  # the `huge` fault says its size (Content-Length), else chunked
+    sent: int = 0  # bytes of the `huge` body written before the client stopped reading
     after: int = 0  # matching requests let through before the first hit
     hits: int = 0
     passed: int = 0
@@ -244,12 +248,17 @@ class MockExchange:
         payload: Any = None,
         text: str | None = None,
         location: str | None = None,
+        size: int = 0,
+        declare_length: bool = False,
     ) -> Fault:
         """Inject a fault (see `FAULT_KINDS`) for matching requests; returns it (see `hits`).
 
         `after=N`: the first N matching requests pass (a fault on page N + 1). `body`: any
         answer, `payload` as JSON or `text` as it is, with HTTP `status` (default 200).
-        `redirect`: HTTP `status` (default 302) with `Location: <location>`.
+        `redirect`: HTTP `status` (default 302) with `Location: <location>`. `huge`: the
+        object `payload` with a `pad` member making it `size` bytes, streamed in 64 kB chunks,
+        with a Content-Length if `declare_length`, else chunked; `Fault.sent` counts the bytes
+        written before the client went away.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; known: {sorted(FAULT_KINDS)}")
@@ -264,6 +273,8 @@ class MockExchange:
             payload=payload,
             text=text,
             location=location,
+            size=size,
+            declare_length=declare_length,
         )
         self.faults.append(fault)
         return fault
@@ -395,6 +406,8 @@ class MockExchange:
                 text='{"moved": true}',  # a JSON body: nothing but the status says "redirect"
                 content_type="application/json",
             )
+        if kind == "huge":
+            return await self._stream_huge(fault, request)
         if kind == "truncated":
             body = json.dumps({"result": {"padding": "x" * 200}}).encode()
             response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
@@ -405,3 +418,27 @@ class MockExchange:
                 request.transport.close()
             return response
         raise AssertionError(kind)  # pragma: no cover - guarded by inject()
+
+    async def _stream_huge(self, fault: Fault, request: web.Request) -> web.StreamResponse:
+        head = json.dumps(fault.payload or {})[:-1]
+        head += (", " if head != "{" else "") + '"pad": "'
+        pad = max(0, fault.size - len(head) - 2)
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        if fault.declare_length:
+            response.content_length = len(head) + pad + 2
+        await response.prepare(request)
+        chunk = b"x" * 65536
+        try:
+            await response.write(head.encode())
+            fault.sent += len(head)
+            while pad > 0:
+                piece = chunk[: min(pad, len(chunk))]
+                await response.write(piece)
+                fault.sent += len(piece)
+                pad -= len(piece)
+            await response.write(b'"}')
+            fault.sent += 2
+            await response.write_eof()
+        except ConnectionError:  # the client stopped reading and closed the connection
+            pass
+        return response

@@ -6,7 +6,8 @@ Through ccxt over HTTP to the mock exchanges, Kraken and Coinbase:
   $0: after a good fetch the last good value stays, `stale`; a well-formed empty balance is
   still `ok $0`;
 - a redirect (302, 307) to another host is never followed: the place it points at receives
-  nothing (no key, no signature, no signed body to replay), and the connection fails.
+  nothing (no key, no signature, no signed body to replay), and the connection fails;
+- an answer larger than the cap is not read (streamed up to the cap, then dropped): `error`.
 """
 
 from __future__ import annotations
@@ -222,3 +223,58 @@ def test_a_redirect_of_a_public_request_is_never_followed(
         f"loading markets failed: exchange unreachable: {exchange} GET "
     )
     assert shown["error"].endswith(f" 302 redirect to {recorder.url}, not followed")
+
+
+# ---------------------------------------------------------------------------- huge answers
+
+#: A good balance answer of each exchange (5 USD), which the `huge` fault pads.
+GOOD_ANSWER = {
+    "kraken": {"error": [], "result": {"ZUSD": {"balance": "5", "hold_trade": "0"}}},
+    "coinbase": {
+        "accounts": [
+            {
+                **_COINBASE_ACCOUNT,
+                "currency": "USD",
+                "available_balance": {"value": "5", "currency": "USD"},
+                "hold": {"value": "0", "currency": "USD"},
+                "type": "ACCOUNT_TYPE_FIAT",
+            }
+        ],
+        "has_next": False,
+        "cursor": "",
+    },
+}
+
+
+@pytest.mark.parametrize("declare_length", [False, True], ids=["chunked", "content-length"])
+@pytest.mark.parametrize("exchange", ["kraken", "coinbase"])
+def test_an_answer_larger_than_the_cap_is_not_read(
+    setup: Setup,
+    mocks: MockThread,
+    monkeypatch: pytest.MonkeyPatch,
+    exchange: str,
+    declare_length: bool,
+) -> None:
+    from nija_balances.adapters.ccxt import transport
+
+    monkeypatch.setattr(transport, "MAX_BODY", 256 * 1024, raising=False)  # real: 32 MiB
+    mock = mocks.start(exchange)
+    conn = setup.add("alice", mock, ALICE_BALANCES)
+    config = str(setup.write())
+    size = 64 * 2**20
+    fault = mocks.call(
+        lambda: mock.inject(
+            "huge",
+            key=conn.api_key,
+            path=conn.private_path,
+            size=size,
+            payload=GOOD_ANSWER[exchange],
+            declare_length=declare_length,
+        )
+    )
+    shown = alice(nija("show", "--json", "--config", config).json())
+    request = REQUEST[exchange].format(url=mock.url)
+    message = f"answer larger than 256 KiB, not read: {request}"
+    assert (shown["status"], shown["error"]) == ("error", message), shown
+    assert fault.hits == 1
+    assert fault.sent < size // 4  # reading stopped at the cap (plus what socket buffers hold)

@@ -78,6 +78,23 @@ def request_slots(exchange: str, limit: int) -> asyncio.Semaphore:
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
+#: The largest answer read, in bytes (after decompression). The largest answers are market
+#: lists: Binance's spot `exchangeInfo` is the biggest of the exchanges served here, about
+#: 3,000 symbols at 2-5 kB each (filters, permission sets) = some 6-15 MB; OKX's spot
+#: instruments, Coinbase's products and Kraken's AssetPairs are 1-3 MB; a balance is
+#: kilobytes. 32 MiB is twice the largest estimate, and bounds what one answer costs in memory
+#: (the bytes, the text and ccxt's parsed JSON: some 10x the body) to a few hundred MB.
+MAX_BODY = 32 * 2**20
+_CHUNK = 64 * 1024
+
+
+def _size(n: int) -> str:
+    if n % 2**20 == 0:
+        return f"{n // 2**20} MiB"
+    if n % 1024 == 0:
+        return f"{n // 1024} KiB"
+    return f"{n} bytes"
+
 
 def _origin(url: str) -> str:
     """`scheme://host:port` of `url`: no userinfo, path or query."""
@@ -127,11 +144,29 @@ class _GuardedRequest:
                     f"exchange unreachable: {guard.exchange} {self._method} {url} "
                     f"{response.status} {where}, not followed",
                 )
-            body = await response.read()
+            body = await self._read(response)
         except BaseException:
             response.close()
             raise
         return _ReadResponse(response, body)
+
+    async def _read(self, response: Any) -> bytes:
+        """The body, read in chunks up to the cap; a larger one fails before it is all read."""
+        cap = self._guard.max_body
+        declared = response.content_length
+        body = bytearray()
+        if declared is None or declared <= cap:
+            async for chunk in response.content.iter_chunked(_CHUNK):
+                body += chunk
+                if len(body) > cap:
+                    break
+        if len(body) > cap or (declared is not None and declared > cap):
+            raise AdapterError(
+                Status.ERROR,
+                f"answer larger than {_size(cap)}, not read: "
+                f"{self._guard.exchange} {self._method} {self._url}",
+            )
+        return bytes(body)
 
     async def __aexit__(
         self,
@@ -150,15 +185,18 @@ class GuardedSession:
       `API-Key` and `API-Sign` included, and on a 307 re-send the signed body with its unused
       nonce, to whatever host it names): it fails the request, `unreachable`, naming only the
       target's scheme, host and port.
+    - A body is read in chunks up to `MAX_BODY` (aiohttp would read any size into memory); a
+      larger one fails the request, `error`, and the connection is dropped unread.
 
     ccxt calls `session.<method>(url, data=, headers=, timeout=, proxy=)` and reads `status`,
     `reason`, `headers` and `text()` of the answer; anything else it reads of the session
     (`headers`, ...) is the wrapped session's.
     """
 
-    def __init__(self, session: Any, exchange: str) -> None:
+    def __init__(self, session: Any, exchange: str, max_body: int | None = None) -> None:
         self.session = session
         self.exchange = exchange
+        self.max_body = MAX_BODY if max_body is None else max_body
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.session, name)
