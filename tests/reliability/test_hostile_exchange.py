@@ -7,13 +7,18 @@ Through ccxt over HTTP to the mock exchanges, Kraken and Coinbase:
   still `ok $0`;
 - a redirect (302, 307) to another host is never followed: the place it points at receives
   nothing (no key, no signature, no signed body to replay), and the connection fails;
-- an answer larger than the cap is not read (streamed up to the cap, then dropped): `error`.
+- an answer larger than the cap is not read (streamed up to the cap, then dropped): `error`;
+- an error body that echoes the key or secret JSON-escaped (`\\/`) or URL-encoded (`%2F`,
+  `%2B`, `%3D`), or a URL with a password in it, never reaches the output or the store.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -278,3 +283,71 @@ def test_an_answer_larger_than_the_cap_is_not_read(
     assert (shown["status"], shown["error"]) == ("error", message), shown
     assert fault.hits == 1
     assert fault.sent < size // 4  # reading stopped at the cap (plus what socket buffers hold)
+
+
+# ---------------------------------------------------------------------------- echoed secrets
+
+
+def escaped_forms(secret: str) -> set[str]:
+    """`secret` as an error body may echo it: JSON-escaped (`\\/`, `\\n`), URL-encoded."""
+    json_form = json.dumps(secret)[1:-1]
+    forms = {secret, json_form, json_form.replace("/", "\\/")}
+    for encoded in (quote(secret, safe=""), quote_plus(secret), quote(secret)):
+        forms |= {encoded, encoded.lower()}
+    return {f for f in forms if len(f) >= 8}
+
+
+def stored_text(home: Path) -> str:
+    """Every file of the store, as Latin-1 text (bytes that are no UTF-8 included)."""
+    return "".join(p.read_bytes().decode("latin-1") for p in home.rglob("*") if p.is_file())
+
+
+def test_an_error_body_echoing_the_secret_in_any_form_is_redacted(
+    setup: Setup, mocks: MockThread, isolated_home: Path
+) -> None:
+    kraken, coinbase = mocks.start("kraken"), mocks.start("coinbase")
+    k = setup.add("alice", kraken, ALICE_BALANCES)
+    c = setup.add("bob", coinbase, ALICE_BALANCES)
+    config = str(setup.write())
+    k_secret = k.creds.api_secret or ""
+    assert {"/", "+"} & set(k_secret) or "=" in k_secret  # base64: something to encode
+    echo = (
+        f"EGeneral:Invalid arguments: secret={quote(k_secret, safe='')} or {quote_plus(k_secret)}"
+    )
+    k.inject("body", text=json.dumps({"error": [echo]}))
+    c_key = c.api_key  # organizations/<uuid>/apiKeys/<uuid>: slashes
+    echoed = c_key.replace("/", "\\/")
+    c_body = json.dumps({"error": "unauthorized", "message": "key ECHO rejected"})
+    c_body = c_body.replace("ECHO", echoed)
+    c.inject("body", status=401, text=c_body)
+
+    doc = nija("show", "--json", "--config", config).json()
+    conns = {x["account"]: x for x in doc["connections"]}
+    assert conns["alice"]["status"] == "error" and conns["bob"]["status"] == "auth_failed"
+    assert (
+        conns["alice"]["error"]
+        == 'kraken {"error": ["EGeneral:Invalid arguments: secret=*** or ***"]}'
+    )
+    assert "key *** rejected" in conns["bob"]["error"], conns["bob"]
+    output, store = json.dumps(doc), stored_text(isolated_home)
+    for secret in (k.api_key, k_secret, c_key):
+        for form in escaped_forms(secret):
+            assert form not in output and form not in store, form
+
+
+def test_a_password_in_a_url_is_never_shown(setup: Setup, mocks: MockThread) -> None:
+    mock = mocks.start("kraken")
+    conn = setup.add("alice", mock, ALICE_BALANCES)
+    host = mock.url.removeprefix("http://")
+    for name, url in conn.ccxt["urls"]["api"].items():
+        conn.ccxt["urls"]["api"][name] = url.replace(host, f"nija:hunter2pw@{host}")
+    config = str(setup.write())
+    conn.inject("http503")
+    shown = alice(nija("show", "--json", "--config", config).json())
+    assert shown["status"] == "unreachable", shown
+    assert "hunter2pw" not in shown["error"] and "nija:" not in shown["error"]
+    request = REQUEST["kraken"].format(url=mock.url)
+    assert (
+        shown["error"]
+        == f"exchange unreachable: {request} 503 Service Unavailable Service Unavailable"
+    )
