@@ -205,6 +205,9 @@ class MockExchange:
         self.max_in_flight = 0
         #: "METHOD /path" of requests no route serves
         self.unexpected: list[str] = []
+        #: every request's headers and body, once a test sets `record_requests`
+        self.record_requests = False
+        self.received: list[tuple[str, dict[str, str], bytes]] = []
         self.url = ""
         self._runner: web.AppRunner | None = None
         self.routes: dict[tuple[str, str], Handler] = {}
@@ -342,6 +345,8 @@ class MockExchange:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
+            if self.record_requests:
+                self.received.append((path, dict(request.headers), await request.read()))
             key = self.request_key(request)
             if key is not None:
                 self.requests_by_key[key] += 1

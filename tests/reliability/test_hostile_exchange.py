@@ -9,12 +9,17 @@ Through ccxt over HTTP to the mock exchanges, Kraken and Coinbase:
   nothing (no key, no signature, no signed body to replay), and the connection fails;
 - an answer larger than the cap is not read (streamed up to the cap, then dropped): `error`;
 - an error body that echoes the key or secret JSON-escaped (`\\/`) or URL-encoded (`%2F`,
-  `%2B`, `%3D`), or a URL with a password in it, never reaches the output or the store.
+  `%2B`, `%3D`), or a URL with a password in it, never reaches the output or the store;
+- with every logger at DEBUG (the Python API under `logging.basicConfig(level=DEBUG)`), no
+  record holds a key, secret, signature, token or nonce; `ccxt = { verbose = true }` prints
+  nothing of the requests (`--json` stays JSON).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -351,3 +356,60 @@ def test_a_password_in_a_url_is_never_shown(setup: Setup, mocks: MockThread) -> 
         shown["error"]
         == f"exchange unreachable: {request} 503 Service Unavailable Service Unavailable"
     )
+
+
+# ---------------------------------------------------------------------------- logging
+
+
+def sent_secrets(conn: Any) -> set[str]:
+    """What the mock saw of `conn`'s secrets on the wire: key, secret, signatures, bearer
+    tokens (and the JWT's signature), nonces."""
+    mock = conn.mock
+    found = {conn.api_key, conn.creds.api_secret or ""}
+    found |= {line for line in (conn.creds.api_secret or "").splitlines() if len(line) >= 12}
+    for _, headers, body in mock.received:
+        if headers.get("API-Key") != conn.api_key and conn.api_key not in str(headers):
+            continue
+        if "API-Sign" in headers:
+            found.add(headers["API-Sign"])
+        token = headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if token:
+            found |= {token, token.rsplit(".", 1)[-1]}
+        found |= set(re.findall(r"nonce=(\d+)", body.decode()))
+    return {f for f in found if f}
+
+
+def test_nothing_secret_reaches_a_log_record_at_debug(
+    setup: Setup, mocks: MockThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    from nija_balances.api import MultiAccountBrokerManager
+
+    kraken, coinbase = mocks.start("kraken"), mocks.start("coinbase")
+    for mock in (kraken, coinbase):
+        mocks.call(lambda mock=mock: setattr(mock, "record_requests", True))
+    k = setup.add("alice", kraken, ALICE_BALANCES)
+    c = setup.add("bob", coinbase, ALICE_BALANCES)
+    config = setup.write()
+    caplog.set_level(logging.DEBUG)  # the root logger: every record of every library
+    balances = MultiAccountBrokerManager(str(config)).get_all_balances_with_status()
+    assert balances["users"]["alice"]["connections"]["kraken"]["status"] == "ok"
+    assert balances["users"]["bob"]["connections"]["coinbase"]["status"] == "ok"
+
+    secrets = sent_secrets(k) | sent_secrets(c)
+    assert any(re.fullmatch(r"\d{13,}", s) for s in secrets)  # a nonce was seen on the wire
+    records = caplog.records  # the mocks run in this process too: their records are here
+    assert any(r.name.startswith("ccxt") for r in records)  # ccxt did log its requests
+    for record in records:
+        text = f"{record.getMessage()} {record.exc_text or ''} {record.stack_info or ''}"
+        leaked = [s[:12] for s in secrets if s in text]
+        assert not leaked, (record.name, leaked, text[:300])
+
+
+def test_ccxt_verbose_in_the_config_prints_nothing(setup: Setup, mocks: MockThread) -> None:
+    conn = setup.add("alice", mocks.start("kraken"), ALICE_BALANCES)
+    conn.ccxt["verbose"] = True
+    config = str(setup.write())
+    shown = nija("show", "--json", "--config", config)
+    doc = json.loads(shown.stdout)  # nothing but the document on stdout
+    assert alice(doc)["status"] == "ok"
+    assert conn.api_key not in shown.stdout + shown.stderr

@@ -42,6 +42,7 @@ from nija_balances.adapters.ccxt.transport import (
     GuardedSession,
     clone_instance,
     gather_or_cancel,
+    quiet_ccxt_logging,
     request_slots,
     shared_ssl_context,
 )
@@ -94,6 +95,7 @@ class CcxtAdapter:
         self._connector: aiohttp.BaseConnector | None = None
         self._sessions: list[aiohttp.ClientSession] = []  # the sessions `GuardedSession`s wrap
         self._closed = False
+        self._wire_log = quiet_ccxt_logging()  # ccxt logs API-Key, API-Sign, nonces at DEBUG
 
     # ------------------------------------------------------------------ Adapter protocol
 
@@ -309,6 +311,10 @@ class CcxtAdapter:
                 if value and name not in overrides:  # the `ccxt` table wins, as it always did
                     setattr(instance, name, value)
         instance.timeout_on_exit = 0  # ccxt sleeps 250 ms in close() otherwise
+        # `verbose` prints every request, API key and signature included, on stdout: never,
+        # whatever the `ccxt` table says (the config loader owns that table's checks)
+        instance.verbose = False
+        instance.logger = self._wire_log
         if credentials is not None and self.quirks.exact_balances:
             instance.number = str
         # every request goes through a `GuardedSession` of ours, never a session ccxt builds

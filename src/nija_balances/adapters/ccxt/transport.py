@@ -1,13 +1,15 @@
 """Plumbing shared by every `CcxtAdapter` that holds no adapter state: the process's one SSL
 context, the per-event-loop request slots of each exchange, gather-or-cancel, cheap clones of
-ccxt instances, and `GuardedSession`, the HTTP session every ccxt instance sends through.
-ccxt and aiohttp are not imported here.
+ccxt instances, `GuardedSession`, the HTTP session every ccxt instance sends through, and
+the filter that keeps ccxt's request logging free of secrets. ccxt and aiohttp are not
+imported here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import ssl
 import weakref
 from collections.abc import Awaitable, Mapping
@@ -231,3 +233,45 @@ class GuardedSession:
 
     def options(self, url: Any, **kwargs: Any) -> _GuardedRequest:
         return self.request("OPTIONS", url, **kwargs)
+
+
+# --------------------------------------------------------------------------- ccxt's logging
+
+#: The loggers ccxt logs through (`Exchange.logger` is `ccxt.base.exchange` by default).
+CCXT_LOGGERS = ("ccxt", "ccxt.base.exchange")
+
+
+def _bare_url(url: str) -> str:
+    """`url` without userinfo, query or fragment."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else url.split("?")[0]
+
+
+class WireLogFilter(logging.Filter):
+    """ccxt logs every request at DEBUG with its headers and body (`API-Key`, `API-Sign`, a
+    bearer token, the nonce) and every answer with its body (which may echo them): such a
+    record keeps the method, the URL without its query or userinfo, and the HTTP status."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        template = str(record.msg)
+        if "Request:" not in template and "Response:" not in template:
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        method = str(args[0]) if args else "?"
+        url = _bare_url(str(args[1])) if len(args) > 1 else "?"
+        if "Response:" in template:
+            status = args[2] if len(args) > 2 else "?"
+            record.msg, record.args = "%s %s answered %s", (method, url, status)
+        else:
+            record.msg, record.args = "%s %s", (method, url)
+        return True
+
+
+def quiet_ccxt_logging() -> logging.Logger:
+    """Put `WireLogFilter` on ccxt's loggers (once); the logger to give ccxt instances."""
+    for name in CCXT_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, WireLogFilter) for f in logger.filters):
+            logger.addFilter(WireLogFilter())
+    return logging.getLogger(CCXT_LOGGERS[-1])
