@@ -10,6 +10,8 @@ Through ccxt over HTTP to the mock exchanges, Kraken and Coinbase:
 - an answer larger than the cap is not read (streamed up to the cap, then dropped): `error`;
 - an error body that echoes the key or secret JSON-escaped (`\\/`) or URL-encoded (`%2F`,
   `%2B`, `%3D`), or a URL with a password in it, never reaches the output or the store;
+- Coinbase money in an account of a type ccxt does not count: a vault is counted; any other
+  type holding money is named in the connection's note, never dropped without a word;
 - with every logger at DEBUG (the Python API under `logging.basicConfig(level=DEBUG)`), no
   record holds a key, secret, signature, token or nonce; `ccxt = { verbose = true }` prints
   nothing of the requests (`--json` stays JSON).
@@ -413,3 +415,39 @@ def test_ccxt_verbose_in_the_config_prints_nothing(setup: Setup, mocks: MockThre
     doc = json.loads(shown.stdout)  # nothing but the document on stdout
     assert alice(doc)["status"] == "ok"
     assert conn.api_key not in shown.stdout + shown.stderr
+
+
+# ---------------------------------------------------------------------------- account types
+
+
+def coinbase_account(currency: str, available: str, kind: str) -> dict[str, Any]:
+    return {
+        **_COINBASE_ACCOUNT,
+        "name": f"{currency} {kind}",
+        "currency": currency,
+        "available_balance": {"value": available, "currency": currency},
+        "hold": {"value": "0", "currency": currency},
+        "type": kind,
+    }
+
+
+def test_coinbase_money_in_accounts_ccxt_does_not_count_is_never_lost_silently(
+    setup: Setup, mocks: MockThread
+) -> None:
+    conn = setup.add("alice", mocks.start("coinbase"), ALICE_BALANCES)
+    config = str(setup.write())
+    accounts = [
+        coinbase_account("USD", "50", "ACCOUNT_TYPE_FIAT"),
+        coinbase_account("BTC", "0.25", "ACCOUNT_TYPE_CRYPTO"),
+        coinbase_account("BTC", "0.5", "ACCOUNT_TYPE_VAULT"),  # counted: $30,000
+        coinbase_account("ETH", "2.0", "ACCOUNT_TYPE_SOMETHING_NEW"),  # named, not counted
+        coinbase_account("SOL", "0", "ACCOUNT_TYPE_SOMETHING_NEW"),  # nothing in it: not named
+    ]
+    conn.inject("body", payload={"accounts": accounts, "has_next": False, "cursor": ""})
+    shown = alice(nija("show", "--json", "--config", config).json())
+    assert shown["status"] == "ok", shown
+    btc = next(a for a in shown["assets"] if a["currency"] == "BTC")
+    assert btc["total"] == 0.75 and shown["balance"] == 45050.0  # 50 + 0.75 × 60,000
+    assert shown["error"] == "not counted: 2 ETH in an account of type ACCOUNT_TYPE_SOMETHING_NEW"
+    table = nija("show", "--refresh", "--config", config)
+    assert "not counted: 2 ETH" in " ".join(table.stdout.split()), table

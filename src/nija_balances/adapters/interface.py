@@ -33,6 +33,15 @@ class AdapterError(Exception):
         self.message = message
 
 
+@dataclass(frozen=True)
+class NotedHoldings(Holdings):
+    """`Holdings` with what the adapter saw but could not count, one line each (money in an
+    account of a kind it cannot read). Shown on the connection like a note on unpriced
+    assets: it is still `ok`, and the note says what its value leaves out."""
+
+    notes: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class Adapter(Protocol):
     """Fetches balances and prices for all connections of one exchange during one refresh."""

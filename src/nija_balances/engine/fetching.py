@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from nija_balances.adapters.interface import AdapterError
+from nija_balances.adapters.interface import AdapterError, NotedHoldings
 from nija_balances.domain.models import (
     Config,
     ConnectionReport,
@@ -151,9 +151,10 @@ async def _fetch_exchange(
             status = Status.OK
             if isinstance(outcome, Holdings):
                 valued = valuation.value(outcome, prices, settings)
-                note = None
+                notes = list(outcome.notes) if isinstance(outcome, NotedHoldings) else []
                 if valued.unpriced and price_error:
-                    note = f"could not price {', '.join(valued.unpriced)}: {price_error}"
+                    notes.append(f"could not price {', '.join(valued.unpriced)}: {price_error}")
+                note = "; ".join(notes) or None
                 report = replace(
                     blank,
                     status=Status.OK,

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from nija_balances.adapters.ccxt.amounts import (
+    BALANCE_NOTES,
     alpaca_holdings,
     assets_from_balance,
     check_answer,
@@ -46,7 +47,7 @@ from nija_balances.adapters.ccxt.transport import (
     request_slots,
     shared_ssl_context,
 )
-from nija_balances.adapters.interface import AdapterError, MarketStore
+from nija_balances.adapters.interface import AdapterError, MarketStore, NotedHoldings
 from nija_balances.domain.models import ConnectionConfig, Holdings, Settings, Status
 from nija_balances.domain.secrets import Credentials
 
@@ -166,7 +167,14 @@ class CcxtAdapter:
                 self._answered_overrides = connection.ccxt
         if not isinstance(balance, Mapping):
             raise AdapterError(Status.ERROR, f"{self.exchange} sent a balance of the wrong shape")
-        return Holdings(assets=assets_from_balance(balance, self.exchange))
+        assets = assets_from_balance(balance, self.exchange)
+        if self.quirks.balance_notes is not None:
+            notes = BALANCE_NOTES[self.quirks.balance_notes](
+                balance.get("info"), instance.options, self.exchange
+            )
+            if notes:
+                return NotedHoldings(assets=assets, notes=notes)
+        return Holdings(assets=assets)
 
     def _identity(self, connection: ConnectionConfig, credentials: Credentials) -> str:
         overrides = json.dumps(connection.ccxt, sort_keys=True, default=str)

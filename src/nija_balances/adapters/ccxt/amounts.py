@@ -9,7 +9,7 @@ not a balance would otherwise become $0.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -245,3 +245,40 @@ def check_answer(check: str, answer: Any, exchange: str) -> None:
         raise AdapterError(
             Status.ERROR, f"{exchange} sent an answer that is not a balance: {wrong}"
         ) from None
+
+
+# --------------------------------------------------------------------------- what ccxt leaves out
+
+
+def _coinbase_uncounted(info: Any, options: Mapping[str, Any], exchange: str) -> tuple[str, ...]:
+    """Money in Coinbase accounts of a type ccxt does not read (its `v3Accounts` option):
+    ccxt drops them from the balance without a word."""
+    counted: Collection[str] = options.get("v3Accounts") or ()
+    accounts = info.get("accounts") if isinstance(info, Mapping) else None
+    totals: dict[tuple[str, str], Decimal] = {}
+    for account in accounts if isinstance(accounts, list) else ():
+        kind = str(account.get("type"))
+        if kind in counted:
+            continue
+        available, hold = account.get("available_balance") or {}, account.get("hold") or {}
+        currency = str(available.get("currency") or account.get("currency") or "?")
+        amount = sum(
+            (
+                _decimal(part.get("value"), f"amount of {currency}", exchange) or Decimal(0)
+                for part in (available, hold)
+            ),
+            Decimal(0),
+        )
+        if amount:
+            totals[(kind, currency)] = totals.get((kind, currency), Decimal(0)) + amount
+    return tuple(
+        f"not counted: {amount.normalize():f} {currency} in an account of type {kind}"
+        for (kind, currency), amount in sorted(totals.items())
+    )
+
+
+#: What ccxt's balance leaves out, by the name `Quirks.balance_notes` uses:
+#: (the balance's `info`, the instance's `options`, exchange) -> one note per line.
+BALANCE_NOTES: Mapping[str, Callable[[Any, Mapping[str, Any], str], tuple[str, ...]]] = {
+    "coinbase_uncounted": _coinbase_uncounted,
+}
