@@ -12,6 +12,8 @@ Through ccxt over HTTP to the mock exchanges, Kraken and Coinbase:
   `%2B`, `%3D`), or a URL with a password in it, never reaches the output or the store;
 - Coinbase money in an account of a type ccxt does not count: a vault is counted; any other
   type holding money is named in the connection's note, never dropped without a word;
+- `settings.timeout` measures the exchange, not our start-up: importing ccxt made slower
+  than the timeout still gives `ok`;
 - with every logger at DEBUG (the Python API under `logging.basicConfig(level=DEBUG)`), no
   record holds a key, secret, signature, token or nonce; `ccxt = { verbose = true }` prints
   nothing of the requests (`--json` stays JSON).
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +34,7 @@ import pytest
 
 from mockex.harness import MARKETS_PATH
 from mockex.recorder import Recorder
-from reliability.harness import MockThread, Setup, nija
+from reliability.harness import MockThread, Setup, nija, nija_process
 
 pytestmark = pytest.mark.network_mock
 
@@ -451,3 +454,48 @@ def test_coinbase_money_in_accounts_ccxt_does_not_count_is_never_lost_silently(
     assert shown["error"] == "not counted: 2 ETH in an account of type ACCOUNT_TYPE_SOMETHING_NEW"
     table = nija("show", "--refresh", "--config", config)
     assert "not counted: 2 ETH" in " ".join(table.stdout.split()), table
+
+
+# ---------------------------------------------------------------------------- start-up time
+
+SLOW_IMPORT = """
+import sys
+import time
+
+
+class SlowCcxt:
+    \"\"\"Importing ccxt.async_support takes {seconds} s longer (a busy machine).\"\"\"
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "ccxt.async_support":
+            sys.meta_path.remove(self)
+            time.sleep({seconds})
+        return None
+
+
+sys.meta_path.insert(0, SlowCcxt())
+"""
+
+
+@pytest.mark.slow
+def test_the_timeout_does_not_count_importing_ccxt(
+    setup: Setup, mocks: MockThread, tmp_path: Path
+) -> None:
+    """ccxt's import takes 2.5 s here, the timeout is 1 s, the exchange answers at once: `ok`.
+
+    (The import is made slow by a `sitecustomize` on PYTHONPATH, in a real process.)
+    """
+    setup.settings["timeout"] = 1
+    kraken, coinbase = mocks.start("kraken"), mocks.start("coinbase")
+    setup.add("alice", kraken, ALICE_BALANCES)
+    setup.add("bob", coinbase, ALICE_BALANCES)
+    config = str(setup.write())
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(SLOW_IMPORT.format(seconds=2.5))
+    env = {**os.environ, "PYTHONPATH": str(shim)}
+    run = nija_process("show", "--json", "--config", config, env=env, timeout=60)
+    assert run.code == 0, run
+    conns = {c["account"]: c for c in run.json()["connections"]}
+    assert (conns["alice"]["status"], conns["alice"]["balance"]) == ("ok", ALICE_VALUE), run
+    assert (conns["bob"]["status"], conns["bob"]["balance"]) == ("ok", ALICE_VALUE), run

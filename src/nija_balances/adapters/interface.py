@@ -65,6 +65,25 @@ class Adapter(Protocol):
         ...
 
 
+@runtime_checkable
+class PreparingAdapter(Protocol):
+    """An adapter with set-up to do before any connection's timeout starts.
+
+    `settings.timeout` is how long an exchange may take to answer; importing a client library
+    and building its objects is our start-up, which on a busy machine can take longer than
+    that. The engine awaits `prepare` for every exchange, within a bound of its own, before
+    it starts any connection's clock.
+    """
+
+    async def prepare(self, jobs: Collection[tuple[ConnectionConfig, Credentials]]) -> None:
+        """Do the CPU-only set-up for these connections (no request to the exchange).
+
+        Best effort: what fails for one connection is left for its `fetch_holdings` to report;
+        raising fails every connection of the exchange alike.
+        """
+        ...
+
+
 class MarketStore(Protocol):
     """Where adapters keep per-exchange market lists between runs (the on-disk cache)."""
 

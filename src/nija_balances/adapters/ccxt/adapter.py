@@ -11,7 +11,9 @@ fetched. During one refresh one `CcxtAdapter` serves every connection of one exc
 - at most one ticker call per refresh (`fetch_tickers` for ASSET/quote, ASSET/USDT, ASSET/USDC);
 - at most `settings.max_in_flight` HTTP requests in flight per exchange across all adapters
   and accounts of the event loop;
-- every failure mapped to an `AdapterError` in `errors`, secrets redacted.
+- every failure mapped to an `AdapterError` in `errors`, secrets redacted;
+- ccxt imported (in a thread), instances built and cached markets restored in `prepare`,
+  before the engine starts any connection's timeout: the timeout measures the exchange.
 
 Amounts are read from the answers in `amounts`; the SSL context, request slots and
 instance clones live in `transport`; what differs between exchanges is data in `quirks`.
@@ -43,6 +45,7 @@ from nija_balances.adapters.ccxt.transport import (
     GuardedSession,
     clone_instance,
     gather_or_cancel,
+    import_in_thread,
     quiet_ccxt_logging,
     request_slots,
     shared_ssl_context,
@@ -93,12 +96,49 @@ class CcxtAdapter:
         self._first_overrides: Mapping[str, Any] | None = None
         self._answered_overrides: Mapping[str, Any] | None = None  # of a connection that answered
         self._markets_tasks: dict[str, asyncio.Future[Any]] = {}
+        self._prepared_publics: dict[str, Any] = {}  # built by `prepare`, markets not loaded
         self._connector: aiohttp.BaseConnector | None = None
         self._sessions: list[aiohttp.ClientSession] = []  # the sessions `GuardedSession`s wrap
         self._closed = False
         self._wire_log = quiet_ccxt_logging()  # ccxt logs API-Key, API-Sign, nonces at DEBUG
 
     # ------------------------------------------------------------------ Adapter protocol
+
+    async def prepare(self, jobs: Collection[tuple[ConnectionConfig, Credentials]]) -> None:
+        """Everything before the first request that costs only CPU: import ccxt (in a thread:
+        ~1 s, far more on a busy machine, and the event loop stays free), build each key's
+        instance, restore the markets kept in the store. A connection whose instance cannot
+        be built is left for its own `fetch_holdings` to report."""
+        await import_in_thread("ccxt.async_support")
+        tables: dict[str, Mapping[str, Any]] = {}
+        for connection, credentials in jobs:
+            if not credentials.api_key or not credentials.api_secret:
+                continue
+            tables.setdefault(self._table_key(connection.ccxt), connection.ccxt)
+            ident = self._identity(connection, credentials)
+            if ident in self._instances:
+                continue
+            try:
+                self._instances[ident] = self._create(connection.ccxt, credentials)
+            except Exception as exc:
+                log.debug("preparing a %s instance failed: %r", self.exchange, exc)
+        if self.quirks.holdings != "balance":  # no markets needed
+            return
+        for key, overrides in tables.items():
+            if key in self._markets_tasks or key in self._prepared_publics:
+                continue
+            try:
+                public = self._create(overrides, None)
+            except Exception as exc:
+                log.debug("preparing a public %s instance failed: %r", self.exchange, exc)
+                continue
+            self._publics.append(public)
+            if self._restore_markets(public):
+                loaded: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                loaded.set_result(public)
+                self._markets_tasks[key] = loaded
+            else:  # loaded from the exchange by the first connection that needs them
+                self._prepared_publics[key] = public
 
     async def fetch_holdings(
         self, connection: ConnectionConfig, credentials: Credentials
@@ -127,6 +167,7 @@ class CcxtAdapter:
         instances = [*self._instances.values(), *self._publics]
         self._instances.clear()
         self._templates.clear()  # never opened: nothing to close
+        self._prepared_publics.clear()  # in `_publics` too
         self._publics = []
         results = await asyncio.gather(*(i.close() for i in instances), return_exceptions=True)
         for result in results:
@@ -176,6 +217,11 @@ class CcxtAdapter:
                 return NotedHoldings(assets=assets, notes=notes)
         return Holdings(assets=assets)
 
+    @staticmethod
+    def _table_key(overrides: Mapping[str, Any]) -> str:
+        """One key per distinct `ccxt` table (markets are loaded once per table)."""
+        return json.dumps(overrides, sort_keys=True, default=str)
+
     def _identity(self, connection: ConnectionConfig, credentials: Credentials) -> str:
         overrides = json.dumps(connection.ccxt, sort_keys=True, default=str)
         parts = (credentials.api_key, credentials.api_secret, credentials.api_passphrase, overrides)
@@ -222,7 +268,7 @@ class CcxtAdapter:
         cancel it for the others; a failed load fails every connection with the same
         `ccxt` table alike (instead of each retrying it), and no other.
         """
-        key = json.dumps(overrides, sort_keys=True, default=str)
+        key = self._table_key(overrides)
         task = self._markets_tasks.get(key)
         if task is None:
             task = self._markets_tasks[key] = asyncio.ensure_future(self._load_markets(overrides))
@@ -232,8 +278,10 @@ class CcxtAdapter:
             raise AdapterError(exc.status, f"loading markets failed: {exc.message}") from None
 
     async def _load_markets(self, overrides: Mapping[str, Any]) -> Any:
-        public = self._create(overrides, None)
-        self._publics.append(public)
+        public = self._prepared_publics.pop(self._table_key(overrides), None)
+        if public is None:
+            public = self._create(overrides, None)
+            self._publics.append(public)
         try:
             if not self._restore_markets(public):
                 if self.quirks.parallel_currencies and public.has.get("fetchCurrencies"):

@@ -8,9 +8,13 @@ imported here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
+import importlib
 import logging
 import ssl
+import sys
+import threading
 import weakref
 from collections.abc import Awaitable, Mapping
 from functools import cache
@@ -52,6 +56,35 @@ def clone_instance(template: Any) -> Any:
     clone.origin = clone.uuid()
     clone.init_throttler()
     return clone
+
+
+async def import_in_thread(module: str) -> None:
+    """Import `module` in a daemon thread, the event loop free meanwhile (a daemon thread:
+    an interrupted process does not wait for it)."""
+    if module in sys.modules:
+        return
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
+
+    def run() -> None:
+        error: BaseException | None = None
+        try:
+            importlib.import_module(module)
+        except BaseException as exc:
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, error)
+
+    threading.Thread(target=run, name=f"import {module}", daemon=True).start()
+    await done
 
 
 async def gather_or_cancel(*aws: Awaitable[Any]) -> list[Any]:
