@@ -40,6 +40,9 @@ FAULT_KINDS = frozenset(
         "malformed_json",  # HTTP 200, JSON content type, body cut in the middle of an object
         "html",  # an HTML error page, HTTP `status` (default 502)
         "truncated",  # declares a Content-Length, sends half the body, closes the connection
+        "body",  # HTTP `status` (default 200) with `payload` as JSON, or `text` as it is
+        "redirect",  # HTTP `status` (default 302) to `location`
+        "huge",  # HTTP 200, `payload` padded to `size` bytes, streamed (see `Fault.sent`)
     }
 )
 
@@ -90,7 +93,13 @@ class Fault:
     path: str | None = None  # only paths starting with this prefix (None: every path)
     times: int | None = None  # how many requests it hits (None: until cleared)
     seconds: float = 2.0  # latency / hang duration
-    status: int | None = None  # HTTP status of the `html` fault
+    status: int | None = None  # HTTP status of the `html` and `body` faults
+    payload: Any = None  # the `body` fault's answer, sent as JSON
+    text: str | None = None  # the `body` fault's answer as it is (instead of `payload`)
+    location: str | None = None  # where the `redirect` fault sends the client
+    size: int = 0  # the `huge` fault's body size in bytes
+    declare_length: bool = False  # the `huge` fault says its size (Content-Length), else chunked
+    sent: int = 0  # bytes of the `huge` body written before the client stopped reading
     after: int = 0  # matching requests let through before the first hit
     hits: int = 0
     passed: int = 0
@@ -196,6 +205,9 @@ class MockExchange:
         self.max_in_flight = 0
         #: "METHOD /path" of requests no route serves
         self.unexpected: list[str] = []
+        #: every request's headers and body, once a test sets `record_requests`
+        self.record_requests = False
+        self.received: list[tuple[str, dict[str, str], bytes]] = []
         self.url = ""
         self._runner: web.AppRunner | None = None
         self.routes: dict[tuple[str, str], Handler] = {}
@@ -236,15 +248,36 @@ class MockExchange:
         seconds: float = 2.0,
         status: int | None = None,
         after: int = 0,
+        payload: Any = None,
+        text: str | None = None,
+        location: str | None = None,
+        size: int = 0,
+        declare_length: bool = False,
     ) -> Fault:
         """Inject a fault (see `FAULT_KINDS`) for matching requests; returns it (see `hits`).
 
-        `after=N`: the first N matching requests pass (a fault on page N + 1).
+        `after=N`: the first N matching requests pass (a fault on page N + 1). `body`: any
+        answer, `payload` as JSON or `text` as it is, with HTTP `status` (default 200).
+        `redirect`: HTTP `status` (default 302) with `Location: <location>`. `huge`: the
+        object `payload` with a `pad` member making it `size` bytes, streamed in 64 kB chunks,
+        with a Content-Length if `declare_length`, else chunked; `Fault.sent` counts the bytes
+        written before the client went away.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; known: {sorted(FAULT_KINDS)}")
         fault = Fault(
-            kind, key=key, path=path, times=times, seconds=seconds, status=status, after=after
+            kind,
+            key=key,
+            path=path,
+            times=times,
+            seconds=seconds,
+            status=status,
+            after=after,
+            payload=payload,
+            text=text,
+            location=location,
+            size=size,
+            declare_length=declare_length,
         )
         self.faults.append(fault)
         return fault
@@ -312,6 +345,8 @@ class MockExchange:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
+            if self.record_requests:
+                self.received.append((path, dict(request.headers), await request.read()))
             key = self.request_key(request)
             if key is not None:
                 self.requests_by_key[key] += 1
@@ -363,6 +398,21 @@ class MockExchange:
             status = fault.status or 502
             page = f"<html><head><title>{status} Error</title></head><body>cloudflare</body></html>"
             return web.Response(status=status, text=page, content_type="text/html")
+        if kind == "body":
+            text = fault.text if fault.text is not None else json.dumps(fault.payload)
+            return web.Response(
+                status=fault.status or 200, text=text, content_type="application/json"
+            )
+        if kind == "redirect":
+            assert fault.location is not None, "a redirect needs a location"
+            return web.Response(
+                status=fault.status or 302,
+                headers={"Location": fault.location},
+                text='{"moved": true}',  # a JSON body: nothing but the status says "redirect"
+                content_type="application/json",
+            )
+        if kind == "huge":
+            return await self._stream_huge(fault, request)
         if kind == "truncated":
             body = json.dumps({"result": {"padding": "x" * 200}}).encode()
             response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
@@ -373,3 +423,27 @@ class MockExchange:
                 request.transport.close()
             return response
         raise AssertionError(kind)  # pragma: no cover - guarded by inject()
+
+    async def _stream_huge(self, fault: Fault, request: web.Request) -> web.StreamResponse:
+        head = json.dumps(fault.payload or {})[:-1]
+        head += (", " if head != "{" else "") + '"pad": "'
+        pad = max(0, fault.size - len(head) - 2)
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        if fault.declare_length:
+            response.content_length = len(head) + pad + 2
+        await response.prepare(request)
+        chunk = b"x" * 65536
+        try:
+            await response.write(head.encode())
+            fault.sent += len(head)
+            while pad > 0:
+                piece = chunk[: min(pad, len(chunk))]
+                await response.write(piece)
+                fault.sent += len(piece)
+                pad -= len(piece)
+            await response.write(b'"}')
+            fault.sent += 2
+            await response.write_eof()
+        except ConnectionError:  # the client stopped reading and closed the connection
+            pass
+        return response

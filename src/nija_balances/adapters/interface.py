@@ -33,6 +33,15 @@ class AdapterError(Exception):
         self.message = message
 
 
+@dataclass(frozen=True)
+class NotedHoldings(Holdings):
+    """`Holdings` with what the adapter saw but could not count, one line each (money in an
+    account of a kind it cannot read). Shown on the connection like a note on unpriced
+    assets: it is still `ok`, and the note says what its value leaves out."""
+
+    notes: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class Adapter(Protocol):
     """Fetches balances and prices for all connections of one exchange during one refresh."""
@@ -53,6 +62,25 @@ class Adapter(Protocol):
 
     async def aclose(self) -> None:
         """Release every connection; always awaited, also after errors."""
+        ...
+
+
+@runtime_checkable
+class PreparingAdapter(Protocol):
+    """An adapter with set-up to do before any connection's timeout starts.
+
+    `settings.timeout` is how long an exchange may take to answer; importing a client library
+    and building its objects is our start-up, which on a busy machine can take longer than
+    that. The engine awaits `prepare` for every exchange, within a bound of its own, before
+    it starts any connection's clock.
+    """
+
+    async def prepare(self, jobs: Collection[tuple[ConnectionConfig, Credentials]]) -> None:
+        """Do the CPU-only set-up for these connections (no request to the exchange).
+
+        Best effort: what fails for one connection is left for its `fetch_holdings` to report;
+        raising fails every connection of the exchange alike.
+        """
         ...
 
 

@@ -5,9 +5,12 @@ Pure: reads no environment and no file. Where credentials are found is `config.c
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import quote, quote_plus
 
 SourceKind = Literal["env", "dotenv", "inline"]
 
@@ -53,10 +56,26 @@ class Credentials:
 
 REDACTED = "***"
 
+# `scheme://user:password@host`: the userinfo of a URL, whatever the password
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#]*@")
+_HEX = re.compile(r"%[0-9A-F]{2}")
+
+
+def _escaped(form: str) -> set[str]:
+    """`form` as an answer may echo it: JSON-escaped (`\\/`, `\\n`) and URL-encoded (`%2F`,
+    `%2B`, `%3D`, in either case; `+` for a space)."""
+    json_form = json.dumps(form)[1:-1]
+    forms = {json_form, json_form.replace("/", "\\/")}
+    for encoded in (quote(form, safe=""), quote(form), quote_plus(form)):
+        forms |= {encoded, _HEX.sub(lambda m: m[0].lower(), encoded)}
+    return forms
+
 
 def redact(text: str, secrets: Iterable[str]) -> str:
     """Replace every secret in `text`: whole, and for a multi-line one (a PEM key, maybe
-    pasted on one line with `\\n`) in both forms and each of its lines of 12+ characters."""
+    pasted on one line with `\\n`) in both forms and each of its lines of 12+ characters;
+    each of these also JSON-escaped and URL-encoded. The userinfo of any URL
+    (`https://user:password@host`) is removed too."""
     forms: set[str] = set()
     for secret in (s for s in secrets if s):
         multiline = secret.replace("\\n", "\n").strip()
@@ -65,6 +84,8 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if len(lines) > 1:
             forms |= {multiline, multiline.replace("\n", "\\n")}
             forms.update(x for x in lines if len(x) >= 12 and not x.startswith("-----"))
+    for form in list(forms):
+        forms |= _escaped(form)
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, REDACTED)
-    return text
+    return _USERINFO.sub(r"\1", text)

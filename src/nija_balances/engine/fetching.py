@@ -1,7 +1,10 @@
 """Fetching: every exchange at once, one adapter each, each connection within its timeout.
 
-A failure of one connection never stops another; a failed fetch with an earlier good value
-is shown `stale`; prices come from one call per exchange after the balances.
+First every exchange's adapter is built and prepared (importing its client library,
+building its objects: our start-up, bounded by `prepare_limit`), then every connection is
+fetched, each within `settings.timeout`, which so measures the exchange alone. A failure of
+one connection never stops another; a failed fetch with an earlier good value is shown
+`stale`; prices come from one call per exchange after the balances.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from nija_balances.adapters.interface import AdapterError
+from nija_balances.adapters.interface import AdapterError, NotedHoldings, PreparingAdapter
 from nija_balances.domain.models import (
     Config,
     ConnectionReport,
@@ -32,6 +35,12 @@ from nija_balances.engine.ports import Observer, ResultStore
 from nija_balances.engine.reports import blank_report, from_stored, pick_basis
 
 log = logging.getLogger("nija_balances.engine.collect")
+
+
+def prepare_limit(timeout: float) -> float:
+    """How long the start-up of one exchange's adapter may take: importing ccxt costs ~1 s of
+    CPU, and ten times that on a machine shared by ten busy processes."""
+    return max(60.0, 4 * timeout)
 
 
 # --------------------------------------------------------------------------- fetching
@@ -61,12 +70,23 @@ async def fetch(
     if observer is not None:
         observer(0, total)  # the total is known before the first answer
 
-    groups = await asyncio.gather(
-        *(
-            _fetch_exchange(exchange, jobs, plan.config, store, clock, finished)
-            for exchange, jobs in by_exchange.items()
+    adapters: dict[str, Adapter] = {}  # built and not closed yet
+    try:
+        failures = await asyncio.gather(
+            *(
+                _open(exchange, jobs, plan.config, store, adapters)
+                for exchange, jobs in by_exchange.items()
+            )
         )
-    )
+        groups = await asyncio.gather(
+            *(
+                _fetch_exchange(exchange, jobs, plan.config, adapters, failure, clock, finished)
+                for (exchange, jobs), failure in zip(by_exchange.items(), failures, strict=True)
+            )
+        )
+    finally:  # after an interrupt: the adapters no `_fetch_exchange` closed
+        for exchange in list(adapters):
+            await _close(exchange, adapters)
     outcomes = {key: outcome for group in groups for key, outcome in group.items()}
     reports = {key: report for key, (report, _) in outcomes.items()}
     now = clock()
@@ -110,11 +130,51 @@ def _to_store(
     return None
 
 
-async def _fetch_exchange(
+async def _open(
     exchange: str,
     jobs: list[FetchJob],
     config: Config,
     store: ResultStore | None,
+    adapters: dict[str, Adapter],
+) -> tuple[Status, str] | None:
+    """Build and prepare one exchange's adapter (into `adapters`); None, or why every one of
+    its connections fails."""
+    import asyncio
+
+    try:
+        adapter = adapters[exchange] = jobs[0].spec.factory(exchange, config.settings, store)
+    except Exception as exc:  # the adapter could not even be built: every job fails alike
+        return _classify(exc, ())
+    if not isinstance(adapter, PreparingAdapter):
+        return None
+    limit = prepare_limit(config.settings.timeout)
+    secrets = tuple(s for job in jobs for s in job.credentials.secrets())
+    try:
+        await asyncio.wait_for(
+            adapter.prepare([(job.connection, job.credentials) for job in jobs]), limit
+        )
+    except TimeoutError:
+        return Status.TIMEOUT, f"start-up took longer than {limit:g} s (is the machine overloaded?)"
+    except Exception as exc:
+        return _classify(exc, secrets)
+    return None
+
+
+async def _close(exchange: str, adapters: dict[str, Adapter]) -> None:
+    adapter = adapters.pop(exchange, None)
+    if adapter is not None:
+        try:
+            await adapter.aclose()
+        except Exception as exc:  # closing must never lose the results
+            log.warning("%s: error while closing: %s", exchange, exc)
+
+
+async def _fetch_exchange(
+    exchange: str,
+    jobs: list[FetchJob],
+    config: Config,
+    adapters: dict[str, Adapter],
+    failure: tuple[Status, str] | None,
     clock: Callable[[], float],
     finished: Callable[[], None],
 ) -> dict[str, tuple[ConnectionReport, Status]]:
@@ -125,11 +185,12 @@ async def _fetch_exchange(
     from nija_balances.domain import valuation
 
     settings = config.settings
-    adapter: Adapter | None = None
     reports: dict[str, tuple[ConnectionReport, Status]] = {}
     try:
+        if failure is not None:
+            raise AdapterError(*failure)
+        adapter = adapters[exchange]
         log.info("%s: fetching %d connection(s)", exchange, len(jobs))
-        adapter = jobs[0].spec.factory(exchange, settings, store)
         outcomes = await asyncio.gather(
             *(_fetch_one(adapter, job, settings.timeout, clock, finished) for job in jobs)
         )
@@ -151,9 +212,10 @@ async def _fetch_exchange(
             status = Status.OK
             if isinstance(outcome, Holdings):
                 valued = valuation.value(outcome, prices, settings)
-                note = None
+                notes = list(outcome.notes) if isinstance(outcome, NotedHoldings) else []
                 if valued.unpriced and price_error:
-                    note = f"could not price {', '.join(valued.unpriced)}: {price_error}"
+                    notes.append(f"could not price {', '.join(valued.unpriced)}: {price_error}")
+                note = "; ".join(notes) or None
                 report = replace(
                     blank,
                     status=Status.OK,
@@ -171,7 +233,7 @@ async def _fetch_exchange(
                 status, message = outcome
                 report = _failed(blank, job, status, message, latency, now, config)
             reports[job.connection.key] = (report, status)
-    except Exception as exc:  # the adapter could not even be built: every job fails alike
+    except Exception as exc:  # no adapter, or it failed as a whole: every job fails alike
         status, message = _classify(exc, ())
         now = clock()
         for job in jobs:
@@ -181,11 +243,7 @@ async def _fetch_exchange(
                 reports[job.connection.key] = (report, status)
                 finished()
     finally:
-        if adapter is not None:
-            try:
-                await adapter.aclose()
-            except Exception as exc:  # closing must never lose the results
-                log.warning("%s: error while closing: %s", exchange, exc)
+        await _close(exchange, adapters)
     return reports
 
 

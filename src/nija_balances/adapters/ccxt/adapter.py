@@ -11,7 +11,9 @@ fetched. During one refresh one `CcxtAdapter` serves every connection of one exc
 - at most one ticker call per refresh (`fetch_tickers` for ASSET/quote, ASSET/USDT, ASSET/USDC);
 - at most `settings.max_in_flight` HTTP requests in flight per exchange across all adapters
   and accounts of the event loop;
-- every failure mapped to an `AdapterError` in `errors`, secrets redacted.
+- every failure mapped to an `AdapterError` in `errors`, secrets redacted;
+- ccxt imported (in a thread), instances built and cached markets restored in `prepare`,
+  before the engine starts any connection's timeout: the timeout measures the exchange.
 
 Amounts are read from the answers in `amounts`; the SSL context, request slots and
 instance clones live in `transport`; what differs between exchanges is data in `quirks`.
@@ -24,20 +26,31 @@ import hashlib
 import json
 import logging
 import socket
+import ssl
 from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from nija_balances.adapters.ccxt.amounts import alpaca_holdings, assets_from_balance, ticker_price
+from nija_balances.adapters.ccxt.amounts import (
+    BALANCE_NOTES,
+    alpaca_holdings,
+    assets_from_balance,
+    check_answer,
+    ticker_price,
+)
 from nija_balances.adapters.ccxt.errors import clean_message, to_adapter_error
 from nija_balances.adapters.ccxt.quirks import quirks_for
 from nija_balances.adapters.ccxt.transport import (
+    GuardedSession,
     clone_instance,
     gather_or_cancel,
+    import_in_thread,
+    quiet_ccxt_logging,
     request_slots,
     shared_ssl_context,
 )
-from nija_balances.adapters.interface import AdapterError, MarketStore
+from nija_balances.adapters.interface import AdapterError, MarketStore, NotedHoldings
 from nija_balances.domain.models import ConnectionConfig, Holdings, Settings, Status
 from nija_balances.domain.secrets import Credentials
 
@@ -53,7 +66,7 @@ MARKETS_FORMAT = 1
 PAR_QUOTES = ("USDT", "USDC")
 
 #: Connection `ccxt` keys that make the instance keep its own HTTP session.
-_OWN_TRANSPORT_KEYS = frozenset({"verify", "cafile", "session", "aiohttp_trust_env"})
+_OWN_TRANSPORT_KEYS = frozenset({"verify", "cafile", "aiohttp_trust_env"})
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,11 +96,49 @@ class CcxtAdapter:
         self._first_overrides: Mapping[str, Any] | None = None
         self._answered_overrides: Mapping[str, Any] | None = None  # of a connection that answered
         self._markets_tasks: dict[str, asyncio.Future[Any]] = {}
+        self._prepared_publics: dict[str, Any] = {}  # built by `prepare`, markets not loaded
         self._connector: aiohttp.BaseConnector | None = None
-        self._sessions: list[aiohttp.ClientSession] = []
+        self._sessions: list[aiohttp.ClientSession] = []  # the sessions `GuardedSession`s wrap
         self._closed = False
+        self._wire_log = quiet_ccxt_logging()  # ccxt logs API-Key, API-Sign, nonces at DEBUG
 
     # ------------------------------------------------------------------ Adapter protocol
+
+    async def prepare(self, jobs: Collection[tuple[ConnectionConfig, Credentials]]) -> None:
+        """Everything before the first request that costs only CPU: import ccxt (in a thread:
+        ~1 s, far more on a busy machine, and the event loop stays free), build each key's
+        instance, restore the markets kept in the store. A connection whose instance cannot
+        be built is left for its own `fetch_holdings` to report."""
+        await import_in_thread("ccxt.async_support")
+        tables: dict[str, Mapping[str, Any]] = {}
+        for connection, credentials in jobs:
+            if not credentials.api_key or not credentials.api_secret:
+                continue
+            tables.setdefault(self._table_key(connection.ccxt), connection.ccxt)
+            ident = self._identity(connection, credentials)
+            if ident in self._instances:
+                continue
+            try:
+                self._instances[ident] = self._create(connection.ccxt, credentials)
+            except Exception as exc:
+                log.debug("preparing a %s instance failed: %r", self.exchange, exc)
+        if self.quirks.holdings != "balance":  # no markets needed
+            return
+        for key, overrides in tables.items():
+            if key in self._markets_tasks or key in self._prepared_publics:
+                continue
+            try:
+                public = self._create(overrides, None)
+            except Exception as exc:
+                log.debug("preparing a public %s instance failed: %r", self.exchange, exc)
+                continue
+            self._publics.append(public)
+            if self._restore_markets(public):
+                loaded: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                loaded.set_result(public)
+                self._markets_tasks[key] = loaded
+            else:  # loaded from the exchange by the first connection that needs them
+                self._prepared_publics[key] = public
 
     async def fetch_holdings(
         self, connection: ConnectionConfig, credentials: Credentials
@@ -116,6 +167,7 @@ class CcxtAdapter:
         instances = [*self._instances.values(), *self._publics]
         self._instances.clear()
         self._templates.clear()  # never opened: nothing to close
+        self._prepared_publics.clear()  # in `_publics` too
         self._publics = []
         results = await asyncio.gather(*(i.close() for i in instances), return_exceptions=True)
         for result in results:
@@ -156,7 +208,19 @@ class CcxtAdapter:
                 self._answered_overrides = connection.ccxt
         if not isinstance(balance, Mapping):
             raise AdapterError(Status.ERROR, f"{self.exchange} sent a balance of the wrong shape")
-        return Holdings(assets=assets_from_balance(balance, self.exchange))
+        assets = assets_from_balance(balance, self.exchange)
+        if self.quirks.balance_notes is not None:
+            notes = BALANCE_NOTES[self.quirks.balance_notes](
+                balance.get("info"), instance.options, self.exchange
+            )
+            if notes:
+                return NotedHoldings(assets=assets, notes=notes)
+        return Holdings(assets=assets)
+
+    @staticmethod
+    def _table_key(overrides: Mapping[str, Any]) -> str:
+        """One key per distinct `ccxt` table (markets are loaded once per table)."""
+        return json.dumps(overrides, sort_keys=True, default=str)
 
     def _identity(self, connection: ConnectionConfig, credentials: Credentials) -> str:
         overrides = json.dumps(connection.ccxt, sort_keys=True, default=str)
@@ -204,7 +268,7 @@ class CcxtAdapter:
         cancel it for the others; a failed load fails every connection with the same
         `ccxt` table alike (instead of each retrying it), and no other.
         """
-        key = json.dumps(overrides, sort_keys=True, default=str)
+        key = self._table_key(overrides)
         task = self._markets_tasks.get(key)
         if task is None:
             task = self._markets_tasks[key] = asyncio.ensure_future(self._load_markets(overrides))
@@ -214,8 +278,10 @@ class CcxtAdapter:
             raise AdapterError(exc.status, f"loading markets failed: {exc.message}") from None
 
     async def _load_markets(self, overrides: Mapping[str, Any]) -> Any:
-        public = self._create(overrides, None)
-        self._publics.append(public)
+        public = self._prepared_publics.pop(self._table_key(overrides), None)
+        if public is None:
+            public = self._create(overrides, None)
+            self._publics.append(public)
         try:
             if not self._restore_markets(public):
                 if self.quirks.parallel_currencies and public.has.get("fetchCurrencies"):
@@ -301,12 +367,19 @@ class CcxtAdapter:
                 if value and name not in overrides:  # the `ccxt` table wins, as it always did
                     setattr(instance, name, value)
         instance.timeout_on_exit = 0  # ccxt sleeps 250 ms in close() otherwise
+        # `verbose` prints every request, API key and signature included, on stdout: never,
+        # whatever the `ccxt` table says (the config loader owns that table's checks)
+        instance.verbose = False
+        instance.logger = self._wire_log
         if credentials is not None and self.quirks.exact_balances:
             instance.number = str
-        if not _OWN_TRANSPORT_KEYS & set(overrides):
+        # every request goes through a `GuardedSession` of ours, never a session ccxt builds
+        if _OWN_TRANSPORT_KEYS & set(overrides):
+            instance.session = self._own_session(instance)
+        else:
             instance.ssl_context = shared_ssl_context()
             instance.session = self._new_session()
-            instance.own_session = False
+        instance.own_session = False
         self._limit(instance)
         return instance
 
@@ -326,7 +399,7 @@ class CcxtAdapter:
             self._templates[key] = getattr(ccxt_async, self.exchange)(self._config(overrides))
         return self._templates[key]
 
-    def _new_session(self) -> aiohttp.ClientSession:
+    def _new_session(self) -> GuardedSession:
         import aiohttp
 
         if self._connector is None:
@@ -339,13 +412,35 @@ class CcxtAdapter:
         # one session (own cookies) per instance, one connection pool for all of them
         session = aiohttp.ClientSession(connector=self._connector, connector_owner=False)
         self._sessions.append(session)
-        return session
+        return GuardedSession(session, self.exchange)
+
+    def _own_session(self, instance: Any) -> GuardedSession:
+        """A session with its own connector for an instance whose `ccxt` table sets how TLS
+        is checked (`verify`, `cafile`) or asks for the environment's proxies, as ccxt's
+        `open()` would build it."""
+        import aiohttp
+
+        context = ssl.create_default_context(cafile=instance.cafile) if instance.verify else False
+        instance.ssl_context = context
+        connector = aiohttp.TCPConnector(
+            ssl=context,
+            limit=max(1, self.settings.max_in_flight),
+            family=socket.AF_UNSPEC,
+            happy_eyeballs_delay=0,
+        )
+        session = aiohttp.ClientSession(
+            connector=connector, trust_env=bool(instance.aiohttp_trust_env)
+        )
+        self._sessions.append(session)
+        return GuardedSession(session, self.exchange)
 
     def _limit(self, instance: Any) -> None:
-        """Hold a request slot around every HTTP request; reject answers that are not JSON."""
+        """Hold a request slot around every HTTP request; reject answers that are not JSON,
+        and balance answers that are not a balance (before ccxt reads them as empty)."""
         slots = request_slots(self.exchange, self.settings.max_in_flight)
         fetch = instance.fetch
         exchange = self.exchange
+        checks = self.quirks.answer_checks
 
         async def limited_fetch(
             url: str, method: str = "GET", headers: Any = None, body: Any = None
@@ -357,6 +452,11 @@ class CcxtAdapter:
                 raise AdapterError(
                     Status.ERROR, f"{exchange} sent a response that is not JSON: {start}"
                 )
+            if checks:
+                path = urlsplit(url).path
+                for suffix, check in checks.items():
+                    if path.endswith(suffix):
+                        check_answer(check, response, exchange)
             return response
 
         instance.fetch = limited_fetch

@@ -51,6 +51,11 @@ class Quirks:
     ticker_prices: bool = True
     # API keys come with a passphrase (ccxt's `password`)
     passphrase: bool = False
+    # raw answers checked before ccxt parses them: URL path -> a check in `amounts.ANSWER_CHECKS`
+    # (ccxt reads a balance answer without a balance as an empty balance: $0)
+    answer_checks: Mapping[str, str] = field(default_factory=lambda: freeze({}), hash=False)
+    # what ccxt's balance leaves out, said on the connection: a note in `amounts.BALANCE_NOTES`
+    balance_notes: str | None = None
 
     def ccxt_config(self) -> dict[str, Any]:
         """`ccxt_defaults` as a fresh dict, to build a ccxt constructor's config from."""
@@ -79,14 +84,32 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
         ),
         "bitget": Quirks(passphrase=True),
         # Advanced Trade brokerage accounts (available + hold) instead of the v2 wallet API;
+        # vaults are the owner's money too (ccxt reads only crypto and fiat wallets), and
+        # money in any other type of account is named on the connection;
         # currencies, then spot and futures products, would be three round trips in a row
         "coinbase": Quirks(
-            ccxt_defaults=freeze({"options": {"fetchBalance": "v3PrivateGetBrokerageAccounts"}}),
+            ccxt_defaults=freeze(
+                {
+                    "options": {
+                        "fetchBalance": "v3PrivateGetBrokerageAccounts",
+                        "v3Accounts": [
+                            "ACCOUNT_TYPE_CRYPTO",
+                            "ACCOUNT_TYPE_FIAT",
+                            "ACCOUNT_TYPE_VAULT",
+                        ],
+                    }
+                }
+            ),
             exact_balances=True,
             parallel_currencies=True,
+            answer_checks=freeze({"/api/v3/brokerage/accounts": "coinbase_accounts"}),
+            balance_notes="coinbase_uncounted",
         ),
         "coinbaseexchange": Quirks(passphrase=True),
-        "kraken": Quirks(exact_balances=True),
+        "kraken": Quirks(
+            exact_balances=True,
+            answer_checks=freeze({"/0/private/BalanceEx": "kraken_balance_ex"}),
+        ),
         "kucoin": Quirks(passphrase=True),
         "kucoinfutures": Quirks(passphrase=True),
         "okx": Quirks(
