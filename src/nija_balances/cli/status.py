@@ -63,24 +63,9 @@ def user(
     account = portfolio.user(user_id)
     assert account is not None  # narrow() rejected unknown ids
     if json:
-        from nija_balances.render.json_doc import cents, connection_dict, dumps
+        from nija_balances.render.json_doc import dumps, user_document
 
-        common.write_data(
-            dumps(
-                {
-                    "user_id": account.id,
-                    "name": account.name,
-                    "enabled": account.enabled,
-                    "total": cents(account.total),
-                    "connections_total": len(account.connections),
-                    "connections_counted": sum(1 for c in account.connections if c.counted),
-                    "complete": account.complete,
-                    "basis": portfolio.basis,
-                    "quote": portfolio.quote,
-                    "connections": [connection_dict(c) for c in account.connections],
-                }
-            )
-        )
+        common.write_data(dumps(user_document(account, portfolio)))
         return
     from nija_balances.render.detail import user_detail
 
