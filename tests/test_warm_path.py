@@ -35,7 +35,7 @@ except SystemExit as exit:
     code = exit.code or 0
 else:
     code = 0
-watched = ("ccxt", "asyncio", "aiohttp", "nija_balances.cli.config_cmd")
+watched = ("ccxt", "asyncio", "aiohttp", "nija_balances.cli.config")
 heavy = sorted(m for m in watched if m in sys.modules)
 print("IMPORTED:" + ",".join(heavy), file=sys.stderr)
 sys.exit(code)

@@ -18,11 +18,11 @@ if TYPE_CHECKING:
 COMMAND_MODULES: dict[str, str] = {
     "show": "show",
     "status": "status",
-    "user": "status",
+    "user": "user",
     "watch": "watch",
-    "init": "config_cmd",
-    "config": "config_cmd",
-    "cache": "cache_cmd",
+    "init": "config.edit",
+    "config": "config.edit",
+    "cache": "cache",
 }
 _VALUE_OPTIONS = frozenset({"--config"})  # global options that take a value
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from nija_balances.cli import common
-from nija_balances.cli.config_cmd import config_app, say, warn
+from nija_balances.cli.config.edit import config_app, say, warn
 
 if TYPE_CHECKING:
     from nija_balances.domain.models import AccountConfig, Config, ConnectionConfig

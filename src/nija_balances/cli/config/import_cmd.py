@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nija_balances.cli import common
-from nija_balances.cli.config_cmd import ForceOption, config_app, say, warn
+from nija_balances.cli.config.edit import ForceOption, config_app, say, warn
 
 
 @config_app.command("import")

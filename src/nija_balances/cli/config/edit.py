@@ -378,4 +378,4 @@ def add_connection(
         say(opts, f"reads the {_reads(conn)}")
 
 
-from nija_balances.cli import config_import, config_show  # noqa: E402, F401
+from nija_balances.cli.config import import_cmd, show  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""`nija init` and `nija config ...`: write, edit, import and inspect the config file."""
