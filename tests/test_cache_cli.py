@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nija_balances.cli import app, cache
+from nija_balances.cli import cache
+from nija_balances.cli.root import app
 from nija_balances.store.sqlite import SqliteStore
 from test_cache import T0, Clock, result
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from conftest import write
 from nija_balances.adapters import registry
-from nija_balances.cli import app
+from nija_balances.cli.root import app
 
 
 @pytest.fixture
