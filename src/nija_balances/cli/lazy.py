@@ -30,7 +30,8 @@ class Lazy:
 
     target: str  # "package.module:name": a command function, or a group (a LazyGroup)
     summary: str  # its one-line help, as in its docstring (tests hold them equal)
-    shows: Collection[str] = field(default_factory=frozenset)  # global options in its --help
+    # the global options its --help shows (a command; a group's commands have their own)
+    shows: Collection[str] = field(default_factory=frozenset)
 
 
 class LazyGroup(TyperGroup):
