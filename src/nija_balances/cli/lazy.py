@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +74,8 @@ class LazyGroup(TyperGroup):
     ) -> tuple[str | None, Command | None, list[str]]:
         if args and args[0] not in self.lazy and not args[0].startswith("-"):
             # Typer suggests from the commands it holds; this group holds none until used
+            from difflib import get_close_matches
+
             matches = get_close_matches(args[0], list(self.lazy))
             if matches:
                 suggestions = ", ".join(repr(m) for m in matches)
