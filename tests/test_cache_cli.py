@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nija_balances.cli import app, cache_cmd
+from nija_balances.cli import cache
+from nija_balances.cli.root import app
 from nija_balances.store.sqlite import SqliteStore
 from test_cache import T0, Clock, result
 
@@ -28,7 +29,7 @@ def utc_and_fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     old = os.environ.get("TZ")
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
-    monkeypatch.setattr(cache_cmd, "_clock", lambda: T0)
+    monkeypatch.setattr(cache, "_clock", lambda: T0)
     yield
     if old is None:
         os.environ.pop("TZ", None)

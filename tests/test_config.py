@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import EXAMPLES, write
-from nija_balances.cli import app
+from nija_balances.cli.root import app
 from nija_balances.config.credentials import candidate_env_names, resolve
 from nija_balances.config.loader import load_config, load_demo, load_toml
 from nija_balances.config.syntax import ConfigError

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from nija_balances.cli import app
+from nija_balances.cli.root import app
 from nija_balances.config.loader import load_toml
 from nija_balances.config.nija.convert import convert
 from nija_balances.config.nija.reader import scan_directory

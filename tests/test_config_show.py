@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from nija_balances.cli import app
+from nija_balances.cli.root import app
 from nija_balances.domain.models import Config, ConnectionReport, Portfolio, Status
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from conftest import write
 from nija_balances.adapters import registry
-from nija_balances.cli import app
+from nija_balances.cli.root import app
 from nija_balances.config.loader import load_toml
 from nija_balances.config.syntax import ConfigError
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import write
-from nija_balances.cli import app
+from nija_balances.cli.root import app
 
 runner = CliRunner()
 ENV = {"NO_COLOR": "1", "COLUMNS": "100"}

@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from conftest import write
-from nija_balances.cli import command_in
 from nija_balances.config.credentials import resolve
 from nija_balances.config.loader import load_toml
 from nija_balances.domain.models import AssetValue, StoredResult, Valuation
@@ -37,9 +36,12 @@ except SystemExit as exit:
     code = exit.code or 0
 else:
     code = 0
-watched = ("ccxt", "asyncio", "aiohttp", "nija_balances.cli.config_cmd")
+watched = ("ccxt", "asyncio", "aiohttp")
 heavy = sorted(m for m in watched if m in sys.modules)
 print("IMPORTED:" + ",".join(heavy), file=sys.stderr)
+commands = ("show", "status", "user", "watch", "cache", "config")  # a module (or package) each
+loaded = [c for c in commands if f"nija_balances.cli.{c}" in sys.modules]
+print("COMMANDS:" + ",".join(loaded), file=sys.stderr)
 sys.exit(code)
 """
 
@@ -73,7 +75,8 @@ def test_warm_show_imports_no_ccxt_and_no_event_loop(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert {c["status"] for c in doc["connections"]} == {"cached"}
     assert doc["summary"]["total_user_capital"] == 200.0
-    assert "IMPORTED:\n" in result.stderr  # none of ccxt, asyncio, aiohttp, other commands
+    assert "IMPORTED:\n" in result.stderr  # none of ccxt, asyncio, aiohttp
+    assert result.stderr.endswith("COMMANDS:show\n"), result.stderr  # and no other command
 
 
 def test_a_cold_connection_does_import_ccxt(tmp_path: Path) -> None:
@@ -93,7 +96,48 @@ def test_a_cold_connection_does_import_ccxt(tmp_path: Path) -> None:
     assert statuses["binance"] == "unreachable" and statuses["kraken"] == "cached"
 
 
-def test_command_is_found_after_global_options() -> None:
-    assert command_in(["--config", "show", "status"]) == "status"
-    assert command_in(["--demo", "-v", "show", "--json"]) == "show"
-    assert command_in(["--help"]) is None
+def test_only_the_command_run_is_imported_wherever_the_global_options_are(
+    tmp_path: Path,
+) -> None:
+    cfg = warm(tmp_path)
+    for args in (
+        ("--config", str(cfg), "show", "--json"),
+        ("-v", "--no-color", "--config", str(cfg), "show", "--json", "--no-color"),
+    ):
+        result = run(*args)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["summary"]["connections_total"] >= 3
+        assert "IMPORTED:\n" in result.stderr
+        assert result.stderr.endswith("COMMANDS:show\n"), result.stderr
+
+
+def test_help_lists_every_command_without_importing_one() -> None:
+    result = run("--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.endswith("IMPORTED:\nCOMMANDS:\n"), result.stderr
+    for command in ("init", "show", "status", "user", "watch", "cache", "config"):
+        assert f"│ {command} " in result.stdout
+
+
+def test_the_listed_summaries_are_the_commands_own() -> None:
+    """`--help` lists each command from its summary in the lazy map, so keep them the same."""
+    import typer
+    from typer.main import get_command
+
+    from nija_balances.cli.lazy import LazyGroup
+    from nija_balances.cli.root import app
+
+    def check(group: LazyGroup) -> int:
+        checked = 0
+        for name, entry in group.lazy.items():
+            command = group.get_command(typer.Context(group), name)
+            assert command is not None and command.help is not None, name
+            assert " ".join(command.help.split("\n\n")[0].split()) == entry.summary, name
+            if isinstance(command, LazyGroup):
+                checked += check(command)
+            checked += 1
+        return checked
+
+    root = get_command(app)
+    assert isinstance(root, LazyGroup)
+    assert check(root) == 7 + 6 + 2

@@ -76,7 +76,7 @@ def test_watch_ctrl_c_exits_130_with_the_terminal_restored(tmux) -> None:  # typ
 def test_watch_refuses_a_pipe() -> None:
     from typer.testing import CliRunner
 
-    from nija_balances.cli import app
+    from nija_balances.cli.root import app
 
     result = CliRunner().invoke(app, ["watch", "--demo"])
     assert result.exit_code == 2
@@ -86,7 +86,7 @@ def test_watch_refuses_a_pipe() -> None:
 def test_interval_below_the_minimum_is_refused() -> None:
     from typer.testing import CliRunner
 
-    from nija_balances.cli import app
+    from nija_balances.cli.root import app
 
     result = CliRunner().invoke(app, ["watch", "--demo", "--interval", "1"])
     assert result.exit_code == 2

@@ -234,7 +234,7 @@ _runner = CliRunner()
 
 def nija(*args: str) -> Run:
     """`nija ARGS` in-process. An exception escaping the command fails the test."""
-    from nija_balances.cli import app
+    from nija_balances.cli.root import app
 
     result = _runner.invoke(app, list(args))
     if result.exception is not None and not isinstance(result.exception, SystemExit):

@@ -47,7 +47,7 @@ def nija(*args: str | Path) -> Run:
 
 
 def app() -> Any:
-    from nija_balances.cli import app as cli_app
+    from nija_balances.cli.root import app as cli_app
 
     return cli_app
 

@@ -6,20 +6,21 @@ from typing import Annotated
 
 import typer
 
-from nija_balances.cli import common, runtime
-from nija_balances.cli.base import app
-from nija_balances.cli.common import (
+from nija_balances.cli import EXIT_INCOMPLETE
+from nija_balances.cli.context import Terminal
+from nija_balances.cli.options import (
     BasisOption,
     BrokerOption,
+    JsonOption,
     MaxAgeOption,
     RefreshOption,
     UserOption,
 )
 
 
-@app.command()
 def show(
-    json: common.JsonOption = False,
+    ctx: typer.Context,
+    json: JsonOption = False,
     refresh: RefreshOption = False,
     max_age: MaxAgeOption = None,
     user: UserOption = None,
@@ -28,10 +29,6 @@ def show(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when the totals leave out a connection.")
     ] = False,
-    config: common.ConfigOption = None,
-    demo: common.DemoOption = False,
-    no_color: common.NoColorOption = False,
-    verbose: common.VerboseOption = False,
 ) -> None:
     """Platform and user balances with subtotals and a summary.
 
@@ -40,16 +37,16 @@ def show(
 
     Examples: `nija show --demo` · `nija show --json` · `nija show --user alice --refresh`
     """
-    opts = common.merge(config, demo, no_color, verbose)
-    cfg = runtime.narrow(opts, common.load_config(opts), user, broker, basis)
-    portfolio = runtime.refresh(opts, cfg, refresh=refresh, max_age=max_age)
+    term = Terminal.of(ctx)
+    config = term.narrow(term.load_config(), user, broker, basis)
+    portfolio = term.refresh(config, refresh=refresh, max_age=max_age)
     if json:
         from nija_balances.render.json_doc import document, dumps
 
-        common.write_data(dumps(document(portfolio)))
+        term.write_data(dumps(document(portfolio)))
     else:
         from nija_balances.render.table import report
 
-        common.out(opts).print(report(portfolio, show_platform=user is None))
+        term.out.print(report(portfolio, show_platform=user is None))
     if strict and not portfolio.summary.complete:
-        raise typer.Exit(common.EXIT_INCOMPLETE)
+        raise typer.Exit(EXIT_INCOMPLETE)

@@ -8,24 +8,25 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nija_balances.cli import common, runtime
-from nija_balances.cli.base import app
-from nija_balances.cli.common import BrokerOption, UserOption
+from nija_balances.cli import EXIT_INTERRUPTED
+from nija_balances.cli.context import Terminal
+from nija_balances.cli.options import BrokerOption, UserOption
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from decimal import Decimal
 
+    from rich.console import Console
     from rich.live import Live
 
+    from nija_balances.app import Session
     from nija_balances.domain.models import Config, Portfolio
-    from nija_balances.engine.ports import ResultStore
 
 MIN_INTERVAL = 5.0
 
 
-@app.command()
 def watch(
+    ctx: typer.Context,
     interval: Annotated[
         float,
         typer.Option(
@@ -34,10 +35,6 @@ def watch(
     ] = 60.0,
     user: UserOption = None,
     broker: BrokerOption = None,
-    config: common.ConfigOption = None,
-    demo: common.DemoOption = False,
-    no_color: common.NoColorOption = False,
-    verbose: common.VerboseOption = False,
 ) -> None:
     """A live view of every balance that refreshes in place.
 
@@ -45,21 +42,20 @@ def watch(
     one, and how many connections answered. Each refresh fetches for real and updates the
     cache, so `nija show` in another terminal stays warm. Press `q` (or Ctrl-C) to quit.
     """
-    opts = common.merge(config, demo, no_color, verbose)
-    cfg = runtime.narrow(opts, common.load_config(opts), user, broker)
-    console = common.out(opts)
-    if not console.is_terminal:
-        common.fail(opts, "watch needs a terminal; in scripts use `nija show --json` instead")
+    term = Terminal.of(ctx)
+    config = term.narrow(term.load_config(), user, broker)
+    if not term.out.is_terminal:
+        term.fail("watch needs a terminal; in scripts use `nija show --json` instead")
     import asyncio
 
-    store = runtime.open_store(opts, cfg)
+    session = term.open_session(config)
 
     def reload() -> Config:
         """The config again, as the operator may have edited it (ConfigError if now invalid)."""
         from nija_balances.config.loader import load_config
         from nija_balances.engine.planning import select
 
-        return select(load_config(opts.config, demo=opts.demo), user=user, broker=broker)
+        return select(load_config(term.config, demo=term.demo), user=user, broker=broker)
 
     import signal
 
@@ -71,12 +67,14 @@ def watch(
     previous = signal.signal(signal.SIGTERM, terminated)
     try:
         with _keys_unbuffered():
-            asyncio.run(_run(opts, cfg, reload, store, interval, show_platform=user is None))
+            asyncio.run(
+                _run(term.out, session, config, reload, interval, show_platform=user is None)
+            )
     except KeyboardInterrupt:
-        raise typer.Exit(common.EXIT_INTERRUPTED) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-        store.close()
+        session.close()
 
 
 class _Watcher:
@@ -127,10 +125,10 @@ class _Watcher:
 
 
 async def _run(
-    opts: common.GlobalOptions,
+    console: Console,
+    session: Session,
     cfg: Config,
     reload: Callable[[], Config],
-    store: ResultStore,
     interval: float,
     show_platform: bool,
 ) -> None:
@@ -141,9 +139,7 @@ async def _run(
     from rich.live import Live
 
     from nija_balances.domain.models import Status
-    from nija_balances.engine.collect import collect
 
-    console = common.out(opts)
     quit_event = asyncio.Event()
     loop = asyncio.get_running_loop()
     if sys.stdin.isatty():
@@ -167,7 +163,7 @@ async def _run(
                 except Exception as exc:  # a half-edited file: keep watching the old one
                     watcher.config_note = f"config not reloaded: {str(exc).splitlines()[0]}"
             watcher.refreshing = True
-            task = asyncio.create_task(collect(watcher.cfg, store=store, refresh=force))
+            task = asyncio.create_task(session.collect_async(watcher.cfg, refresh=force))
             while not task.done() and not quit_event.is_set():
                 watcher.redraw(time.time())
                 await asyncio.wait({task}, timeout=1.0)

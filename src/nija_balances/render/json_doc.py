@@ -1,4 +1,4 @@
-"""The JSON document of DESIGN.md §6 (and the `nija status --json` document)."""
+"""The JSON document of DESIGN.md §6, and those of `nija status --json` and `nija user --json`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from nija_balances.domain.models import AssetValue, ConnectionReport, Portfolio, Status, to_cents
+from nija_balances.domain.models import (
+    AccountReport,
+    AssetValue,
+    ConnectionReport,
+    Portfolio,
+    Status,
+    to_cents,
+)
 
 
 def cents(amount: Decimal) -> float:
@@ -108,6 +115,22 @@ def status_document(portfolio: Portfolio) -> dict[str, Any]:
         "connections_total": portfolio.summary.connections_total,
         "connections_counted": portfolio.summary.connections_counted,
         "connections": connections,
+    }
+
+
+def user_document(account: AccountReport, portfolio: Portfolio) -> dict[str, Any]:
+    """The `nija user ID --json` document: one account of `portfolio` with its connections."""
+    return {
+        "user_id": account.id,
+        "name": account.name,
+        "enabled": account.enabled,
+        "total": cents(account.total),
+        "connections_total": len(account.connections),
+        "connections_counted": sum(1 for c in account.connections if c.counted),
+        "complete": account.complete,
+        "basis": portfolio.basis,
+        "quote": portfolio.quote,
+        "connections": [connection_dict(c) for c in account.connections],
     }
 
 

@@ -1,4 +1,8 @@
-"""`nija cache info` and `nija cache clear`: describe or empty the on-disk store."""
+"""`nija cache info` and `nija cache clear`: describe or empty the on-disk store.
+
+They work without a config (a broken one must not stop `nija cache clear`), so `--config`
+and `--demo` are accepted but not shown.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,31 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from nija_balances.cli import common
-from nija_balances.cli.base import app
+from nija_balances.cli import EXIT_INCOMPLETE
+from nija_balances.cli.context import Terminal
+from nija_balances.cli.lazy import Lazy, LazyGroup
+from nija_balances.cli.options import PRINTS, JsonOption
 
 if TYPE_CHECKING:
     from nija_balances.engine.ports import Store
     from nija_balances.store.codec import StoreInfo
 
-cache_app = typer.Typer(
+cache = LazyGroup(
+    name="cache",
     help="Describe or clear the on-disk cache (last good balances and exchange market lists).",
-    no_args_is_help=True,
+    lazy={
+        "info": Lazy(
+            "nija_balances.cli.cache:info",
+            "Where the cache is, its size, how many balances it holds and how old they are.",
+            PRINTS,
+        ),
+        "clear": Lazy(
+            "nija_balances.cli.cache:clear",
+            "Remove every cached balance and market list (the next report fetches everything).",
+            PRINTS,
+        ),
+    },
 )
-app.add_typer(cache_app, name="cache")
 
 _clock = time.time  # replaced by tests
 
@@ -34,57 +51,41 @@ def _open_store() -> Store:
     return open_store(clock=_now)
 
 
-@cache_app.command()
-def info(
-    json: common.JsonOption = False,
-    config: common.ConfigOption = None,
-    demo: common.DemoOption = False,
-    no_color: common.NoColorOption = False,
-    verbose: common.VerboseOption = False,
-) -> None:
+def info(ctx: typer.Context, json: JsonOption = False) -> None:
     """Where the cache is, its size, how many balances it holds and how old they are."""
-    opts = common.merge(config, demo, no_color, verbose)
+    term = Terminal.of(ctx)
     store = _open_store()
     try:
         described = store.info()
     finally:
         store.close()
-    _warn(opts, store.warnings)
+    for warning in store.warnings:
+        term.warn(warning)
     now = _now()
     if json:
         import json as json_module
 
-        common.write_data(
-            json_module.dumps(info_document(described, now, store.warnings), indent=2)
-        )
+        term.write_data(json_module.dumps(info_document(described, now, store.warnings), indent=2))
         return
-    console = common.out(opts)
     for line in info_lines(described, now):
-        console.print(line, markup=False, soft_wrap=True)
+        term.out.print(line, markup=False, soft_wrap=True)
 
 
-@cache_app.command()
-def clear(
-    config: common.ConfigOption = None,
-    demo: common.DemoOption = False,
-    no_color: common.NoColorOption = False,
-    verbose: common.VerboseOption = False,
-) -> None:
+def clear(ctx: typer.Context) -> None:
     """Remove every cached balance and market list (the next report fetches everything)."""
-    opts = common.merge(config, demo, no_color, verbose)
+    term = Terminal.of(ctx)
     store = _open_store()
     try:
         removed = store.clear()
         left = store.info() if store.available else None
     finally:
         store.close()
-    _warn(opts, store.warnings)
+    for warning in store.warnings:
+        term.warn(warning)
     if left is None or left.entries or left.markets:
-        common.fail(opts, f"could not clear the cache at {store.location}", common.EXIT_INCOMPLETE)
+        term.fail(f"could not clear the cache at {store.location}", EXIT_INCOMPLETE)
     noun = "entry" if removed == 1 else "entries"
-    common.out(opts).print(
-        f"Removed {removed} {noun} from {store.location}", markup=False, soft_wrap=True
-    )
+    term.out.print(f"Removed {removed} {noun} from {store.location}", markup=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -143,13 +144,6 @@ def info_document(info: StoreInfo, now: float, warnings: list[str]) -> dict[str,
         ],
         "warnings": list(warnings),
     }
-
-
-def _warn(opts: common.GlobalOptions, warnings: list[str]) -> None:
-    from rich.markup import escape
-
-    for warning in warnings:
-        common.err(opts).print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 
 
 def _when(ts: float | None, now: float) -> str:

@@ -1,4 +1,5 @@
-"""`nija init` and `nija config ...`: write, edit and import the config file.
+"""`nija init`, `nija config add-user` and `nija config add-connection`: write and edit the
+config file.
 
 Edits insert text into the file (comments survive), check that the result loads before
 writing, and replace the file atomically keeping its mode. Any refusal exits 2 and leaves
@@ -14,51 +15,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nija_balances.cli import common
-from nija_balances.cli.base import app
+from nija_balances.cli.config import config_hint
+from nija_balances.cli.context import Terminal
+from nija_balances.cli.options import ForceOption
 
 if TYPE_CHECKING:
     from nija_balances.domain.models import ConnectionConfig
-
-config_app = typer.Typer(
-    help="Write, edit, import and inspect the config file.\n\n"
-    "Start with `nija init`; see where things live with `nija config path`.",
-    no_args_is_help=True,
-    rich_markup_mode="markdown",
-)
-app.add_typer(config_app, name="config")
-
-ForceOption = Annotated[
-    bool, typer.Option("--force", help="Replace an existing file (its content is lost).")
-]
-
-
-def say(opts: common.GlobalOptions, text: str, style: str | None = None) -> None:
-    """A message on stderr, printed as is (no markup, no wrapping)."""
-    common.err(opts).print(text, markup=False, highlight=False, soft_wrap=True, style=style)
-
-
-def warn(opts: common.GlobalOptions, text: str) -> None:
-    say(opts, f"warning: {text}", style="yellow")
-
-
-def config_path(opts: common.GlobalOptions) -> Path:
-    from nija_balances.paths import default_config_path
-
-    return opts.config if opts.config is not None else default_config_path()
-
-
-def _default_hint(path: Path) -> str:
-    from nija_balances.paths import default_config_path
-
-    return "" if path == default_config_path() else f" --config {path}"
 
 
 # --------------------------------------------------------------------- nija init
 
 
-@app.command()
 def init(
+    ctx: typer.Context,
     path: Annotated[
         Path | None,
         typer.Option(
@@ -68,10 +37,6 @@ def init(
         ),
     ] = None,
     force: ForceOption = False,
-    config: common.ConfigOption = None,
-    demo: common.DemoOption = False,
-    no_color: common.NoColorOption = False,
-    verbose: common.VerboseOption = False,
 ) -> None:
     """Write a commented starter config (mode 600) that works right away.
 
@@ -85,13 +50,12 @@ def init(
 
     from nija_balances.config.edit import atomic_write, starter_config
 
-    opts = common.merge(config, demo, no_color, verbose)
-    target = path if path is not None else config_path(opts)
+    term = Terminal.of(ctx)
+    target = path if path is not None else term.config_path()
     if target.is_dir():
-        common.fail(opts, f"{target} is a directory; give a file path with --path")
+        term.fail(f"{target} is a directory; give a file path with --path")
     if target.exists() and not force:
-        common.fail(
-            opts,
+        term.fail(
             f"{target} already exists; nothing was written. Use --force to replace it, "
             "or edit it with `nija config add-user` / `nija config add-connection`",
         )
@@ -100,44 +64,13 @@ def init(
         real.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         atomic_write(real, starter_config(date.today().isoformat()), 0o600)
     except OSError as exc:
-        common.fail(opts, f"cannot write {target}: {exc.strerror or exc}")
-    extra = _default_hint(target)
-    say(opts, f"wrote a starter config to {target} (mode 600)")
-    say(opts, f"try it:      nija show{extra}      (one paper account, no keys needed)")
-    say(opts, f'add a user:  nija config add-user alice --name "Alice A."{extra}')
-    say(opts, f"connect it:  nija config add-connection alice kraken --exchange kraken{extra}")
-    say(opts, f"then:        nija config check{extra}      (which API keys are found)")
-
-
-# --------------------------------------------------------------------- nija config path
-
-
-@config_app.command("path")
-def path_cmd(
-    config: common.ConfigOption = None,
-    demo: common.DemoOption = False,
-    no_color: common.NoColorOption = False,
-    verbose: common.VerboseOption = False,
-) -> None:
-    """Print the config file in use and the cache directory.
-
-    The config is `--config`, else `$NIJA_CONFIG`, else `config.toml` in the per-user
-    config directory (`$NIJA_BALANCES_HOME` moves config and cache under one directory).
-
-    Example: `nija config path`
-    """
-    from nija_balances.paths import cache_dir
-
-    opts = common.merge(config, demo, no_color, verbose)
-    target = config_path(opts)
-    shown = "(built-in demo)" if opts.demo else str(target)
-    common.write_data(f"config: {shown}\ncache: {cache_dir()}")
-    if opts.demo:
-        return
-    if target.is_dir():
-        say(opts, f"{target} is a NIJA users directory (read as a config)")
-    elif not target.exists():
-        say(opts, f"no file there yet: create it with `nija init{_default_hint(target)}`")
+        term.fail(f"cannot write {target}: {exc.strerror or exc}")
+    extra = config_hint(target)
+    term.say(f"wrote a starter config to {target} (mode 600)")
+    term.say(f"try it:      nija show{extra}      (one paper account, no keys needed)")
+    term.say(f'add a user:  nija config add-user alice --name "Alice A."{extra}')
+    term.say(f"connect it:  nija config add-connection alice kraken --exchange kraken{extra}")
+    term.say(f"then:        nija config check{extra}      (which API keys are found)")
 
 
 # --------------------------------------------------------------------- editing
@@ -146,38 +79,36 @@ def path_cmd(
 class _Edit:
     """The config file being edited: its text, its parsed data and its mode."""
 
-    def __init__(self, opts: common.GlobalOptions) -> None:
+    def __init__(self, term: Terminal) -> None:
         import tomllib
 
-        self.opts = opts
-        if opts.demo:
-            common.fail(opts, "the built-in demo cannot be edited; run `nija init` first")
-        self.path = config_path(opts)
+        self.term = term
+        if term.demo:
+            term.fail("the built-in demo cannot be edited; run `nija init` first")
+        self.path = term.config_path()
         if self.path.is_dir():
-            common.fail(
-                opts,
+            term.fail(
                 f"{self.path} is a NIJA users directory, which is not edited here; convert it "
                 f"first: nija config import {self.path} --output config.toml",
             )
         if not self.path.exists():
-            common.fail(opts, f"no config file at {self.path}; create one with `nija init` first")
+            term.fail(f"no config file at {self.path}; create one with `nija init` first")
         self.real = self.path.resolve()
         try:
             self.text = self.real.read_bytes().decode("utf-8")
         except OSError as exc:
-            common.fail(opts, f"cannot read {self.path}: {exc.strerror}; nothing was changed")
+            term.fail(f"cannot read {self.path}: {exc.strerror}; nothing was changed")
         except UnicodeDecodeError:
-            common.fail(opts, f"{self.path} is not UTF-8 text; nothing was changed")
+            term.fail(f"{self.path} is not UTF-8 text; nothing was changed")
         try:
             self.data: dict[str, Any] = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
-            common.fail(
-                opts,
+            term.fail(
                 f"{self.path} is not valid TOML ({exc}); nothing was changed. "
                 "Fix it first: `nija config check` shows where",
             )
         if not os.access(self.real, os.W_OK) or not os.access(self.real.parent, os.W_OK):
-            common.fail(opts, f"cannot write {self.path} (permission denied); nothing was changed")
+            term.fail(f"cannot write {self.path} (permission denied); nothing was changed")
         self.mode = stat.S_IMODE(self.real.stat().st_mode)
 
     def save(self, new_text: str) -> None:
@@ -191,17 +122,16 @@ class _Edit:
         try:
             parse_document(tomllib.loads(new_text), self.path, new_text)
         except tomllib.TOMLDecodeError as exc:
-            common.fail(
-                self.opts,
+            self.term.fail(
                 f"nothing was changed: the edited file would not be valid TOML ({exc}); "
                 "this happens when the account is written as an inline table: edit it by hand",
             )
         except ConfigError as exc:
-            common.fail(self.opts, f"nothing was changed: the result would not load:\n{exc}")
+            self.term.fail(f"nothing was changed: the result would not load:\n{exc}")
         try:
             atomic_write(self.real, new_text, self.mode)
         except OSError as exc:
-            common.fail(self.opts, f"cannot write {self.path}: {exc.strerror}; nothing was changed")
+            self.term.fail(f"cannot write {self.path}: {exc.strerror}; nothing was changed")
 
     def users(self) -> dict[str, Any]:
         users = self.data.get("users", {})
@@ -215,8 +145,8 @@ def _reads(conn: ConnectionConfig) -> str:
     return f"key from {parts[0]}, secret from {parts[1]}"
 
 
-@config_app.command("add-user")
 def add_user(
+    ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(metavar="ID", help="User id (used in env var names).")],
     name: Annotated[
         str | None, typer.Option("--name", help="Display name. [default: the id]")
@@ -224,10 +154,6 @@ def add_user(
     disabled: Annotated[
         bool, typer.Option("--disabled", help="List the user as `disabled`, outside the totals.")
     ] = False,
-    config: common.ConfigOption = None,
-    demo: common.DemoOption = False,
-    no_color: common.NoColorOption = False,
-    verbose: common.VerboseOption = False,
 ) -> None:
     """Add a user to the config file (the rest of the file, comments included, is kept).
 
@@ -236,38 +162,36 @@ def add_user(
     from nija_balances.config.credentials import env_token
     from nija_balances.config.edit import append_block, user_block
 
-    opts = common.merge(config, demo, no_color, verbose)
-    edit = _Edit(opts)
+    term = Terminal.of(ctx)
+    edit = _Edit(term)
     user_id = user_id.strip()
     if not user_id:
-        common.fail(opts, "a user id may not be empty")
+        term.fail("a user id may not be empty")
     if user_id == "platform":
-        common.fail(opts, "'platform' is reserved for the platform account; pick another id")
+        term.fail("'platform' is reserved for the platform account; pick another id")
     if name is not None and not name.strip():
-        common.fail(opts, "--name may not be empty")
+        term.fail("--name may not be empty")
     users = edit.users()
     if user_id in users:
-        common.fail(opts, f"user '{user_id}' already exists in {edit.path}; nothing was changed")
+        term.fail(f"user '{user_id}' already exists in {edit.path}; nothing was changed")
     twin = next((u for u in users if env_token(u) == env_token(user_id)), None)
     if twin is not None:
-        warn(
-            opts,
+        term.warn(
             f"'{user_id}' and '{twin}' read the same environment variables "
             f"(*_USER_{env_token(user_id)}_*); give one of them api_key_env / api_secret_env",
         )
     block = user_block(user_id, name.strip() if name else None, not disabled)
     edit.save(append_block(edit.text, block))
-    say(opts, f"added user '{user_id}' to {edit.path}" + (" (disabled)" if disabled else ""))
-    say(
-        opts,
+    term.say(f"added user '{user_id}' to {edit.path}" + (" (disabled)" if disabled else ""))
+    term.say(
         f"next: nija config add-connection {user_id} kraken --exchange kraken"
-        f"{_default_hint(edit.path)}   (reads KRAKEN_USER_{env_token(user_id)}_API_KEY "
+        f"{config_hint(edit.path)}   (reads KRAKEN_USER_{env_token(user_id)}_API_KEY "
         "and _API_SECRET)",
     )
 
 
-@config_app.command("add-connection")
 def add_connection(
+    ctx: typer.Context,
     account: Annotated[str, typer.Argument(metavar="ACCOUNT", help="`platform` or a user id.")],
     name: Annotated[
         str, typer.Argument(metavar="NAME", help="Connection name, e.g. kraken or kraken-sub.")
@@ -287,10 +211,6 @@ def add_connection(
         str | None,
         typer.Option("--passphrase-env", metavar="VAR", help="Env var holding the passphrase."),
     ] = None,
-    config: common.ConfigOption = None,
-    demo: common.DemoOption = False,
-    no_color: common.NoColorOption = False,
-    verbose: common.VerboseOption = False,
 ) -> None:
     """Add a connection to the platform or to a user (comments in the file are kept).
 
@@ -312,8 +232,8 @@ def add_connection(
     from nija_balances.config.syntax import did_you_mean
     from nija_balances.domain.models import PLATFORM_ID, ConnectionConfig
 
-    opts = common.merge(config, demo, no_color, verbose)
-    edit = _Edit(opts)
+    term = Terminal.of(ctx)
+    edit = _Edit(term)
     account, name = account.strip(), name.strip()
     if account in ("platform", "master"):
         key = "master" if "master" in edit.data and "platform" not in edit.data else "platform"
@@ -324,22 +244,20 @@ def add_connection(
         users = edit.users()
         if account not in users:
             guess = did_you_mean(account, list(users))
-            common.fail(
-                opts,
+            term.fail(
                 f"no user '{account}' in {edit.path}"
                 + (f" (did you mean '{guess}'?)" if guess else "")
                 + f"; add it first: nija config add-user {account}",
             )
         path, table, account_id = ("users", account), users[account], account
     if not name or name in ACCOUNT_KEYS:
-        common.fail(opts, f"'{name}' cannot be a connection name; try the exchange id")
+        term.fail(f"'{name}' cannot be a connection name; try the exchange id")
     if isinstance(table, dict) and name in table:
-        common.fail(opts, f"{account} already has a connection '{name}'; nothing was changed")
+        term.fail(f"{account} already has a connection '{name}'; nothing was changed")
     exchange = (exchange or name).strip().lower()
     if not is_known_exchange(exchange):
         guess = suggest_exchange(exchange)
-        common.fail(
-            opts,
+        term.fail(
             f"unknown exchange '{exchange}'"
             + (f" (did you mean '{guess}'?)" if guess else "")
             + "; use a ccxt exchange id (kraken, coinbase, binance, okx, alpaca, ...) or paper",
@@ -351,8 +269,7 @@ def add_connection(
     ):
         if value is not None and not looks_like_env_name(value):
             # Never echo the value: it may be a pasted secret.
-            common.fail(
-                opts,
+            term.fail(
                 f"{option} takes the NAME of an environment variable (letters, digits and _), "
                 "not the key itself",
             )
@@ -369,13 +286,10 @@ def add_connection(
         api_secret_env=secret_env,
         api_passphrase_env=passphrase_env,
     )
-    say(opts, f"added connection {account}/{name} ({exchange}) to {edit.path}")
+    term.say(f"added connection {account}/{name} ({exchange}) to {edit.path}")
     if exchange == "paper":
-        say(opts, "paper account: add balances = { USD = 100.0 } to its table to simulate holdings")
+        term.say("paper account: add balances = { USD = 100.0 } to its table to simulate holdings")
     elif exchange in UNSUPPORTED_BROKERS:
-        warn(opts, f"no adapter can reach {exchange}: it will be listed as `unsupported`")
+        term.warn(f"no adapter can reach {exchange}: it will be listed as `unsupported`")
     else:
-        say(opts, f"reads the {_reads(conn)}")
-
-
-from nija_balances.cli import config_import, config_show  # noqa: E402, F401
+        term.say(f"reads the {_reads(conn)}")

@@ -1,4 +1,5 @@
-"""`nija config show` and `nija config check`: the effective config and what is missing.
+"""`nija config path`, `nija config show` and `nija config check`: which config is in use,
+what it says and what is missing.
 
 Credentials are described by where they come from (an env var, a `.env` file, the config
 file itself) or by the names that were looked for; their values are never printed.
@@ -14,8 +15,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from nija_balances.cli import common
-from nija_balances.cli.config_cmd import config_app, say, warn
+from nija_balances.cli import EXIT_INCOMPLETE
+from nija_balances.cli.config import config_hint
+from nija_balances.cli.context import Terminal
+from nija_balances.cli.options import JsonOption
 
 if TYPE_CHECKING:
     from nija_balances.domain.models import AccountConfig, Config, ConnectionConfig
@@ -107,6 +110,31 @@ def _table_path(account: AccountConfig) -> tuple[str, ...]:
     return ("platform",) if account.kind == "platform" else ("users", account.id)
 
 
+# --------------------------------------------------------------------- nija config path
+
+
+def path(ctx: typer.Context) -> None:
+    """Print the config file in use and the cache directory.
+
+    The config is `--config`, else `$NIJA_CONFIG`, else `config.toml` in the per-user
+    config directory (`$NIJA_BALANCES_HOME` moves config and cache under one directory).
+
+    Example: `nija config path`
+    """
+    from nija_balances.paths import cache_dir
+
+    term = Terminal.of(ctx)
+    target = term.config_path()
+    shown = "(built-in demo)" if term.demo else str(target)
+    term.write_data(f"config: {shown}\ncache: {cache_dir()}")
+    if term.demo:
+        return
+    if target.is_dir():
+        term.say(f"{target} is a NIJA users directory (read as a config)")
+    elif not target.exists():
+        term.say(f"no file there yet: create it with `nija init{config_hint(target)}`")
+
+
 # --------------------------------------------------------------------- show
 
 
@@ -128,14 +156,14 @@ def _show_text(config: Config, inspector: Inspector) -> str:
         for k, v in asdict(config.settings).items()
     ]
     for account in config.accounts:
-        path = _table_path(account)
-        lines += ["", table_header(path), assignment("name", account.name)]
+        keys = _table_path(account)
+        lines += ["", table_header(keys), assignment("name", account.name)]
         if account.kind == "user":
             lines.append(assignment("enabled", account.enabled))
         if not account.connections:
             lines.append("# no connections")
         for conn in account.connections:
-            lines += ["", table_header((*path, conn.name)), assignment("exchange", conn.exchange)]
+            lines += ["", table_header((*keys, conn.name)), assignment("exchange", conn.exchange)]
             for key in ("api_key_env", "api_secret_env", "api_passphrase_env"):
                 if (value := getattr(conn, key)) is not None:
                     lines.append(assignment(key, value))
@@ -196,13 +224,9 @@ def _show_json(config: Config, inspector: Inspector) -> dict[str, Any]:
     }
 
 
-@config_app.command("show")
-def show_cmd(
-    json_: common.JsonOption = False,
-    config: common.ConfigOption = None,
-    demo: common.DemoOption = False,
-    no_color: common.NoColorOption = False,
-    verbose: common.VerboseOption = False,
+def show(
+    ctx: typer.Context,
+    json_: JsonOption = False,
 ) -> None:
     """Print the effective config (defaults filled in) and where each credential comes from.
 
@@ -211,13 +235,13 @@ def show_cmd(
 
     Examples: `nija config show` · `nija config show --json` · `nija config show --demo`
     """
-    opts = common.merge(config, demo, no_color, verbose)
-    cfg = common.load_config(opts)
+    term = Terminal.of(ctx)
+    cfg = term.load_config()
     inspector = Inspector(cfg)
     if json_:
-        common.write_data(json.dumps(_show_json(cfg, inspector), indent=2))
+        term.write_data(json.dumps(_show_json(cfg, inspector), indent=2))
     else:
-        common.write_data(_show_text(cfg, inspector))
+        term.write_data(_show_text(cfg, inspector))
 
 
 # --------------------------------------------------------------------- check
@@ -250,18 +274,14 @@ def _columns(rows: list[tuple[str, str, str, str]]) -> list[str]:
     ]
 
 
-@config_app.command("check")
-def check_cmd(
+def check(
+    ctx: typer.Context,
     connect: Annotated[
         bool,
         typer.Option(
             "--connect", help="Also try every connection once (no cache) and show its status."
         ),
     ] = False,
-    config: common.ConfigOption = None,
-    demo: common.DemoOption = False,
-    no_color: common.NoColorOption = False,
-    verbose: common.VerboseOption = False,
 ) -> None:
     """Validate the config and say, per connection, what would stop it from working.
 
@@ -272,8 +292,8 @@ def check_cmd(
 
     Examples: `nija config check` · `nija config check --connect`
     """
-    opts = common.merge(config, demo, no_color, verbose)
-    cfg = common.load_config(opts)
+    term = Terminal.of(ctx)
+    cfg = term.load_config()
     inspector = Inspector(cfg)
     rows: list[tuple[str, str, str, str]] = []
     for account in cfg.accounts:
@@ -281,29 +301,29 @@ def check_cmd(
             word, detail = _check_line(conn, account.enabled, inspector)
             rows.append((word, conn.key, conn.exchange, detail))
     if not rows:
-        say(opts, "no connections are configured; add one with `nija config add-connection`")
+        term.say("no connections are configured; add one with `nija config add-connection`")
     else:
-        common.write_data("\n".join(_columns(rows)))
+        term.write_data("\n".join(_columns(rows)))
     problems = [r for r in rows if r[0] not in ("ready", "disabled")]
     where = cfg.source or "the built-in demo"
     if problems:
-        warn(opts, f"{len(problems)} of {len(rows)} connections need attention ({where})")
+        term.warn(f"{len(problems)} of {len(rows)} connections need attention ({where})")
     else:
-        say(opts, f"config OK: {sum(r[0] == 'ready' for r in rows)} connections ready ({where})")
+        term.say(f"config OK: {sum(r[0] == 'ready' for r in rows)} connections ready ({where})")
     failed = bool(problems)
     if connect:
-        failed = _connect(opts, cfg, inspector) or failed
+        failed = _connect(term, cfg, inspector) or failed
     if failed:
-        raise typer.Exit(common.EXIT_INCOMPLETE)
+        raise typer.Exit(EXIT_INCOMPLETE)
 
 
-def _connect(opts: common.GlobalOptions, cfg: Config, inspector: Inspector) -> bool:
+def _connect(term: Terminal, cfg: Config, inspector: Inspector) -> bool:
     """Fetch every connection once; print its status. True when one is not ok."""
     from nija_balances.domain.models import Status
     from nija_balances.domain.secrets import redact
     from nija_balances.engine.collect import collect_sync
 
-    say(opts, "connecting to every connection once (the cache is not used)...")
+    term.say("connecting to every connection once (the cache is not used)...")
     portfolio = collect_sync(cfg, refresh=True)
     secrets = inspector.secrets()
     rows = []
@@ -311,10 +331,10 @@ def _connect(opts: common.GlobalOptions, cfg: Config, inspector: Inspector) -> b
         latency = f"{report.latency_s:.2f}s" if report.latency_s is not None else "-"
         error = redact(report.error, secrets) if report.error else ""
         rows.append((str(report.status), report.key, latency, error))
-    common.write_data("\n" + "\n".join(_columns(rows)))
+    term.write_data("\n" + "\n".join(_columns(rows)))
     bad = [r for r in portfolio.connections if not r.status.healthy and r.status != Status.DISABLED]
     if bad:
-        warn(opts, f"{len(bad)} of {len(rows)} connections are not `ok`")
+        term.warn(f"{len(bad)} of {len(rows)} connections are not `ok`")
     else:
-        say(opts, "every connection answered")
+        term.say("every connection answered")
     return bool(bad)

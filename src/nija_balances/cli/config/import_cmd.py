@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from nija_balances.cli import common
-from nija_balances.cli.config_cmd import ForceOption, config_app, say, warn
+from nija_balances.cli.context import Terminal
+from nija_balances.cli.options import ForceOption
 
 
-@config_app.command("import")
-def import_cmd(
+def import_users(
+    ctx: typer.Context,
     directory: Annotated[
         Path,
         typer.Argument(
@@ -24,10 +24,6 @@ def import_cmd(
         typer.Option("--output", "-o", help="Write the TOML here (mode 600). [default: stdout]"),
     ] = None,
     force: ForceOption = False,
-    config: common.ConfigOption = None,
-    demo: common.DemoOption = False,
-    no_color: common.NoColorOption = False,
-    verbose: common.VerboseOption = False,
 ) -> None:
     """Convert NIJA user files into a config: every user, name, enabled flag and broker.
 
@@ -44,36 +40,34 @@ def import_cmd(
     from nija_balances.config.nija.reader import scan_directory
     from nija_balances.config.syntax import ConfigError
 
-    opts = common.merge(config, demo, no_color, verbose)
+    term = Terminal.of(ctx)
     if output is not None and output.is_dir():
-        common.fail(opts, f"{output} is a directory; give a file path")
+        term.fail(f"{output} is a directory; give a file path")
     if output is not None and output.exists() and not force:
-        common.fail(
-            opts, f"{output} already exists; nothing was written. Use --force to replace it"
-        )
+        term.fail(f"{output} already exists; nothing was written. Use --force to replace it")
     try:
         scan = scan_directory(directory, strict=False)
     except ConfigError as exc:
-        common.fail(opts, str(exc))
+        term.fail(str(exc))
     try:
         result = convert(scan, output)
     except ConfigError as exc:
         for problem in scan.problems:
-            say(opts, f"skipped: {problem}")
-        common.fail(opts, str(exc))
+            term.say(f"skipped: {problem}")
+        term.fail(str(exc))
     if output is None:
-        common.write_data(result.text)
+        term.write_data(result.text)
     else:
         real = output.resolve() if output.exists() else output
         try:
             real.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             atomic_write(real, result.text, 0o600)
         except OSError as exc:
-            common.fail(opts, f"cannot write {output}: {exc.strerror or exc}")
+            term.fail(f"cannot write {output}: {exc.strerror or exc}")
     for line in result.report():
         if line.startswith("warning: "):
-            warn(opts, line.removeprefix("warning: "))
+            term.warn(line.removeprefix("warning: "))
         else:
-            say(opts, line)
+            term.say(line)
     if output is not None:
-        say(opts, f"wrote {output} (mode 600); next: nija config check --config {output}")
+        term.say(f"wrote {output} (mode 600); next: nija config check --config {output}")

@@ -1,0 +1,229 @@
+"""The terminal every command works through (hatch's `Application`): one object per run.
+
+It is built from the global options while they are parsed (`cli/options.py` stores each
+value on it) and reached by a command through the click context: `Terminal.of(ctx)`. It owns
+the two consoles, the messages (`fail` exits), loading the config, opening the `Session`,
+narrowing the config to `--user`/`--broker`/`--basis` and the refresh with its progress bar.
+Data goes to stdout, everything else to stderr.
+
+Imports nothing heavy at module level: Rich, the config loader and the engine are imported
+by the methods that use them, so a command pays only for what it does.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+
+from nija_balances.cli import EXIT_USAGE
+
+if TYPE_CHECKING:
+    import logging
+
+    from rich.console import Console
+
+    from nija_balances.app import Session
+    from nija_balances.domain.models import Basis, Config, Portfolio
+
+_VERBOSE_HANDLER = "nija-balances-verbose"
+
+
+class Terminal:
+    """The global options of this run and everything that depends on them.
+
+    The consoles are made on first use, after every option (before and after the command
+    name) has been parsed.
+    """
+
+    def __init__(self) -> None:
+        self.config: Path | None = None  # --config / $NIJA_CONFIG; None: the default path
+        self.demo = False
+        self.no_color = False
+        self.verbose = False
+        self._given: set[str] = set()  # options given on the command line
+
+    @classmethod
+    def of(cls, ctx: typer.Context) -> Terminal:
+        """The run's terminal (made by the root group's options; made here if a command runs
+        on its own)."""
+        return ctx.ensure_object(cls)
+
+    # ------------------------------------------------------------------ options
+
+    def set_option(self, name: str, value: object, *, given: bool) -> None:
+        """Record a global option. A value given on the command line replaces one given
+        earlier (`nija --config a show --config b` reads b); a value from the environment or
+        the default only fills a gap (`nija --demo show` stays a demo)."""
+        if name not in ("config", "demo", "no_color", "verbose"):
+            raise ValueError(f"not a global option: {name}")
+        if not given and name in self._given:
+            return
+        if given:
+            self._given.add(name)
+        setattr(self, name, value)
+        if name == "verbose":
+            self._log_to_stderr(bool(value))
+
+    def config_path(self) -> Path:
+        """The config file the options name: `--config`, `$NIJA_CONFIG` or the default path."""
+        from nija_balances.paths import default_config_path
+
+        return self.config if self.config is not None else default_config_path()
+
+    # ------------------------------------------------------------------ output
+
+    @cached_property
+    def out(self) -> Console:
+        """The stdout console: data only."""
+        return self._console(sys.stdout, soft_wrap=False)
+
+    @cached_property
+    def err(self) -> Console:
+        """The stderr console: messages, warnings and progress (never broken mid-word)."""
+        return self._console(sys.stderr, soft_wrap=True)
+
+    def _console(self, stream: object, *, soft_wrap: bool) -> Console:
+        # ~25 ms to import: only commands that print through Rich pay for it
+        from rich.console import Console
+
+        # No colour when asked (--no-color, NO_COLOR); Rich itself drops colour and the
+        # spinner when the stream is not a terminal.
+        return Console(
+            file=stream,  # type: ignore[arg-type]
+            no_color=self.no_color or bool(os.environ.get("NO_COLOR")),
+            highlight=False,
+            soft_wrap=soft_wrap,
+            emoji=False,
+        )
+
+    def write_data(self, text: str) -> None:
+        """Machine-readable output (JSON, TOML, columns) straight to stdout, untouched by Rich."""
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+
+    def say(self, text: str, style: str | None = None) -> None:
+        """A message on stderr, printed as is (no markup, no wrapping)."""
+        self.err.print(text, markup=False, highlight=False, soft_wrap=True, style=style)
+
+    def warn(self, text: str) -> None:
+        """`warning: text` on stderr."""
+        self.say(f"warning: {text}", style="yellow")
+
+    def fail(self, message: str, code: int = EXIT_USAGE) -> NoReturn:
+        """Print `error: message` on stderr and exit with `code` (2: usage or config error)."""
+        from rich.markup import escape
+
+        self.err.print(f"[bold red]error:[/] {escape(message)}")
+        raise typer.Exit(code)
+
+    # ------------------------------------------------------------------ config and data
+
+    def load_config(self) -> Config:
+        """The config the options name; its warnings on stderr. A `ConfigError` exits 2
+        with its message (file, line, key and a hint)."""
+        from nija_balances.config.loader import load_config
+        from nija_balances.config.syntax import ConfigError
+
+        try:
+            config = load_config(self.config, demo=self.demo)
+        except ConfigError as exc:
+            self.fail(str(exc))
+        for warning in config.warnings:
+            self.warn(warning)
+        return config
+
+    def open_session(self, config: Config | None = None) -> Session:
+        """A Session over `config` (default: the config the options name) and the store its
+        settings name. The caller closes it."""
+        from nija_balances.app import Session
+
+        return Session.open(config if config is not None else self.load_config())
+
+    def narrow(
+        self,
+        config: Config,
+        user: str | None = None,
+        broker: str | None = None,
+        basis: Basis | None = None,
+    ) -> Config:
+        """Apply `--user`, `--broker` and `--basis`; an unknown name exits 2 with the known
+        ones."""
+        from nija_balances.engine.planning import SelectionError, select, with_basis
+
+        try:
+            return with_basis(select(config, user=user, broker=broker), basis)
+        except SelectionError as exc:
+            self.fail(str(exc))
+
+    def refresh(
+        self, config: Config, *, refresh: bool = False, max_age: float | None = None
+    ) -> Portfolio:
+        """The portfolio of `config` through the store, with a progress bar on a terminal;
+        the store's warnings on stderr."""
+        session = self.open_session(config)
+        try:
+            console = self.err
+            if not console.is_terminal or console.is_dumb_terminal:
+                portfolio = session.collect(config, refresh=refresh, max_age=max_age)
+            else:
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+                with Progress(
+                    TextColumn("Fetching"),
+                    MofNCompleteColumn(),
+                    TextColumn("connections"),
+                    BarColumn(),
+                    console=console,
+                    transient=True,
+                ) as progress:
+                    task = progress.add_task("fetch", total=None)
+
+                    def observe(done: int, total: int) -> None:
+                        progress.update(task, completed=done, total=total)
+
+                    portfolio = session.collect(
+                        config, refresh=refresh, max_age=max_age, observer=observe
+                    )
+        finally:
+            session.close()
+        for warning in session.store.warnings:
+            self.warn(warning)
+        return portfolio
+
+    # ------------------------------------------------------------------ logging
+
+    def _log_to_stderr(self, verbose: bool) -> None:
+        """`-v`: our own logger at INFO on stderr (third-party libraries may log requests
+        in detail, so only ours)."""
+        if verbose:
+            import logging
+
+            logger = logging.getLogger("nija_balances")
+            if not any(h.get_name() == _VERBOSE_HANDLER for h in logger.handlers):
+                logger.addHandler(_stderr_handler())
+            logger.setLevel(logging.INFO)
+        elif "logging" in sys.modules:  # an earlier `-v` in this process (tests, API users)
+            import logging
+
+            logging.getLogger("nija_balances").setLevel(logging.NOTSET)
+
+
+def _stderr_handler() -> logging.Handler:
+    """A handler writing to whatever `sys.stderr` is at the time (not the one of the first
+    `-v`: in one process, e.g. tests, that stream may be closed by the next command)."""
+    import logging
+
+    class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+        def emit(self, record: logging.LogRecord) -> None:
+            self.stream = sys.stderr
+            super().emit(record)
+
+    handler = CurrentStderr()
+    handler.set_name(_VERBOSE_HANDLER)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    return handler

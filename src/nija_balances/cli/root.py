@@ -1,0 +1,77 @@
+"""The `nija` command: the root group, its global options and the map of its commands.
+
+`app` is the whole application (the console script runs it through `cli.main`; tests invoke
+it with typer's CliRunner). Each command lives in its own module, imported only when it
+runs; the map below names it, gives its one-line help and the global options its `--help`
+shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from nija_balances.cli.lazy import Lazy, LazyGroup
+from nija_balances.cli.options import EDITS, FETCHES, GLOBAL_OPTIONS
+
+COMMANDS = {
+    "init": Lazy(
+        "nija_balances.cli.config.edit:init",
+        "Write a commented starter config (mode 600) that works right away.",
+        EDITS,
+    ),
+    "show": Lazy(
+        "nija_balances.cli.show:show",
+        "Platform and user balances with subtotals and a summary.",
+        FETCHES,
+    ),
+    "status": Lazy(
+        "nija_balances.cli.status:status",
+        "Every connection with its status, age, latency and error.",
+        FETCHES,
+    ),
+    "user": Lazy(
+        "nija_balances.cli.user:user",
+        "One user: every connection with its assets (amount, price, USD value) and the subtotal.",
+        FETCHES,
+    ),
+    "watch": Lazy(
+        "nija_balances.cli.watch:watch",
+        "A live view of every balance that refreshes in place.",
+        FETCHES,
+    ),
+    "cache": Lazy(
+        "nija_balances.cli.cache:cache",
+        "Describe or clear the on-disk cache (last good balances and exchange market lists).",
+    ),
+    "config": Lazy(
+        "nija_balances.cli.config:config",
+        "Write, edit, import and inspect the config file.",
+    ),
+}
+
+
+class Root(LazyGroup):
+    """The `nija` group: the commands above, and the global options before the command."""
+
+    def __init__(self, **attrs: Any) -> None:  # Typer builds it from the class
+        super().__init__(lazy=COMMANDS, **attrs)
+        self.params.extend(GLOBAL_OPTIONS)
+
+
+def _root() -> None:
+    """Nothing to do: the global options went to the run's Terminal as they were parsed."""
+
+
+app = typer.Typer(
+    name="nija",
+    cls=Root,
+    callback=_root,
+    help="Every balance you run — platform and user accounts across exchanges — in one report.\n\n"
+    "Start with `nija show --demo`, then `nija init` to write your own config.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
