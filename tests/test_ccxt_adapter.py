@@ -231,7 +231,9 @@ async def test_wrong_secret_is_rejected_by_the_signature_check(exchange: str) ->
         bad = wrong_secret(creds, exchange)
         error = await s.failure(bad)
         assert error.status is Status.AUTH_FAILED, error.message
-        assert s.mock.auth_rejections == 1
+        # Alpaca asks for the account and the positions at once: the second request may be
+        # rejected too before the first failure cancels it
+        assert s.mock.auth_rejections in ({1, 2} if exchange == "alpaca" else {1})
         for secret in bad.secrets():
             assert secret not in error.message
         assert len(error.message) <= 200
