@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import quote, quote_plus
 
 SourceKind = Literal["env", "dotenv", "inline"]
 
@@ -64,6 +63,8 @@ _HEX = re.compile(r"%[0-9A-F]{2}")
 def _escaped(form: str) -> set[str]:
     """`form` as an answer may echo it: JSON-escaped (`\\/`, `\\n`) and URL-encoded (`%2F`,
     `%2B`, `%3D`, in either case; `+` for a space)."""
+    from urllib.parse import quote, quote_plus  # ~3 ms: only when there is a secret
+
     json_form = json.dumps(form)[1:-1]
     forms = {json_form, json_form.replace("/", "\\/")}
     for encoded in (quote(form, safe=""), quote(form), quote_plus(form)):

@@ -153,7 +153,8 @@ def plan_refresh(
                 if (twin := seen_accounts.setdefault(identity, conn.key)) != conn.key:
                     decided[conn.key] = replace(blank, status=Status.ERROR, error=_twin(twin))
                     continue
-            account_id = account_hash(conn, credentials)
+            # the paper adapter's data is local (never cached): no account to tell apart
+            account_id = account_hash(conn, credentials) if spec.cacheable else ""
             last = stored.get(conn.key)
             if last is not None and (last.exchange != conn.exchange or last.account != account_id):
                 last = None  # another exchange, key or settings since: another account's value
