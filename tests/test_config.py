@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from conftest import EXAMPLES, write
 from nija_balances.cli import app
 from nija_balances.config.credentials import candidate_env_names, resolve
-from nija_balances.config.loader import load_config, load_demo, load_toml
+from nija_balances.config.loader import load_toml
+from nija_balances.config.sources import load_config, load_demo
 from nija_balances.config.syntax import ConfigError
 from nija_balances.domain.models import ConnectionConfig, Settings
 from nija_balances.domain.secrets import Credentials, CredentialSource, redact

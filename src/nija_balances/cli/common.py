@@ -185,7 +185,7 @@ def fail(opts: GlobalOptions, message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 def load_config(opts: GlobalOptions) -> Config:
     """Load the config the options name; a `ConfigError` exits 2 with its message."""
-    from nija_balances.config.loader import load_config as load
+    from nija_balances.config.sources import load_config as load
     from nija_balances.config.syntax import ConfigError
 
     try:

@@ -1,7 +1,8 @@
-"""Load the TOML config (or a NIJA `config/users/` directory) into frozen dataclasses.
+"""Parse and check a TOML config into frozen dataclasses (`load_toml`, `parse_document`).
 
 Every problem becomes one `ConfigError` naming the file, the line where one can be found,
-the key path, what was expected, and a hint. Nothing here talks to the network. A
+the key path, what was expected, and a hint. Nothing here talks to the network. Choosing
+between the demo, a TOML file and a NIJA directory is `config.sources.load_config`. A
 connection's adapter-specific keys are declared and checked by its adapter
 (`AdapterSpec.options`); the common keys are checked here.
 """
@@ -39,7 +40,6 @@ from nija_balances.domain.models import (
 if TYPE_CHECKING:
     from nija_balances.adapters.interface import AdapterSpec
 
-DEMO_RESOURCE = "demo.toml"
 SETTINGS_KEYS = ("cache_ttl", "timeout", "max_in_flight", "quote", "basis", "stablecoins")
 ACCOUNT_KEYS = ("name", "enabled")
 CONNECTION_KEYS = (
@@ -352,31 +352,3 @@ def load_toml(path: Path) -> Config:
             hint="check quotes, brackets and `key = value` syntax on that line",
         ) from None
     return parse_document(data, path, text)
-
-
-def load_demo() -> Config:
-    """The demo config shipped inside the package (the seeds' example, as paper accounts)."""
-    from importlib import resources
-
-    text = (
-        resources.files("nija_balances.config").joinpath(DEMO_RESOURCE).read_text(encoding="utf-8")
-    )
-    return parse_document(tomllib.loads(text), None, text)
-
-
-def load_config(path: Path | None = None, *, demo: bool = False) -> Config:
-    """Load the demo, a TOML file, or a NIJA `config/users/` directory (default path if None)."""
-    if demo:
-        return load_demo()
-    from nija_balances.paths import default_config_path
-
-    target = path if path is not None else default_config_path()
-    try:
-        is_dir = target.is_dir()
-    except OSError:  # e.g. a name too long: load_toml says what is wrong
-        is_dir = False
-    if is_dir:
-        from nija_balances.config.nija.reader import load_nija_directory
-
-        return load_nija_directory(target)
-    return load_toml(target)
