@@ -284,14 +284,14 @@ def test_unreadable_file_messages_without_chmod(
     config.write_text(f"[users.a.p]\n{PAPER}")
     users = tmp_path / "users"
     array = write_json(users, "retail_kraken.json", [{"user_id": "a"}])
-    real = Path.read_bytes
+    real = os.open
 
-    def denied(self: Path) -> bytes:
-        if self in (config, array):
-            raise PermissionError(13, os.strerror(13), str(self))
-        return real(self)
+    def denied(path: str | Path, flags: int, *args: int, **kwargs: int) -> int:
+        if Path(path) in (config, array):
+            raise PermissionError(13, os.strerror(13), str(path))
+        return real(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(os, "open", denied)
     refused(config, f"error: {config}: cannot read the file (permission denied)\n")
     refused(users, f"error: {array}: cannot read the file (Permission denied)\n")
 

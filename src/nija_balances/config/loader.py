@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nija_balances.config.credentials import candidate_env_names
+from nija_balances.config.files import read_input
 from nija_balances.config.locations import config_env_files, config_namespace
 from nija_balances.config.syntax import (
     ConfigError,
@@ -302,14 +303,13 @@ def _secret_warnings(file: Path | None, data: Mapping[str, Any]) -> tuple[str, .
 
 def load_toml(path: Path) -> Config:
     """Read and validate a TOML config file."""
+    hint = "point --config at a TOML file or a NIJA users directory"
     try:
         if not stat.S_ISREG(mode := path.stat().st_mode) and not stat.S_ISDIR(mode):
             raise ConfigError(  # reading a named pipe would wait forever
-                "not a regular file (a pipe, socket or device)",
-                file=path,
-                hint="point --config at a TOML file or a NIJA users directory",
+                "not a regular file (a pipe, socket or device)", file=path, hint=hint
             )
-        raw_bytes = path.read_bytes()
+        raw_bytes = read_input(path, "a config file", hint=hint)
     except FileNotFoundError:
         raise ConfigError(
             "config file not found",

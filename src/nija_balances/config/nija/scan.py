@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nija_balances.config.credentials import env_token
+from nija_balances.config.files import read_input
 from nija_balances.config.nija.entries import (
     ARRAY_HINT,
     NijaConnection,
@@ -125,7 +126,9 @@ class Scanner:
 
     def read(self, file: Path) -> None:
         try:
-            text = file.read_bytes().decode("utf-8-sig")
+            text = read_input(file, "a NIJA user file").decode("utf-8-sig")
+        except ConfigError as exc:  # too large, or no longer a regular file
+            return self.problem(exc)
         except OSError as exc:
             return self.error(Origin(file), None, f"cannot read the file ({exc.strerror})")
         except UnicodeDecodeError as exc:
