@@ -198,6 +198,41 @@ def test_same_user_and_broker_twice_names_both_files(users_dir: Path) -> None:
     )
 
 
+def test_a_key_twice_in_one_object_keeps_the_last_value_and_warns(users_dir: Path) -> None:
+    array = put(
+        users_dir,
+        "retail_kraken.json",
+        '[\n  {\n    "user_id": "ann",\n    "copy_from_platform": false,\n'
+        '    "copy_from_platform": true\n  },\n'
+        '  {"user_id": "bob", "enabled": false,\n   "enabled": true,\n'
+        '   "extra": {"a": 1, "a": 2}}\n]\n',
+    )
+    put(users_dir, "cy.json", '{"broker": "okx",\n "broker": "kraken"}')
+    warnings = (
+        f"{users_dir / 'cy.json'}:2: broker: the key 'broker' appears twice in one object; "
+        "the last value is used, as NIJA does",
+        f"{array}:5: [0].copy_from_platform: the key 'copy_from_platform' appears twice in "
+        "one object; the last value is used, as NIJA does",
+        f"{array}:8: [1].enabled: the key 'enabled' appears twice in one object; the last "
+        "value is used, as NIJA does",
+        f"{array}:9: [1].extra.a: the key 'a' appears twice in one object; the last value is "
+        "used, as NIJA does",
+    )
+    config = load_nija_directory(users_dir)
+    assert [(u.id, u.enabled, [c.exchange for c in u.connections]) for u in config.users] == [
+        ("cy", True, ["kraken"]),
+        ("ann", True, ["kraken"]),
+        ("bob", True, ["kraken"]),
+    ]
+    assert config.warnings == warnings
+    result = convert(scan_directory(users_dir, strict=False))
+    assert result.scan.problems == []
+    assert [u.id for u in result.config.users] == ["cy", "ann", "bob"]
+    assert [f"warning: {w}" for w in warnings] == [
+        line for line in result.report() if line.startswith("warning: ")
+    ]
+
+
 def test_a_user_in_two_files_gets_both_brokers(users_dir: Path) -> None:
     put(users_dir, "retail_kraken.json", [entry("ann")])
     put(users_dir, "ann.json", {"name": "Ann A.", "broker": ["coinbase", "okx"], "enabled": True})

@@ -340,9 +340,6 @@ NIJA_CASES: list[tuple[str, dict[str, object], str]] = [
      "conversion: value has 5000 digits\n"),
     ("not_utf8", {"retail_kraken.json": b'[{"user_id": "\xe9"}]'},
      "retail_kraken.json: not UTF-8 text (invalid continuation byte at byte 14)\n"),
-    ("key_twice", {"retail_kraken.json": '[\n {"user_id": "ann",\n  "user_id": "bob"}\n]'},
-     "retail_kraken.json:3: the key 'user_id' appears twice in one object\n"
-     "  hint: JSON keeps only the last of the two: remove the one that is wrong\n"),
     # -- numbers where text or true/false belong
     ("enabled_1e400", {"retail_kraken.json": '[{"user_id": "ann", "enabled": 1e400}]'},
      "retail_kraken.json:1: [0].enabled: expected true or false, got inf\n"),
@@ -431,3 +428,23 @@ def test_nija_bom_unicode_and_dotted_ids_load(users_dir: Path) -> None:
         "ann lee": {"kraken": 0.0},
         "李": {"coinbase": 0.0},
     }
+
+
+def test_a_key_twice_in_one_object_keeps_the_last_value_with_a_warning(users_dir: Path) -> None:
+    """A real NIJA file repeats `copy_from_platform`; JSON allows it and NIJA keeps the last."""
+    array = write_json(
+        users_dir,
+        "retail_kraken.json",
+        '[\n  {"user_id": "ann",\n   "copy_from_platform": false,\n'
+        '   "copy_from_platform": true},\n  {"user_id": "bob"}\n]\n',
+    )
+    warning = (
+        f"warning: {array}:4: [0].copy_from_platform: the key 'copy_from_platform' appears "
+        "twice in one object; the last value is used, as NIJA does\n"
+    )
+    for command in (("show", "--json"), ("config", "check")):
+        run = nija(*command, "--config", users_dir)
+        assert run.code == 1 if command[0] == "config" else run.code == 0, run
+        assert run.err.startswith(warning), run.err
+    run = nija("show", "--json", "--config", users_dir)
+    assert list(json.loads(run.out)["balances"]["users"]) == ["ann", "bob"]

@@ -53,6 +53,7 @@ class ImportResult:
         if scan.problems:
             lines.append(f"skipped {len(scan.problems)} entries or files (the rest was converted):")
             lines += ["  " + str(p).replace("\n", "\n  ") for p in scan.problems]
+        lines += [f"warning: {w}" for w in scan.warnings]
         lines += [f"note: {n}" for n in scan.notes]
         if self.renames:
             lines.append("rename these environment variables (NIJA used the first name only):")

@@ -77,4 +77,5 @@ class Scan:
     files: list[Path] = field(default_factory=list)
     users: dict[str, NijaUser] = field(default_factory=dict)
     problems: list[ConfigError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # read as NIJA reads it, but look
     notes: list[str] = field(default_factory=list)

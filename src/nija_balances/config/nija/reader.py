@@ -85,7 +85,7 @@ def build_config(scan: Scan) -> Config:
         source=scan.directory,
         namespace=config_namespace(scan.directory),
         env_files=config_env_files(scan.directory),
-        warnings=tuple(scan.notes),
+        warnings=(*scan.warnings, *scan.notes),
     )
 
 

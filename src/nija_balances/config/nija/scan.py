@@ -30,20 +30,65 @@ SECRET_WORDS = re.compile(r"key|secret|pass|token|private", re.IGNORECASE)
 # --------------------------------------------------------------------- JSON positions
 
 
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
+def _loads(text: str) -> tuple[Any, bool]:
+    """`text` parsed as JSON, and whether an object in it has a key twice (JSON keeps the
+    last value, as Python's `json` and so NIJA do; `duplicate_keys` says where)."""
+    twice = False
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal twice
+        result = dict(pairs)
+        twice = twice or len(result) < len(pairs)
+        return result
+
+    return json.loads(text, object_pairs_hook=pairs_hook), twice
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """`object_pairs_hook`: JSON would silently keep the last of two equal keys."""
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
-    return result
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]')
+
+
+def duplicate_keys(text: str) -> list[tuple[int, str, str]]:
+    """(line, key path, key) of every key that repeats a key of its object, in valid JSON.
+
+    Key paths read like the scanner's: `[0].copy_from_platform`, `users[1].name`, `broker`.
+    """
+    found: list[tuple[int, str, str]] = []
+    # a frame: [is_object, seen keys, the current key or index, expecting a key]
+    stack: list[list[Any]] = []
+    line, counted = 1, 0
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        top = stack[-1] if stack else None
+        if token in "{[":
+            stack.append([token == "{", set(), 0 if token == "[" else None, token == "{"])
+        elif token in "}]":
+            stack.pop()
+        elif token == "," and top is not None:
+            if top[0]:
+                top[3] = True
+            else:
+                top[2] += 1
+        elif token == ":" and top is not None:
+            top[3] = False
+        elif top is not None and top[0] and top[3]:
+            key = json.loads(token)
+            top[2] = key
+            if key in top[1]:
+                line += text.count("\n", counted, match.start())
+                counted = match.start()
+                found.append((line, _path(stack), key))
+            top[1].add(key)
+    return found
+
+
+def _path(stack: list[list[Any]]) -> str:
+    path = ""
+    for is_object, _, current, _ in stack:
+        if is_object:
+            path += ("." if path else "") + str(current)
+        else:
+            path += f"[{current}]"
+    return path
 
 
 def json_kind(value: Any) -> str:
@@ -136,7 +181,7 @@ class Scanner:
                 Origin(file), None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
             )
         try:
-            data = json.loads(text, object_pairs_hook=_unique_keys)
+            data, twice = _loads(text)
         except json.JSONDecodeError as exc:
             return self.error(
                 Origin(file, line=exc.lineno),
@@ -144,21 +189,18 @@ class Scanner:
                 f"invalid JSON: {exc.msg} (column {exc.colno})",
                 hint="check commas, quotes and brackets on that line",
             )
-        except _DuplicateKey as exc:
-            written = re.compile(re.escape(json.dumps(exc.key, ensure_ascii=False)) + r"\s*:")
-            places = [m.start() for m in written.finditer(text)]
-            return self.error(
-                Origin(file, line=_line_of(text, places[1]) if len(places) > 1 else None),
-                None,
-                f"the key {exc.key!r} appears twice in one object",
-                hint="JSON keeps only the last of the two: remove the one that is wrong",
-            )
         except RecursionError:
             return self.error(
                 Origin(file), None, "invalid JSON: arrays or objects nested too deeply"
             )
         except ValueError as exc:  # e.g. an integer of more than 4300 digits
             return self.error(Origin(file), None, f"invalid JSON: {exc}".split("; use ")[0])
+        if twice:
+            for line, path, key in duplicate_keys(text):
+                self.scan.warnings.append(
+                    f"{file}:{line}: {path}: the key {key!r} appears twice in one object; "
+                    "the last value is used, as NIJA does"
+                )
         if isinstance(data, dict) and "users" in data:
             match = re.search(r'"users"\s*:\s*\[', text)
             if not isinstance(data["users"], list) or match is None:
