@@ -233,6 +233,37 @@ def test_a_key_twice_in_one_object_keeps_the_last_value_and_warns(users_dir: Pat
     ]
 
 
+def test_an_array_entry_and_a_per_user_file_of_one_user_and_broker_are_one_connection(
+    users_dir: Path,
+) -> None:
+    """NIJA's own layout: `retail_kraken.json` lists the user, `daivon_frazier.json` too.
+    `--config DIR` and `config import` read it alike: one connection, nothing skipped."""
+    put(users_dir, "retail_kraken.json", [entry("daivon_frazier", account_type="retail")])
+    put(users_dir, "daivon_frazier.json", {"name": "Daivon F.", "broker": "kraken"})
+    put(users_dir, "ann.json", {"broker": ["okx", "Kraken"], "enabled": False})
+    put(users_dir, "retail_okx.json", [entry("ann", broker=None, enabled=True)])
+    config = load_nija_directory(users_dir)
+    shape = [(u.id, u.name, u.enabled, [c.exchange for c in u.connections]) for u in config.users]
+    assert shape == [
+        ("ann", "Ann", True, ["okx"]),
+        ("daivon_frazier", "Daivon F.", True, ["kraken"]),
+    ]
+    assert config.warnings == (
+        "user 'daivon_frazier': name 'Daivon_Frazier' differs from 'Daivon F.'; kept the first",
+        "user 'ann': the okx entry in ann.json is disabled and the one in retail_okx.json[0] "
+        "is enabled; the connection is shown",
+        "user 'ann': the kraken entry in ann.json is disabled while the user is enabled "
+        "elsewhere; that connection is left out",
+    )
+    scan = scan_directory(users_dir, strict=False)
+    assert scan.problems == []
+    result = convert(scan)
+    assert [
+        (u.id, u.name, u.enabled, [c.exchange for c in u.connections]) for u in result.config.users
+    ] == shape
+    assert "# from daivon_frazier.json, retail_kraken.json[0] (account_type retail)" in result.text
+
+
 def test_a_user_in_two_files_gets_both_brokers(users_dir: Path) -> None:
     put(users_dir, "retail_kraken.json", [entry("ann")])
     put(users_dir, "ann.json", {"name": "Ann A.", "broker": ["coinbase", "okx"], "enabled": True})

@@ -371,10 +371,9 @@ NIJA_CASES: list[tuple[str, dict[str, object], str]] = [
         "retail_kraken.json": [entry()], "investor_kraken.json": [entry()]},
      "retail_kraken.json:2: [0]: user 'ann' is connected to kraken twice: here and in "
      "investor_kraken.json[0] (line 2)\n  hint: remove one of the two entries\n"),
-    ("same_user_array_and_per_user_file", {
-        "retail_kraken.json": [entry()], "ann.json": {"name": "Ann", "broker": "Kraken"}},
-     "retail_kraken.json:2: [0]: user 'ann' is connected to kraken twice: here and in "
-     "ann.json (line 3)\n  hint: remove one of the two entries\n"),
+    ("same_user_twice_in_one_array_file", {"retail_kraken.json": [entry(), entry()]},
+     "retail_kraken.json:9: [1]: user 'ann' is connected to kraken twice: here and in "
+     "retail_kraken.json[0] (line 2)\n  hint: remove one of the two entries\n"),
     ("ids_differ_in_case", {"retail_kraken.json": [entry("Ann"), entry("ann")]},
      "retail_kraken.json:9: [1]: user 'ann' reads the same API key variable as user 'Ann' in "
      "retail_kraken.json[0] (KRAKEN_USER_ANN_API_KEY), so both would show the same account "

@@ -99,7 +99,8 @@ def convert(scan: Scan, output: Path | None = None) -> ImportResult:
     for user in scan.users.values():
         body += ["", table_header(("users", user.id)), assignment("name", user.name or user.id)]
         body.append(assignment("enabled", user.enabled))
-        sources = ", ".join(dict.fromkeys(c.origin.label for c in user.connections))
+        labels = (o.label for c in user.connections for o in c.origins)
+        sources = ", ".join(dict.fromkeys(labels))
         kinds = f" (account_type {', '.join(user.account_types)})" if user.account_types else ""
         body.append(_plain(f"# from {sources or 'its file'}{kinds}"))
         for conn in user.active_connections():

@@ -47,6 +47,11 @@ class NijaConnection:
     exchange: str  # registry id
     enabled: bool
     origin: Origin
+    also: list[Origin] = field(default_factory=list)  # the same account, listed again
+
+    @property
+    def origins(self) -> list[Origin]:
+        return [self.origin, *self.also]
 
 
 @dataclass

@@ -9,9 +9,11 @@ Two kinds of JSON files live there:
   list; the id is the file name).
 
 A user found in several files gets all their brokers as connections, each named after the
-broker. Loading as a config stops at the first problem (`ConfigError` with file, line and
-key path); `scan_directory(..., strict=False)` collects the problems and keeps the rest.
-The entries are in `nija_entries`, the reading and checking of the files in `nija_scan`.
+broker. A user listed for one broker both in an array file and in their own file (NIJA's
+usual layout) has one connection to it; listed twice in array files, the second entry is
+a problem. Loading as a config stops at the first problem (`ConfigError` with file, line
+and key path); `scan_directory(..., strict=False)` collects the problems and keeps the
+rest. The entries are in `entries`, the reading and checking of the files in `scan`.
 """
 
 from __future__ import annotations

@@ -404,6 +404,9 @@ class Scanner:
             user = self.scan.users[user_id] = NijaUser(user_id)
         for raw, exchange, origin in brokers:
             twin = next((c for c in user.connections if c.exchange == exchange), None)
+            if twin is not None and bool(twin.origin.index) != bool(origin.index):
+                self.merge(user, twin, origin, fields["enabled"])
+                continue
             if twin is not None:
                 self.error(
                     origin,
@@ -431,6 +434,18 @@ class Scanner:
             )
         elif name:
             user.name = name
+
+    def merge(self, user: NijaUser, conn: NijaConnection, origin: Origin, enabled: bool) -> None:
+        """NIJA's layout lists a user in an array file (`retail_kraken.json`) and in their own
+        file (`daivon_frazier.json`): one account, so one connection, shown if either is on."""
+        conn.also.append(origin)
+        if enabled != conn.enabled:
+            on, off = (origin, conn.origin) if enabled else (conn.origin, origin)
+            self.scan.notes.append(
+                f"user '{user.id}': the {conn.exchange} entry in {off.label} is disabled and "
+                f"the one in {on.label} is enabled; the connection is shown"
+            )
+            conn.enabled = True
 
 
 SHARED_KEY_HINT = (
