@@ -455,12 +455,13 @@ def test_import_of_a_broken_directory_converts_the_rest(home: Path, tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert result.stderr.splitlines()[:6] == [
-        f"imported 2 users, 2 connections from 3 files in {source}",
+        f"imported 2 users, 3 connections from 3 files in {source}; skipped 2 (see below): "
+        "the import is incomplete",
         "skipped 2 entries or files (the rest was converted):",
         f"  {source}/retail_coinbase.json:13: [1].broker_type: unknown broker 'coinbse' "
         "(did you mean 'coinbase'?)",
         "    hint: use a ccxt exchange id (coinbase, kraken, binance, okx, alpaca, ...)",
-        f"  {source}/retail_kraken.json:10: invalid JSON: Expecting ',' delimiter (column 5)",
+        f"  {source}/retail_kraken.json:10: [1]: invalid JSON: Expecting ',' delimiter (column 5)",
         "    hint: check commas, quotes and brackets on that line",
     ]
     assert (

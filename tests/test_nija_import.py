@@ -103,12 +103,70 @@ def test_broken_example_fails_at_the_first_problem_with_file_line_and_key() -> N
 
 def test_lenient_scan_reports_every_skip_and_keeps_the_rest() -> None:
     scan = scan_directory(BROKEN, strict=False)
-    assert list(scan.users) == ["dana_reed", "alice_wong"]
+    assert {u.id: [c.exchange for c in u.connections] for u in scan.users.values()} == {
+        "dana_reed": ["kraken"],
+        "alice_wong": ["coinbase", "kraken"],  # retail_kraken.json[0]: its neighbour is broken
+    }
     assert [(p.file.name if p.file else None, p.line, p.key_path) for p in scan.problems] == [
         ("retail_coinbase.json", 13, "[1].broker_type"),
-        ("retail_kraken.json", 10, None),
+        ("retail_kraken.json", 10, "[1]"),
     ]
     assert scan.problems[1].problem == "invalid JSON: Expecting ',' delimiter (column 5)"
+
+
+def test_one_bad_entry_costs_only_that_entry_never_its_neighbours(users_dir: Path) -> None:
+    put(users_dir, "retail_kraken.json",
+        '[\n  {"user_id": "ann"},\n  {"user_id": "bob"\n   "name": "Bob"},\n'
+        '  {"user_id": "cy", "name": "Cy"}\n]\n')  # fmt: skip
+    put(users_dir, "retail_okx.json", '[\n  {"user_id": "dee"},\n  {"user_id": "eve", ')
+    put(users_dir, "retail_coinbase.json",
+        '[{"user_id": "fay"},\n {"user_id": "gus", "n": ' + "9" * 5000 + "}]")  # fmt: skip
+    put(users_dir, "retail_alpaca.json", '[{"user_id": "hal"}\n {"user_id": "ivy"}]')
+    scan = scan_directory(users_dir, strict=False)
+    assert {u.id: [c.exchange for c in u.connections] for u in scan.users.values()} == {
+        "hal": ["alpaca"],
+        "ivy": ["alpaca"],
+        "fay": ["coinbase"],
+        "ann": ["kraken"],
+        "cy": ["kraken"],
+        "dee": ["okx"],
+    }
+    assert [str(s) for s in scan.skipped] == [
+        f"{users_dir}/retail_alpaca.json:2: invalid JSON: Expecting ',' delimiter (column 2)",
+        f"{users_dir}/retail_coinbase.json:2: [1]: invalid JSON: Exceeds the limit (4300 "
+        "digits) for integer string conversion: value has 5000 digits",
+        f"{users_dir}/retail_kraken.json:4: [1]: invalid JSON: Expecting ',' delimiter (column 4)",
+        f"{users_dir}/retail_okx.json:3: [1]: invalid JSON: Expecting property name enclosed "
+        "in double quotes (column 22)",
+    ]
+    skip = scan.skipped[2]
+    assert (skip.file, skip.line, skip.key_path, skip.reason, skip.hint) == (
+        users_dir / "retail_kraken.json",
+        4,
+        "[1]",
+        "invalid JSON: Expecting ',' delimiter (column 4)",
+        "check commas, quotes and brackets on that line",
+    )
+
+
+def test_an_import_that_skipped_anything_says_so_and_exits_1(users_dir: Path) -> None:
+    put(users_dir, "retail_kraken.json", [entry("ann"), entry("bob", broker="krakn")])
+    result = convert(scan_directory(users_dir, strict=False))
+    assert [u.id for u in result.config.users] == ["ann"]
+    assert result.exit_code == 1
+    assert [str(s) for s in result.skipped] == [
+        f"{users_dir}/retail_kraken.json:10: [1].broker_type: unknown broker 'krakn' "
+        "(did you mean 'kraken'?)"
+    ]
+    assert result.report()[:2] == [
+        f"imported 1 users, 1 connections from 1 files in {users_dir}; "
+        "skipped 1 (see below): the import is incomplete",
+        "skipped 1 entries or files (the rest was converted):",
+    ]
+    put(users_dir, "retail_kraken.json", [entry("ann")])
+    result = convert(scan_directory(users_dir, strict=False))
+    assert (result.exit_code, result.skipped) == (0, ())
+    assert result.report()[0] == f"imported 1 users, 1 connections from 1 files in {users_dir}"
 
 
 # --------------------------------------------------------------------- strict errors
@@ -117,7 +175,7 @@ def test_lenient_scan_reports_every_skip_and_keeps_the_rest() -> None:
 def test_malformed_json_names_file_and_line(users_dir: Path) -> None:
     put(users_dir, "retail_kraken.json", '[\n  {"user_id": "a",\n   "name": }\n]\n')
     error = load_error(users_dir)
-    assert (error.file, error.line, error.key_path) == (users_dir / "retail_kraken.json", 3, None)
+    assert (error.file, error.line, error.key_path) == (users_dir / "retail_kraken.json", 3, "[0]")
     assert error.problem.startswith("invalid JSON: Expecting value")
     assert error.hint == "check commas, quotes and brackets on that line"
 

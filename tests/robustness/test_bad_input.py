@@ -318,7 +318,7 @@ NIJA_CASES: list[tuple[str, dict[str, object], str]] = [
     ("whitespace_only", {"retail_kraken.json": "\n\n  \n"},
      "retail_kraken.json:4: invalid JSON: Expecting value (column 1)\n" + HINT_JSON),
     ("bom_then_bad_json", {"retail_kraken.json": b"\xef\xbb\xbf[\n{]\n"},
-     "retail_kraken.json:2: invalid JSON: Expecting property name enclosed in double quotes "
+     "retail_kraken.json:2: [0]: invalid JSON: Expecting property name enclosed in double quotes "
      "(column 2)\n" + HINT_JSON),
     ("a_number", {"retail_kraken.json": "42"},
      "retail_kraken.json:1: expected a JSON array of users or one user object, "
@@ -336,7 +336,7 @@ NIJA_CASES: list[tuple[str, dict[str, object], str]] = [
     ("deep_objects", {"retail_kraken.json": '{"a":' * 100_000 + "1" + "}" * 100_000},
      "retail_kraken.json: invalid JSON: arrays or objects nested too deeply\n"),
     ("integer_of_5000_digits", {"retail_kraken.json": '[{"user_id": ' + "9" * 5000 + "}]"},
-     "retail_kraken.json: invalid JSON: Exceeds the limit (4300 digits) for integer string "
+     "retail_kraken.json:1: [0]: invalid JSON: Exceeds the limit (4300 digits) for integer string "
      "conversion: value has 5000 digits\n"),
     ("not_utf8", {"retail_kraken.json": b'[{"user_id": "\xe9"}]'},
      "retail_kraken.json: not UTF-8 text (invalid continuation byte at byte 14)\n"),

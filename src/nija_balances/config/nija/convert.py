@@ -18,7 +18,7 @@ from nija_balances.adapters.ccxt.quirks import quirks_for
 from nija_balances.config.credentials import candidate_env_names, env_token
 from nija_balances.config.edit import assignment, table_header
 from nija_balances.config.loader import parse_document
-from nija_balances.config.nija.entries import Scan
+from nija_balances.config.nija.entries import Scan, Skip
 from nija_balances.config.nija.reader import PLATFORM_NAME, nija_first_name
 from nija_balances.config.syntax import ConfigError, text_problem
 from nija_balances.domain.models import Config, ConnectionConfig
@@ -42,14 +42,27 @@ class ImportResult:
     renames: tuple[Rename, ...]
     shared: dict[str, list[str]]  # NIJA variable names several users shared -> those users
 
+    @property
+    def skipped(self) -> tuple[Skip, ...]:
+        """What the import left out (file, line, key path, reason); see `exit_code`."""
+        return self.scan.skipped
+
+    @property
+    def exit_code(self) -> int:
+        """1 when anything was skipped (the converted file is still written), else 0."""
+        return 1 if self.skipped else 0
+
     def report(self) -> list[str]:
         """What the operator should read (stderr): skips, notes, variables to rename."""
         scan = self.scan
         counted = sum(len(u.connections) for u in self.config.users)
-        lines = [
+        summary = (
             f"imported {len(self.config.users)} users, {counted} connections "
             f"from {len(scan.files)} files in {scan.directory}"
-        ]
+        )
+        if self.skipped:
+            summary += f"; skipped {len(self.skipped)} (see below): the import is incomplete"
+        lines = [summary]
         if scan.problems:
             lines.append(f"skipped {len(scan.problems)} entries or files (the rest was converted):")
             lines += ["  " + str(p).replace("\n", "\n  ") for p in scan.problems]

@@ -74,6 +74,27 @@ class NijaUser:
         return [c for c in self.connections if c.enabled]
 
 
+@dataclass(frozen=True)
+class Skip:
+    """What a lenient scan left out (an entry, a connection, a file) and why.
+
+    `str`: `retail_kraken.json:10: [1]: invalid JSON: ...` (the file's full path).
+    """
+
+    file: Path | None
+    line: int | None
+    key_path: str | None
+    reason: str
+    hint: str | None = None
+
+    @classmethod
+    def of(cls, error: ConfigError) -> Skip:
+        return cls(error.file, error.line, error.key_path, error.problem, error.hint)
+
+    def __str__(self) -> str:
+        return str(ConfigError(self.reason, self.file, self.line, self.key_path))
+
+
 @dataclass
 class Scan:
     """What a NIJA directory holds, and (lenient scans) what had to be skipped."""
@@ -84,3 +105,8 @@ class Scan:
     problems: list[ConfigError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # read as NIJA reads it, but look
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> tuple[Skip, ...]:
+        """Every entry, connection or file left out, with file, line, key path and reason."""
+        return tuple(Skip.of(p) for p in self.problems)

@@ -47,16 +47,20 @@ def _loads(text: str) -> tuple[Any, bool]:
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]')
 
 
-def duplicate_keys(text: str) -> list[tuple[int, str, str]]:
-    """(line, key path, key) of every key that repeats a key of its object, in valid JSON.
+def duplicate_keys(
+    text: str, start: int = 0, end: int | None = None, prefix: str = ""
+) -> list[tuple[int, str, str]]:
+    """(line, key path, key) of every key that repeats a key of its object, in the valid
+    JSON `text[start:end]`; lines count from the start of `text`.
 
-    Key paths read like the scanner's: `[0].copy_from_platform`, `users[1].name`, `broker`.
+    Key paths read like the scanner's: `[0].copy_from_platform`, `users[1].name`, `broker`
+    (`prefix` goes first: `[1]` for an entry read on its own).
     """
     found: list[tuple[int, str, str]] = []
     # a frame: [is_object, seen keys, the current key or index, expecting a key]
     stack: list[list[Any]] = []
     line, counted = 1, 0
-    for match in _TOKEN.finditer(text):
+    for match in _TOKEN.finditer(text, start, len(text) if end is None else end):
         token = match.group()
         top = stack[-1] if stack else None
         if token in "{[":
@@ -76,19 +80,65 @@ def duplicate_keys(text: str) -> list[tuple[int, str, str]]:
             if key in top[1]:
                 line += text.count("\n", counted, match.start())
                 counted = match.start()
-                found.append((line, _path(stack), key))
+                found.append((line, _path(stack, prefix), key))
             top[1].add(key)
     return found
 
 
-def _path(stack: list[list[Any]]) -> str:
-    path = ""
+def _path(stack: list[list[Any]], prefix: str) -> str:
+    path = prefix
     for is_object, _, current, _ in stack:
         if is_object:
             path += ("." if path else "") + str(current)
         else:
             path += f"[{current}]"
     return path
+
+
+# strings end at a line end when their closing quote is missing: one lost quote does not
+# swallow the entries after it
+_SHAPE = re.compile(r'"(?:[^"\\\n]|\\.)*(?:"|(?=\n)|$)|[\[\]{}]')
+
+
+def _object_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each object in the top-level array of the *invalid* JSON `text`, found
+    by counting brackets outside strings, so that each can be read on its own; an object
+    left open runs to the end of the text. Elements other than objects are not counted."""
+    spans: list[tuple[int, int]] = []
+    depth, start = 0, None
+    for match in _SHAPE.finditer(text):
+        token = match.group()
+        if token.startswith('"'):
+            continue
+        if token in "[{":
+            depth += 1
+            if depth == 2 and token == "{":
+                start = match.start()
+        else:
+            if depth == 2 and start is not None:
+                spans.append((start, match.end()))
+                start = None
+            depth -= 1
+            if depth <= 0:
+                break
+    if start is not None:
+        spans.append((start, len(text)))
+    return spans
+
+
+def _parse_problem(text: str, exc: Exception, start: int) -> tuple[int | None, str, str | None]:
+    """(line, problem, hint) for `exc`, raised parsing the JSON of `text` from `start`."""
+    if isinstance(exc, json.JSONDecodeError):
+        at = start + exc.pos
+        column = at - text.rfind("\n", 0, at)
+        return (
+            _line_of(text, at),
+            f"invalid JSON: {exc.msg} (column {column})",
+            "check commas, quotes and brackets on that line",
+        )
+    if isinstance(exc, RecursionError):
+        return None, "invalid JSON: arrays or objects nested too deeply", None
+    return None, f"invalid JSON: {exc}".split("; use ")[0], None  # e.g. 4300+ digit integers
 
 
 def json_kind(value: Any) -> str:
@@ -182,25 +232,10 @@ class Scanner:
             )
         try:
             data, twice = _loads(text)
-        except json.JSONDecodeError as exc:
-            return self.error(
-                Origin(file, line=exc.lineno),
-                None,
-                f"invalid JSON: {exc.msg} (column {exc.colno})",
-                hint="check commas, quotes and brackets on that line",
-            )
-        except RecursionError:
-            return self.error(
-                Origin(file), None, "invalid JSON: arrays or objects nested too deeply"
-            )
-        except ValueError as exc:  # e.g. an integer of more than 4300 digits
-            return self.error(Origin(file), None, f"invalid JSON: {exc}".split("; use ")[0])
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            return self.broken_file(file, text, exc)
         if twice:
-            for line, path, key in duplicate_keys(text):
-                self.scan.warnings.append(
-                    f"{file}:{line}: {path}: the key {key!r} appears twice in one object; "
-                    "the last value is used, as NIJA does"
-                )
+            self.keys_twice(file, text, 0, len(text), "")
         if isinstance(data, dict) and "users" in data:
             match = re.search(r'"users"\s*:\s*\[', text)
             if not isinstance(data["users"], list) or match is None:
@@ -221,6 +256,43 @@ class Scanner:
             f"expected a JSON array of users or one user object, got {json_kind(data)}",
             hint=ARRAY_HINT,
         )
+
+    def keys_twice(self, file: Path, text: str, start: int, end: int, prefix: str) -> None:
+        for line, path, key in duplicate_keys(text, start, end, prefix):
+            self.scan.warnings.append(
+                f"{file}:{line}: {path}: the key {key!r} appears twice in one object; "
+                "the last value is used, as NIJA does"
+            )
+
+    def broken_file(self, file: Path, text: str, exc: Exception) -> None:
+        """A file that is not valid JSON. In an array, each object is read on its own: one
+        broken entry costs that entry only; the file's error is reported unless it lies in
+        an entry reported already."""
+        spans = _object_spans(text) if text.lstrip().startswith("[") else []
+        at = exc.pos if isinstance(exc, json.JSONDecodeError) else None
+        parsed: list[tuple[tuple[int, int], Any, bool, Exception | None]] = []
+        covered = False
+        for start, end in spans:
+            try:
+                item, twice = _loads(text[start:end])
+            except (ValueError, RecursionError) as inner:
+                parsed.append(((start, end), None, False, inner))
+                covered = covered or at is None or start <= at <= end
+            else:
+                parsed.append(((start, end), item, twice, None))
+        if not covered:
+            line, problem, hint = _parse_problem(text, exc, 0)
+            self.error(Origin(file, line=line), None, problem, hint)
+        default = self.file_broker(file)
+        for index, (span, item, twice, error) in enumerate(parsed):
+            origin = Origin(file, f"[{index}]", _line_of(text, span[0]))
+            if error is not None:
+                line, problem, hint = _parse_problem(text, error, span[0])
+                self.error(origin, None, problem, hint, line=line)
+            else:
+                if twice:
+                    self.keys_twice(file, text, span[0], span[1], origin.index)
+                self.entry(origin, text, span, item, default)
 
     def file_broker(self, file: Path) -> str | None:
         """The broker an array file's name implies: `retail_kraken.json` -> kraken."""
