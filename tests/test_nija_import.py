@@ -90,7 +90,7 @@ def test_load_config_reads_a_directory_through_the_nija_loader() -> None:
     assert load_config(GOOD).namespace == load_nija_directory(GOOD).namespace != "default"
 
 
-def test_broken_example_fails_at_the_first_problem_with_file_line_and_key() -> None:
+def test_broken_example_fails_with_every_problem_first_one_first() -> None:
     error = load_error(BROKEN)
     assert (error.file, error.line, error.key_path) == (
         BROKEN / "retail_coinbase.json",
@@ -98,7 +98,13 @@ def test_broken_example_fails_at_the_first_problem_with_file_line_and_key() -> N
         "[1].broker_type",
     )
     assert error.problem == "unknown broker 'coinbse' (did you mean 'coinbase'?)"
-    assert str(error).startswith(f"{BROKEN}/retail_coinbase.json:13: [1].broker_type: unknown")
+    assert [(p.file, p.line, p.key_path) for p in error.problems] == [
+        (BROKEN / "retail_coinbase.json", 13, "[1].broker_type"),
+        (BROKEN / "retail_kraken.json", 10, "[1]"),
+    ]
+    assert str(error).startswith(
+        f"{BROKEN}: 2 problems:\n  {BROKEN}/retail_coinbase.json:13: [1].broker_type: unknown"
+    )
 
 
 def test_lenient_scan_reports_every_skip_and_keeps_the_rest() -> None:

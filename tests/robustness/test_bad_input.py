@@ -358,7 +358,7 @@ NIJA_CASES: list[tuple[str, dict[str, object], str]] = [
      "retail_kraken.json:5: [0].account_type: expected a string, got ['retail']\n"),
     ("enabled_string", {"retail_kraken.json": [entry(enabled="false")]},
      "retail_kraken.json:7: [0].enabled: expected true or false, got 'false'\n"),
-    ("per_user_file_is_a_list", {"ann.json": [1, 2]},
+    ("per_user_file_is_a_list", {"ann.json": [1]},
      "ann.json:2: [0]: expected an object, got a number (1)\n" + HINT_ARRAY),
     ("per_user_broker_object", {"ann.json": {"name": "Ann", "broker": {"kraken": True}}},
      "ann.json:3: broker: expected a broker name, got {'kraken': True}\n"),
@@ -408,6 +408,16 @@ def test_bad_nija_directory(users_dir: Path, files: dict[str, object], expected:
     for name, data in files.items():
         write_json(users_dir, name, data)
     refused(users_dir, f"error: {users_dir}/{expected}")
+
+
+def test_two_problems_in_one_nija_file_are_both_listed(users_dir: Path) -> None:
+    ann = write_json(users_dir, "ann.json", [1, 2])
+    refused(
+        users_dir,
+        f"error: {users_dir}: 2 problems:\n"
+        f"  {ann}:2: [0]: expected an object, got a number (1)\n  {HINT_ARRAY}"
+        f"  {ann}:3: [1]: expected an object, got a number (2)\n  {HINT_ARRAY}",
+    )
 
 
 def test_there_are_at_least_twenty_nija_cases() -> None:

@@ -12,32 +12,98 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from nija_balances.domain.models import PLATFORM_ID
+
+T = TypeVar("T")
+
+
+MAX_LISTED = 20  # problems listed in one message; the rest are counted
 
 
 @dataclass
 class ConfigError(Exception):
-    """A config problem a person can fix: where it is, what is wrong, what to do."""
+    """A config problem a person can fix: where it is, what is wrong, what to do.
+
+    One error may carry more problems of the same file or directory (`more`, see
+    `several`): its own fields are the first problem's, `problems` lists them all, and the
+    message lists each (up to `MAX_LISTED`) with its file, line and key path.
+    """
 
     problem: str
     file: Path | None = None
     line: int | None = None
     key_path: str | None = None
     hint: str | None = None
+    more: list[ConfigError] = field(default_factory=list, repr=False)
+    about: Path | None = field(default=None, repr=False)  # what a list of problems is about
 
-    def __str__(self) -> str:
+    @classmethod
+    def several(cls, errors: Sequence[ConfigError], file: Path | None = None) -> ConfigError:
+        """One error carrying every problem of `errors` (`file`: what the message is about;
+        by default the file all of them are in)."""
+        flat = [e for error in errors for e in error.problems]
+        first = flat[0]
+        files = {e.file for e in flat}
+        about = file if file is not None else (first.file if len(files) == 1 else None)
+        return cls(
+            first.problem, first.file, first.line, first.key_path, first.hint, flat[1:], about
+        )
+
+    @property
+    def problems(self) -> list[ConfigError]:
+        """Every problem this error carries, itself first (each without `more`)."""
+        own = ConfigError(self.problem, self.file, self.line, self.key_path, self.hint)
+        return [own, *self.more]
+
+    def _one(self) -> str:
         where = ""
         if self.file is not None:
             where = str(self.file) + (f":{self.line}" if self.line else "") + ": "
         key = f"{self.key_path}: " if self.key_path else ""
         text = f"{where}{key}{self.problem}"
         return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+    def __str__(self) -> str:
+        if not self.more:
+            return self._one()
+        problems = self.problems
+        head = f"{self.about}: " if self.about is not None else ""
+        lines = [f"{head}{len(problems)} problems:"]
+        lines += ["  " + p._one().replace("\n", "\n  ") for p in problems[:MAX_LISTED]]
+        if len(problems) > MAX_LISTED:
+            lines.append(f"  and {len(problems) - MAX_LISTED} more")
+        return "\n".join(lines)
+
+
+class Problems:
+    """Collects `ConfigError`s, so that a check goes on after the first problem."""
+
+    def __init__(self) -> None:
+        self.errors: list[ConfigError] = []
+
+    def add(self, error: ConfigError) -> None:
+        self.errors.extend(error.problems)
+
+    def run(self, check: Callable[..., T], *args: Any) -> T | None:
+        """`check(*args)`, or None when it raised a `ConfigError` (kept)."""
+        try:
+            return check(*args)
+        except ConfigError as error:
+            self.add(error)
+            return None
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    def raise_any(self, file: Path | None = None) -> None:
+        if self.errors:
+            raise ConfigError.several(self.errors, file)
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
@@ -269,28 +335,39 @@ def unknown_key(loc: Locator, path: tuple[str, ...], known: tuple[str, ...]) -> 
 
 
 def amounts_table(loc: Locator, path: tuple[str, ...], raw: Any) -> dict[str, Decimal]:
+    """`{currency = amount}`; a `ConfigError` listing every bad currency or amount."""
     table = table_value(loc, path, raw, "currency = amount")
     result: dict[str, Decimal] = {}
     written: dict[str, str] = {}  # code -> the key as written
+    problems = Problems()
     for currency, value in table.items():
         code = currency.strip().upper()
         if not code:
-            raise loc.error((*path, currency), "a currency code may not be empty")
+            problems.add(loc.error((*path, currency), "a currency code may not be empty"))
+            continue
         if (problem := text_problem(currency)) is not None:
-            raise loc.error((*path, currency), f"a currency code may not contain {problem}")
+            problems.add(loc.error((*path, currency), f"a currency code may not contain {problem}"))
+            continue
         if code in written:
-            raise loc.error(
-                (*path, currency),
-                f"{code} is given twice (as '{written[code]}' and '{currency}')",
-                hint="currency codes are not case-sensitive: keep one",
+            problems.add(
+                loc.error(
+                    (*path, currency),
+                    f"{code} is given twice (as '{written[code]}' and '{currency}')",
+                    hint="currency codes are not case-sensitive: keep one",
+                )
             )
+            continue
+        written[code] = currency
         amount = parse_amount(value)
         if amount is None or amount < 0:
-            raise loc.error(
-                (*path, currency),
-                f"expected a non-negative number, got {value!r}",
-                hint=f"write it as {currency} = 250.0",
+            problems.add(
+                loc.error(
+                    (*path, currency),
+                    f"expected a non-negative number, got {value!r}",
+                    hint=f"write it as {currency} = 250.0",
+                )
             )
-        written[code] = currency
+            continue
         result[code] = amount
+    problems.raise_any()
     return result

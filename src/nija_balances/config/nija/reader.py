@@ -11,9 +11,10 @@ Two kinds of JSON files live there:
 A user found in several files gets all their brokers as connections, each named after the
 broker. A user listed for one broker both in an array file and in their own file (NIJA's
 usual layout) has one connection to it; listed twice in array files, the second entry is
-a problem. Loading as a config stops at the first problem (`ConfigError` with file, line
-and key path); `scan_directory(..., strict=False)` collects the problems and keeps the
-rest. The entries are in `entries`, the reading and checking of the files in `scan`.
+a problem. One reader, one set of rules: loading as a config raises one `ConfigError`
+listing every problem (file, line, key path); `scan_directory(..., strict=False)` (for
+`config import`) keeps the rest and says what was skipped (`Scan.skipped`). The entries
+are in `entries`, the reading and checking of the files in `scan`.
 """
 
 from __future__ import annotations
@@ -47,8 +48,12 @@ def nija_first_name(user_id: str) -> str:
 
 
 def scan_directory(directory: Path, *, strict: bool = True) -> Scan:
-    """Read every `*.json` file of a NIJA users directory."""
-    scan = Scanner(directory, strict).run()
+    """Read every `*.json` file of a NIJA users directory, by the same rules either way:
+    `strict` raises one `ConfigError` listing every problem; lenient keeps them in
+    `Scan.problems` (what was skipped) with the rest of the directory."""
+    scan = Scanner(directory, for_import=not strict).run()
+    if strict and scan.problems:
+        raise ConfigError.several(scan.problems, directory)
     for user in scan.users.values():
         left_out = [c for c in user.connections if c not in user.active_connections()]
         for conn in left_out:
@@ -92,5 +97,5 @@ def build_config(scan: Scan) -> Config:
 
 
 def load_nija_directory(path: Path) -> Config:
-    """Load a NIJA `config/users/` directory as a config; the first problem is a `ConfigError`."""
+    """Load a NIJA `config/users/` directory as a config; a `ConfigError` lists every problem."""
     return build_config(scan_directory(path, strict=True))

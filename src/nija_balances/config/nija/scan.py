@@ -1,7 +1,8 @@
 """Read and check the JSON files of a NIJA users directory into a `Scan` (`Scanner`).
 
-Every entry keeps its file and line for error messages. A strict scan raises the first
-`ConfigError`; a lenient one collects the problems and keeps the rest.
+Every entry keeps its file and line for error messages. Every problem is collected in
+`Scan.problems` and the rest is kept; a problem with the directory itself (missing, no
+JSON files) is raised as a `ConfigError`.
 """
 
 from __future__ import annotations
@@ -181,13 +182,11 @@ def _key_line(text: str, span: tuple[int, int], key: str) -> int:
 
 
 class Scanner:
-    def __init__(self, directory: Path, strict: bool) -> None:
+    def __init__(self, directory: Path, for_import: bool) -> None:
         self.scan = Scan(directory)
-        self.strict = strict
+        self.for_import = for_import  # notes about what an import leaves out
 
     def problem(self, error: ConfigError) -> None:
-        if self.strict:
-            raise error
         self.scan.problems.append(error)
 
     def error(
@@ -423,7 +422,7 @@ class Scanner:
                 )
                 return None
         ignored = sorted(k for k in item if SECRET_WORDS.search(k))
-        if ignored and not self.strict:
+        if ignored and self.for_import:
             self.scan.notes.append(
                 f"{origin.label}: credentials in the file are not imported ({', '.join(ignored)}); "
                 "put them in environment variables"
