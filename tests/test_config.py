@@ -199,7 +199,7 @@ BAD = [
     ("[settings]\nmax_in_flight = 0\n[users.a.p]\nexchange='paper'\n",
      "c.toml:2: settings.max_in_flight: expected a whole number >= 1, got 0"),
     ("[platform]\n[master]\n[users.a.p]\nexchange='paper'\n", "c.toml:2: master: both [platform] and [master] are present"),
-    ("[users.a.p]\nexchange='paper'\n[users.a.p]\n", "c.toml:3: invalid TOML:"),
+    ("[users.a.p]\nexchange='paper'\n[users.a.p]\n", "c.toml:3: users.a.p: invalid TOML: the table [users.a.p] is declared twice"),
     ("[users.a.p\n", "c.toml:1: invalid TOML: Expected ']' at the end of a table declaration"),
     ("users = 5\n", "c.toml:1: users: expected a table ([users.ID] tables), got int 5"),
     ("[users.platform.p]\nexchange='paper'\n", "c.toml:1: users.platform: 'platform' is reserved"),

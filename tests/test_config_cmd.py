@@ -220,13 +220,12 @@ def test_add_user_refusals_leave_the_file_untouched(
     assert team.read_text("utf-8") == USERS
 
 
-def test_add_user_warns_when_two_ids_read_the_same_variables(team: Path) -> None:
-    result = nija("config", "add-user", "Alice")
-    assert result.exit_code == 0
-    assert result.stderr.splitlines()[0] == (
-        "warning: 'Alice' and 'alice' read the same environment variables (*_USER_ALICE_*); "
-        "give one of them api_key_env / api_secret_env"
+def test_add_user_refuses_an_id_that_differs_only_by_case(team: Path) -> None:
+    # a config may not hold both (config.syntax.user_id_clash): nothing is written
+    refused(
+        nija("config", "add-user", "Alice"), "user 'Alice' differs from user 'alice' only by case"
     )
+    assert team.read_text("utf-8") == USERS
 
 
 def test_edits_need_an_existing_valid_writable_file(

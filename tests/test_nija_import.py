@@ -510,7 +510,8 @@ def test_nothing_to_convert(users_dir: Path) -> None:
         .filter(lambda s: s and s != PLATFORM_ID and "/" not in s),
         min_size=1,
         max_size=5,
-        unique_by=env_token,  # ids that read the same variables are refused (one account twice)
+        # ids that read the same variables or differ only by case are refused
+        unique_by=(env_token, str.casefold),
     ),
     broker=st.sampled_from(["kraken", "Coinbase", "okx", "tradier", "paper"]),
 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,10 +16,8 @@ from typing import Any
 
 import tomli_w
 
-from nija_balances.config.syntax import key_lines
+from nija_balances.config.syntax import ENV_NAME, key_lines
 from nija_balances.domain.models import DEFAULT_STABLECOINS
-
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def looks_like_env_name(value: str) -> bool:

@@ -9,6 +9,8 @@ connection's adapter-specific keys are declared and checked by its adapter
 
 from __future__ import annotations
 
+import ast
+import re
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -19,15 +21,18 @@ from nija_balances.config.credentials import candidate_env_names
 from nija_balances.config.files import read_input
 from nija_balances.config.locations import config_env_files, config_namespace
 from nija_balances.config.syntax import (
+    ENV_NAME_HINT,
     ConfigError,
     Locator,
     Problems,
     dotted,
+    env_name_problem,
     number_value,
     string_value,
     table_value,
     text_problem,
     unknown_key,
+    user_id_clash,
     user_id_problem,
 )
 from nija_balances.domain.models import (
@@ -190,6 +195,14 @@ def _parse_connection(
         if value is not None and not isinstance(value, str):
             problems.add(loc.error((*path, key), f"expected a string, got {type(value).__name__}"))
             value = None
+        elif key.endswith("_env") and value is not None and (why := env_name_problem(value)):
+            problems.add(
+                loc.error(
+                    (*path, key),
+                    f"expected the name of an environment variable; {why}",
+                    hint=ENV_NAME_HINT,
+                )
+            )
         optional[key] = value
     options = problems.run(adapter.read_options, loc, path, raw) if adapter is not None else {}
     if len(problems) > before or ccxt_options is None or options is None:
@@ -292,12 +305,18 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
             )
         )
     users: list[AccountConfig] = []
+    ids: list[str] = []
     for user_id, raw in (users_raw or {}).items():
         if (bad := user_id_problem(user_id)) is not None:
             problems.add(loc.error(("users", user_id), bad[0], hint=bad[1]))
             continue
         path = ("users", user_id)
-        if user := problems.run(_parse_account, loc, user_id, "user", raw, path, user_id, problems):
+        if (clash := user_id_clash(user_id, ids)) is not None:
+            problems.add(loc.error(path, *clash))
+        else:
+            ids.append(user_id)
+        user = problems.run(_parse_account, loc, user_id, "user", raw, path, user_id, problems)
+        if user is not None and clash is None:
             users.append(user)
     accounts = (platform, *users) if platform is not None else tuple(users)
     for problem in _shared_keys(loc, accounts):
@@ -382,6 +401,36 @@ def _secret_warnings(file: Path | None, data: Mapping[str, Any]) -> tuple[str, .
     return ()
 
 
+# a key path as tomllib writes it in a message: ('users', 'a')
+_TUPLE = re.compile(r"""\((?:(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")(?:, )?)+,?\)""")
+
+
+def _toml_error(path: Path, message: str) -> ConfigError:
+    """The `ConfigError` of a tomllib message: its line, key paths written as in TOML."""
+    line = None
+    if "(at line " in message:
+        detail, _, pos = message.rpartition(" (at line ")
+        message = detail
+        line = int(pos.split(",")[0])
+    twice = re.fullmatch(r"Cannot declare (.+) twice", message)
+    if twice and _TUPLE.fullmatch(twice.group(1)):
+        key = dotted(ast.literal_eval(twice.group(1)))
+        return ConfigError(
+            f"invalid TOML: the table [{key}] is declared twice",
+            file=path,
+            line=line,
+            key_path=key,
+            hint=f"merge the two [{key}] tables into one",
+        )
+    message = _TUPLE.sub(lambda m: dotted(ast.literal_eval(m.group())), message)
+    return ConfigError(
+        f"invalid TOML: {message}",
+        file=path,
+        line=line,
+        hint="check quotes, brackets and `key = value` syntax on that line",
+    )
+
+
 def load_toml(path: Path) -> Config:
     """Read and validate a TOML config file."""
     hint = "point --config at a TOML file or a NIJA users directory"
@@ -420,16 +469,5 @@ def load_toml(path: Path) -> Config:
             hint="a config needs no more than a few levels of nesting",
         ) from None
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        line = None
-        if "(at line " in message:
-            detail, _, pos = message.rpartition(" (at line ")
-            message = detail
-            line = int(pos.split(",")[0])
-        raise ConfigError(
-            f"invalid TOML: {message}",
-            file=path,
-            line=line,
-            hint="check quotes, brackets and `key = value` syntax on that line",
-        ) from None
+        raise _toml_error(path, str(exc)) from None
     return parse_document(data, path, text)

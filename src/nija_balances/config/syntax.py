@@ -12,12 +12,13 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 
+from nija_balances.config.credentials import env_token
 from nija_balances.domain.models import PLATFORM_ID
 
 T = TypeVar("T")
@@ -272,6 +273,62 @@ def user_id_problem(user_id: str) -> tuple[str, str | None] | None:
         )
     if (problem := text_problem(user_id)) is not None:
         return f"a user id may not contain {problem}", None
+    return None
+
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ENV_NAME_HINT = (
+    'the variable holds the key and the config names it: api_key_env = "ALICE_KRAKEN_KEY" '
+    "(letters, digits and '_', not starting with a digit)"
+)
+
+
+def env_name_problem(value: str) -> str | None:
+    """Why `value` cannot be an environment variable name (`it contains a space`), or None.
+
+    Never quotes `value` whole: a pasted key is the usual reason it is not a name."""
+    if not value:
+        return "it is empty"
+    if value[0] in "0123456789":
+        return "it starts with a digit"
+    for ch in value:
+        if not (ch.isascii() and (ch.isalnum() or ch == "_")):
+            return "it contains a space" if ch == " " else f"it contains {ch!r}"
+    return None
+
+
+CASE_HINT = "user ids are told apart without regard to case: rename one of the users"
+RENAME_HINT = (
+    "rename one of the users (in variable names a user id is upper-cased and every "
+    "character other than A-Z and 0-9 becomes '_')"
+)
+
+
+def user_id_clash(
+    user_id: str, others: Iterable[str], found_in: Mapping[str, str] | None = None
+) -> tuple[str, str] | None:
+    """Why the user `user_id` cannot sit beside the users `others` (problem, hint), or None:
+    ids that differ only by case (`Alice`, `alice`), or that read the same environment
+    variables (`a-b`, `a_b`: `KRAKEN_USER_A_B_API_KEY`). `found_in` names where each other
+    user is (`retail_kraken.json[0]`). The rule of TOML configs, NIJA directories and
+    `nija config add-user`."""
+    others = [o for o in others if o != user_id]
+    where = found_in or {}
+
+    def named(other: str) -> str:
+        return f"user '{other}'" + (f" in {where[other]}" if other in where else "")
+
+    for other in others:
+        if other.casefold() == user_id.casefold():
+            return f"user '{user_id}' differs from {named(other)} only by case", CASE_HINT
+    token = env_token(user_id)
+    for other in others:
+        if env_token(other) == token:
+            return (
+                f"user '{user_id}' reads the same environment variables as {named(other)} "
+                f"(*_USER_{token}_*)",
+                RENAME_HINT,
+            )
     return None
 
 

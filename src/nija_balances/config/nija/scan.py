@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nija_balances.config.credentials import env_token
 from nija_balances.config.files import read_input
 from nija_balances.config.nija.entries import (
     ARRAY_HINT,
@@ -23,7 +22,12 @@ from nija_balances.config.nija.entries import (
     Scan,
     normalise_broker,
 )
-from nija_balances.config.syntax import ConfigError, text_problem, user_id_problem
+from nija_balances.config.syntax import (
+    ConfigError,
+    text_problem,
+    user_id_clash,
+    user_id_problem,
+)
 
 SECRET_WORDS = re.compile(r"key|secret|pass|token|private", re.IGNORECASE)
 
@@ -185,6 +189,7 @@ class Scanner:
     def __init__(self, directory: Path, for_import: bool) -> None:
         self.scan = Scan(directory)
         self.for_import = for_import  # notes about what an import leaves out
+        self.found_in: dict[str, str] = {}  # user id -> where it was first found
 
     def problem(self, error: ConfigError) -> None:
         self.scan.problems.append(error)
@@ -391,7 +396,14 @@ class Scanner:
         if (bad := user_id_problem(value)) is not None:
             self.error(origin, "user_id", bad[0], hint=bad[1], line=line)
             return None
-        return value.strip()
+        user_id = value.strip()
+        if user_id not in self.scan.users:
+            users = self.scan.users
+            found_in = {u: self.found_in[u] for u in users if u in self.found_in}
+            if (clash := user_id_clash(user_id, users, found_in)) is not None:
+                self.error(origin, "user_id", clash[0], hint=clash[1], line=line)
+                return None
+        return user_id
 
     def fields(
         self, origin: Origin, item: dict[str, Any], at: Callable[[str], int]
@@ -448,24 +460,6 @@ class Scanner:
             return None
         return exchange
 
-    def shared_key(self, user: NijaUser, exchange: str) -> str | None:
-        """Another user whose connection to `exchange` reads the same API key variable."""
-        if exchange == "paper":
-            return None
-        token = env_token(user.id)
-        for other in self.scan.users.values():
-            if other is user or env_token(other.id) != token:
-                continue
-            for conn in other.connections:
-                if conn.exchange == exchange:
-                    variable = f"{env_token(exchange)}_USER_{token}_API_KEY"
-                    return (
-                        f"user '{user.id}' reads the same API key variable as user '{other.id}' "
-                        f"in {conn.origin.label} ({variable}), so both would show the same "
-                        "account and it would be counted twice"
-                    )
-        return None
-
     def add(
         self, user_id: str, fields: dict[str, Any], brokers: list[tuple[str, str, Origin]]
     ) -> None:
@@ -473,6 +467,8 @@ class Scanner:
         first = user is None
         if user is None:
             user = self.scan.users[user_id] = NijaUser(user_id)
+            if brokers:
+                self.found_in[user_id] = brokers[0][2].label
         for raw, exchange, origin in brokers:
             twin = next((c for c in user.connections if c.exchange == exchange), None)
             if twin is not None and bool(twin.origin.index) != bool(origin.index):
@@ -487,9 +483,6 @@ class Scanner:
                     + (f" (line {twin.origin.line})" if twin.origin.line else ""),
                     hint="remove one of the two entries",
                 )
-                continue
-            if (clash := self.shared_key(user, exchange)) is not None:
-                self.error(origin, None, clash, hint=SHARED_KEY_HINT)
                 continue
             user.connections.append(NijaConnection(raw, exchange, fields["enabled"], origin))
         if not brokers and not first:
@@ -517,9 +510,3 @@ class Scanner:
                 f"the one in {on.label} is enabled; the connection is shown"
             )
             conn.enabled = True
-
-
-SHARED_KEY_HINT = (
-    "rename one of the users (in variable names a user id is upper-cased and every "
-    "character other than A-Z and 0-9 becomes '_')"
-)
