@@ -328,6 +328,18 @@ def test_an_array_entry_and_a_per_user_file_of_one_user_and_broker_are_one_conne
     assert "# from daivon_frazier.json, retail_kraken.json[0] (account_type retail)" in result.text
 
 
+def test_twice_in_array_files_stays_a_problem_beside_a_per_user_file(users_dir: Path) -> None:
+    put(users_dir, "ann.json", {"broker": "kraken"})
+    put(users_dir, "retail_kraken.json", [entry("ann"), entry("ann")])
+    error = load_error(users_dir)
+    assert (error.line, error.key_path, error.problem) == (
+        7,
+        "[1]",
+        "user 'ann' is connected to kraken twice: here and in retail_kraken.json[0] (line 2)",
+    )
+    assert len(error.problems) == 1
+
+
 def test_a_user_in_two_files_gets_both_brokers(users_dir: Path) -> None:
     put(users_dir, "retail_kraken.json", [entry("ann")])
     put(users_dir, "ann.json", {"name": "Ann A.", "broker": ["coinbase", "okx"], "enabled": True})

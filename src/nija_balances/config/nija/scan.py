@@ -471,7 +471,9 @@ class Scanner:
                 self.found_in[user_id] = brokers[0][2].label
         for raw, exchange, origin in brokers:
             twin = next((c for c in user.connections if c.exchange == exchange), None)
-            if twin is not None and bool(twin.origin.index) != bool(origin.index):
+            # listed in an array file and in the user's own file: one account (NIJA's layout)
+            alike = [o for o in twin.origins if bool(o.index) == bool(origin.index)] if twin else []
+            if twin is not None and not alike:
                 self.merge(user, twin, origin, fields["enabled"])
                 continue
             if twin is not None:
@@ -479,8 +481,7 @@ class Scanner:
                     origin,
                     None,
                     f"user '{user_id}' is connected to {exchange} twice: here and in "
-                    f"{twin.origin.label}"
-                    + (f" (line {twin.origin.line})" if twin.origin.line else ""),
+                    f"{alike[0].label}" + (f" (line {alike[0].line})" if alike[0].line else ""),
                     hint="remove one of the two entries",
                 )
                 continue
