@@ -27,10 +27,10 @@ from nija_balances.config.syntax import (
     Problems,
     dotted,
     env_name_problem,
+    key_problem,
     number_value,
     string_value,
     table_value,
-    text_problem,
     unknown_key,
     user_id_clash,
     user_id_problem,
@@ -240,9 +240,9 @@ def _parse_account(
         if isinstance(value, Mapping):
             if not key.strip():
                 problems.add(loc.error((*path, key), "a connection name may not be empty"))
-            elif (problem := text_problem(key)) is not None:
+            elif (bad := key_problem(key)) is not None:
                 problems.add(
-                    loc.error((*path, key), f"a connection name may not contain {problem}")
+                    loc.error((*path, key), f"a connection name may not contain {bad[0]}", bad[1])
                 )
             elif conn := _parse_connection(loc, account_id, key, value, (*path, key), problems):
                 connections.append(conn)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from nija_balances.config.credentials import env_token
 from nija_balances.domain.models import PLATFORM_ID
+from nija_balances.domain.text import hidden_character, safe_text
 
 T = TypeVar("T")
 
@@ -44,6 +45,12 @@ class ConfigError(Exception):
     more: list[ConfigError] = field(default_factory=list, repr=False)
     about: Path | None = field(default=None, repr=False)  # what a list of problems is about
 
+    def __post_init__(self) -> None:
+        # user-provided text quoted in a message cannot reorder or hide itself on screen
+        self.problem = safe_text(self.problem)
+        self.key_path = safe_text(self.key_path) if self.key_path else self.key_path
+        self.hint = safe_text(self.hint) if self.hint else self.hint
+
     @classmethod
     def several(cls, errors: Sequence[ConfigError], file: Path | None = None) -> ConfigError:
         """One error carrying every problem of `errors` (`file`: what the message is about;
@@ -65,16 +72,16 @@ class ConfigError(Exception):
     def _one(self) -> str:
         where = ""
         if self.file is not None:
-            where = str(self.file) + (f":{self.line}" if self.line else "") + ": "
-        key = f"{self.key_path}: " if self.key_path else ""
-        text = f"{where}{key}{self.problem}"
-        return f"{text}\n  hint: {self.hint}" if self.hint else text
+            where = safe_text(str(self.file)) + (f":{self.line}" if self.line else "") + ": "
+        key = f"{safe_text(self.key_path)}: " if self.key_path else ""
+        text = f"{where}{key}{safe_text(self.problem)}"
+        return f"{text}\n  hint: {safe_text(self.hint)}" if self.hint else text
 
     def __str__(self) -> str:
         if not self.more:
             return self._one()
         problems = self.problems
-        head = f"{self.about}: " if self.about is not None else ""
+        head = f"{safe_text(str(self.about))}: " if self.about is not None else ""
         lines = [f"{head}{len(problems)} problems:"]
         lines += ["  " + p._one().replace("\n", "\n  ") for p in problems[:MAX_LISTED]]
         if len(problems) > MAX_LISTED:
@@ -241,8 +248,8 @@ def dotted(path: tuple[str, ...]) -> str:
 
 
 def _quoted(key: str) -> str:
-    text = json.dumps(key, ensure_ascii=False)  # escapes quotes and C0 controls
-    return "".join(ch if text_problem(ch) is None else f"\\u{ord(ch):04x}" for ch in text)
+    # json.dumps escapes quotes and C0 controls; safe_text the rest (DEL, C1, bidi, ...)
+    return safe_text(json.dumps(key, ensure_ascii=False))
 
 
 # --------------------------------------------------------------------- values
@@ -273,6 +280,23 @@ def user_id_problem(user_id: str) -> tuple[str, str | None] | None:
         )
     if (problem := text_problem(user_id)) is not None:
         return f"a user id may not contain {problem}", None
+    if (hidden := hidden_character(user_id)) is not None:
+        return f"a user id may not contain {hidden}", HIDDEN_HINT
+    return None
+
+
+HIDDEN_HINT = (
+    "bidirectional and zero-width characters make one text look like another: type the id again"
+)
+
+
+def key_problem(key: str) -> tuple[str, str | None] | None:
+    """What makes `key` unfit for a connection name or a currency code (what it contains,
+    hint), or None: control characters, lone surrogates, bidi and zero-width characters."""
+    if (problem := text_problem(key)) is not None:
+        return problem, None
+    if (hidden := hidden_character(key)) is not None:
+        return hidden, HIDDEN_HINT
     return None
 
 
@@ -402,8 +426,10 @@ def amounts_table(loc: Locator, path: tuple[str, ...], raw: Any) -> dict[str, De
         if not code:
             problems.add(loc.error((*path, currency), "a currency code may not be empty"))
             continue
-        if (problem := text_problem(currency)) is not None:
-            problems.add(loc.error((*path, currency), f"a currency code may not contain {problem}"))
+        if (bad := key_problem(currency)) is not None:
+            problems.add(
+                loc.error((*path, currency), f"a currency code may not contain {bad[0]}", bad[1])
+            )
             continue
         if code in written:
             problems.add(

@@ -20,8 +20,9 @@ from nija_balances.config.edit import assignment, table_header
 from nija_balances.config.loader import parse_document
 from nija_balances.config.nija.entries import Scan, Skip
 from nija_balances.config.nija.reader import PLATFORM_NAME, nija_first_name
-from nija_balances.config.syntax import ConfigError, text_problem
+from nija_balances.config.syntax import ConfigError
 from nija_balances.domain.models import Config, ConnectionConfig
+from nija_balances.domain.text import safe_text
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ class ImportResult:
         if scan.problems:
             lines.append(f"skipped {len(scan.problems)} entries or files (the rest was converted):")
             lines += ["  " + str(p).replace("\n", "\n  ") for p in scan.problems]
-        lines += [f"warning: {w}" for w in scan.warnings]
-        lines += [f"note: {n}" for n in scan.notes]
+        lines += [f"warning: {safe_text(w)}" for w in scan.warnings]
+        lines += [f"note: {safe_text(n)}" for n in scan.notes]
         if self.renames:
             lines.append("rename these environment variables (NIJA used the first name only):")
             width = max(len(r.nija) for r in self.renames)
@@ -82,8 +83,8 @@ class ImportResult:
 
 def _plain(text: object) -> str:
     """`text` fit for a TOML comment: control characters (a newline in a file name would end
-    the comment) and lone surrogates written as `\\uXXXX`."""
-    return "".join(ch if text_problem(ch) is None else f"\\u{ord(ch):04x}" for ch in str(text))
+    the comment), lone surrogates, bidi and zero-width characters written as `\\uXXXX`."""
+    return safe_text(str(text))
 
 
 def _parts(exchange: str) -> tuple[str, ...]:

@@ -38,6 +38,7 @@ from nija_balances.domain.models import (
     ConnectionConfig,
     Settings,
 )
+from nija_balances.domain.text import safe_text
 
 PLATFORM_NAME = "Nija System"
 
@@ -92,7 +93,7 @@ def build_config(scan: Scan) -> Config:
         source=scan.directory,
         namespace=config_namespace(scan.directory),
         env_files=config_env_files(scan.directory),
-        warnings=(*scan.warnings, *scan.notes),
+        warnings=tuple(safe_text(w) for w in (*scan.warnings, *scan.notes)),
     )
 
 
