@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nija_balances.config.credentials import candidate_env_names
+from nija_balances.config.credentials import candidate_env_names, dotenv_warnings
 from nija_balances.config.files import read_input
 from nija_balances.config.locations import config_env_files, config_namespace
 from nija_balances.config.syntax import (
@@ -325,14 +325,16 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
         problems.errors.sort(key=lambda e: e.line or 0)
         problems.raise_any(file)
     assert settings is not None and platform is not None  # else a problem was raised
+    env_files = config_env_files(file)
+    connections = [c for a in (platform, *users) for c in a.connections]
     return Config(
         settings=settings,
         platform=platform,
         users=tuple(users),
         source=file,
         namespace=config_namespace(file),
-        env_files=config_env_files(file),
-        warnings=_secret_warnings(file, data),
+        env_files=env_files,
+        warnings=(*_secret_warnings(file, data), *dotenv_warnings(env_files, connections)),
     )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from nija_balances.config.credentials import dotenv_warnings
 from nija_balances.config.locations import config_env_files, config_namespace
 
 # `name as name`: re-exported, so importing them from here keeps working
@@ -86,14 +87,19 @@ def build_config(scan: Scan) -> Config:
         )
         for user in scan.users.values()
     )
+    env_files = config_env_files(scan.directory)
+    connections = [c for u in users for c in u.connections]
     return Config(
         settings=Settings(),
         platform=AccountConfig(id=PLATFORM_ID, kind="platform", name=PLATFORM_NAME),
         users=users,
         source=scan.directory,
         namespace=config_namespace(scan.directory),
-        env_files=config_env_files(scan.directory),
-        warnings=tuple(safe_text(w) for w in (*scan.warnings, *scan.notes)),
+        env_files=env_files,
+        warnings=(
+            *(safe_text(w) for w in (*scan.warnings, *scan.notes)),
+            *dotenv_warnings(env_files, connections),
+        ),
     )
 
 
