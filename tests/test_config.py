@@ -176,8 +176,8 @@ def test_inline_secrets_in_a_shared_file_warn(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ bad input
 
 BAD = [
-    ("", "c.toml: users: no users are configured"),
-    ("[users]\n", "c.toml:1: users: no users are configured"),
+    ("", "c.toml: users: nothing is configured: no users and no platform connections"),
+    ("[users]\n", "c.toml:1: users: nothing is configured: no users and no platform connections"),
     ("[users.a.kraken]\nexchange = \"krakn\"\n",
      "c.toml:2: users.a.kraken.exchange: unknown exchange 'krakn' (did you mean 'kraken'?)"),
     ("[users.a.coinbse]\n", "c.toml:1: users.a.coinbse: unknown exchange 'coinbse' (did you mean 'coinbase'?)"),

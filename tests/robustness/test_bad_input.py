@@ -51,8 +51,9 @@ TOML_CASES = [
     ("bom_then_mistake", b"\xef\xbb\xbf[users.a]\nenabled = 'yes'\n",
      ":2: users.a.enabled: expected true or false, got 'yes'\n"),
     ("comments_only", "# a config with nothing in it\n\n   \n",
-     ": users: no users are configured\n"
-     "  hint: add one with `nija config add-user ID`, or a [users.ID] table\n"),
+     ": users: nothing is configured: no users and no platform connections\n"
+     "  hint: add a user with `nija config add-user ID` (or a [users.ID] table), or a "
+     "platform connection such as [platform.coinbase]\n"),
     # -- huge numbers, NaN, inf
     ("balance_1e400", f"[users.a.p]\n{PAPER}".replace("5", "1e400"),
      f":3: users.a.p.balances.USD: expected a non-negative number, got inf\n{HINT_NUMBER}"),

@@ -296,12 +296,18 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
     users_raw = problems.run(
         table_value, loc, ("users",), data.get("users", {}), "[users.ID] tables"
     )
-    if users_raw is not None and not users_raw:
-        problems.add(
+    if (
+        users_raw is not None
+        and not users_raw
+        and platform is not None
+        and not platform.connections
+    ):
+        problems.add(  # a platform alone is a config (the operator's accounts); nothing is not
             loc.error(
                 ("users",),
-                "no users are configured",
-                hint="add one with `nija config add-user ID`, or a [users.ID] table",
+                "nothing is configured: no users and no platform connections",
+                hint="add a user with `nija config add-user ID` (or a [users.ID] table), or a "
+                "platform connection such as [platform.coinbase]",
             )
         )
     users: list[AccountConfig] = []
