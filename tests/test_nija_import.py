@@ -396,6 +396,9 @@ def test_empty_or_missing_directories(users_dir: Path) -> None:
     assert load_error(users_dir).problem == "no NIJA user files (*.json) in this directory"
     put(users_dir, "retail_kraken.json", [])
     assert load_error(users_dir).problem == "no users found in the NIJA user files"
+    assert load_error(users_dir).hint == (  # it read "add entries like each entry looks like"
+        'add entries such as {"user_id": "alice", "name": "Alice", "broker_type": "kraken"}'
+    )
     assert load_error(users_dir / "nope").problem == "not a directory of NIJA user files"
 
 

@@ -72,7 +72,7 @@ def build_config(scan: Scan) -> Config:
         raise ConfigError(
             "no users found in the NIJA user files",
             file=scan.directory,
-            hint="add entries like " + ARRAY_HINT,
+            hint="add entries such as " + ARRAY_HINT.removeprefix("each entry looks like "),
         )
     users = tuple(
         AccountConfig(
