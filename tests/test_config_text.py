@@ -119,3 +119,26 @@ def test_errors_and_warnings_quoting_user_text_escape_them(tmp_path: Path) -> No
     (users / "retail_kraken.json").write_text(json.dumps([{"user_id": "ann", "name": "A\u202eB"}]))
     warnings = load_nija_directory(users).warnings
     assert warnings == ("user 'ann': name 'A\\u202eB' differs from 'Ann\\u200b'; kept the first",)
+
+
+def test_toml_written_by_nija_escapes_them_and_reads_back_the_same(tmp_path: Path) -> None:
+    """`config import` prints the converted TOML; `config add-user --name` writes it."""
+    import tomllib
+
+    from nija_balances.config.edit import assignment, table_header
+    from nija_balances.config.nija.convert import convert
+    from nija_balances.config.nija.reader import scan_directory
+
+    name = "Eve \u202eevil\u200b"
+    line = assignment("name", name)
+    assert line == 'name = "Eve \\u202eevil\\u200b"'
+    assert tomllib.loads(line) == {"name": name}
+    header = table_header(("users", "a", "p\u2066"))
+    assert header == '[users.a."p\\u2066"]'
+    assert tomllib.loads(header) == {"users": {"a": {"p\u2066": {}}}}
+    users = tmp_path / "users"
+    users.mkdir()
+    (users / "retail_kraken.json").write_text(json.dumps([{"user_id": "ann", "name": name}]))
+    result = convert(scan_directory(users, strict=False))
+    assert "\u202e" not in result.text and "\u200b" not in result.text
+    assert result.config.users[0].name == name
