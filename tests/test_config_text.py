@@ -1,9 +1,9 @@
-"""Text that reorders or hides itself on a terminal: bidi overrides and zero-width characters.
+r"""Text that reorders or hides itself on a terminal: bidi overrides and zero-width characters.
 
-`Alice` and `Al\u202eecila` (a RIGHT-TO-LEFT OVERRIDE) or `alice\u200b` (a ZERO WIDTH
+`Alice` and `Al<U+202E>ecila` (a RIGHT-TO-LEFT OVERRIDE) or `alice<U+200B>` (a ZERO WIDTH
 SPACE) look alike on screen. They are refused in ids (user ids, connection names,
 currency codes), naming the code point; display names may hold them, and every place
-that prints user-provided text escapes them with `domain.text.safe_text` (`\\u202e`).
+that prints user-provided text escapes them with `domain.text.safe_text` (`\u202e`).
 """
 
 from __future__ import annotations

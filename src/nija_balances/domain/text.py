@@ -1,8 +1,8 @@
-"""User-provided text made safe to print: nothing in it can reorder, hide or drive the screen.
+r"""User-provided text made safe to print: nothing in it can reorder, hide or drive the screen.
 
-A bidirectional override (U+202E) shows `Al\u202eecila` as `Alalice`-like text, a zero-width
-space makes `alice\u200b` look like `alice`, and an escape sequence (`\x1b[2J`) clears the
-terminal. `safe_text` writes each such character as `\\u202e`; `hidden_character` names the
+A RIGHT-TO-LEFT OVERRIDE (U+202E) in `Al<U+202E>ecila` shows it as `Alalice`, a ZERO WIDTH
+SPACE makes `alice<U+200B>` look like `alice`, and an escape sequence (ESC `[2J`) clears the
+terminal. `safe_text` writes each such character as `\u202e`; `hidden_character` names the
 first bidi or zero-width one, for refusing it in an id.
 """
 
