@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from conftest import EXAMPLES, write
 from nija_balances.cli.root import app
 from nija_balances.config.credentials import candidate_env_names, resolve
-from nija_balances.config.loader import load_config, load_demo, load_toml
+from nija_balances.config.loader import load_toml
+from nija_balances.config.sources import load_config, load_demo
 from nija_balances.config.syntax import ConfigError
 from nija_balances.domain.models import ConnectionConfig, Settings
 from nija_balances.domain.secrets import Credentials, CredentialSource, redact
@@ -175,8 +176,8 @@ def test_inline_secrets_in_a_shared_file_warn(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ bad input
 
 BAD = [
-    ("", "c.toml: users: no users are configured"),
-    ("[users]\n", "c.toml:1: users: no users are configured"),
+    ("", "c.toml: users: nothing is configured: no users and no platform connections"),
+    ("[users]\n", "c.toml:1: users: nothing is configured: no users and no platform connections"),
     ("[users.a.kraken]\nexchange = \"krakn\"\n",
      "c.toml:2: users.a.kraken.exchange: unknown exchange 'krakn' (did you mean 'kraken'?)"),
     ("[users.a.coinbse]\n", "c.toml:1: users.a.coinbse: unknown exchange 'coinbse' (did you mean 'coinbase'?)"),
@@ -198,7 +199,7 @@ BAD = [
     ("[settings]\nmax_in_flight = 0\n[users.a.p]\nexchange='paper'\n",
      "c.toml:2: settings.max_in_flight: expected a whole number >= 1, got 0"),
     ("[platform]\n[master]\n[users.a.p]\nexchange='paper'\n", "c.toml:2: master: both [platform] and [master] are present"),
-    ("[users.a.p]\nexchange='paper'\n[users.a.p]\n", "c.toml:3: invalid TOML:"),
+    ("[users.a.p]\nexchange='paper'\n[users.a.p]\n", "c.toml:3: users.a.p: invalid TOML: the table [users.a.p] is declared twice"),
     ("[users.a.p\n", "c.toml:1: invalid TOML: Expected ']' at the end of a table declaration"),
     ("users = 5\n", "c.toml:1: users: expected a table ([users.ID] tables), got int 5"),
     ("[users.platform.p]\nexchange='paper'\n", "c.toml:1: users.platform: 'platform' is reserved"),

@@ -220,13 +220,12 @@ def test_add_user_refusals_leave_the_file_untouched(
     assert team.read_text("utf-8") == USERS
 
 
-def test_add_user_warns_when_two_ids_read_the_same_variables(team: Path) -> None:
-    result = nija("config", "add-user", "Alice")
-    assert result.exit_code == 0
-    assert result.stderr.splitlines()[0] == (
-        "warning: 'Alice' and 'alice' read the same environment variables (*_USER_ALICE_*); "
-        "give one of them api_key_env / api_secret_env"
+def test_add_user_refuses_an_id_that_differs_only_by_case(team: Path) -> None:
+    # a config may not hold both (config.syntax.user_id_clash): nothing is written
+    refused(
+        nija("config", "add-user", "Alice"), "user 'Alice' differs from user 'alice' only by case"
     )
+    assert team.read_text("utf-8") == USERS
 
 
 def test_edits_need_an_existing_valid_writable_file(
@@ -455,12 +454,13 @@ def test_import_of_a_broken_directory_converts_the_rest(home: Path, tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert result.stderr.splitlines()[:6] == [
-        f"imported 2 users, 2 connections from 3 files in {source}",
+        f"imported 2 users, 3 connections from 3 files in {source}; skipped 2 (see below): "
+        "the import is incomplete",
         "skipped 2 entries or files (the rest was converted):",
         f"  {source}/retail_coinbase.json:13: [1].broker_type: unknown broker 'coinbse' "
         "(did you mean 'coinbase'?)",
         "    hint: use a ccxt exchange id (coinbase, kraken, binance, okx, alpaca, ...)",
-        f"  {source}/retail_kraken.json:10: invalid JSON: Expecting ',' delimiter (column 5)",
+        f"  {source}/retail_kraken.json:10: [1]: invalid JSON: Expecting ',' delimiter (column 5)",
         "    hint: check commas, quotes and brackets on that line",
     ]
     assert (

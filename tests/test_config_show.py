@@ -70,6 +70,7 @@ def cfg(home: Path) -> Path:
     path.write_text(CONFIG, "utf-8")
     path.chmod(0o600)
     (home / ".env").write_text(f"KRAKEN_USER_ALICE_API_SECRET={DOTENV_SECRET}\n", "utf-8")
+    (home / ".env").chmod(0o600)  # readable by others, it would be warned about
     return path
 
 

@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nija_balances.config.credentials import env_token
-from nija_balances.config.loader import load_config, load_toml, parse_document
+from nija_balances.config.loader import load_toml, parse_document
 from nija_balances.config.nija.convert import convert
 from nija_balances.config.nija.entries import normalise_broker
 from nija_balances.config.nija.reader import load_nija_directory, nija_first_name, scan_directory
+from nija_balances.config.sources import load_config
 from nija_balances.config.syntax import ConfigError
 from nija_balances.domain.models import PLATFORM_ID, Settings
 
@@ -89,7 +90,7 @@ def test_load_config_reads_a_directory_through_the_nija_loader() -> None:
     assert load_config(GOOD).namespace == load_nija_directory(GOOD).namespace != "default"
 
 
-def test_broken_example_fails_at_the_first_problem_with_file_line_and_key() -> None:
+def test_broken_example_fails_with_every_problem_first_one_first() -> None:
     error = load_error(BROKEN)
     assert (error.file, error.line, error.key_path) == (
         BROKEN / "retail_coinbase.json",
@@ -97,17 +98,81 @@ def test_broken_example_fails_at_the_first_problem_with_file_line_and_key() -> N
         "[1].broker_type",
     )
     assert error.problem == "unknown broker 'coinbse' (did you mean 'coinbase'?)"
-    assert str(error).startswith(f"{BROKEN}/retail_coinbase.json:13: [1].broker_type: unknown")
+    assert [(p.file, p.line, p.key_path) for p in error.problems] == [
+        (BROKEN / "retail_coinbase.json", 13, "[1].broker_type"),
+        (BROKEN / "retail_kraken.json", 10, "[1]"),
+    ]
+    assert str(error).startswith(
+        f"{BROKEN}: 2 problems:\n  {BROKEN}/retail_coinbase.json:13: [1].broker_type: unknown"
+    )
 
 
 def test_lenient_scan_reports_every_skip_and_keeps_the_rest() -> None:
     scan = scan_directory(BROKEN, strict=False)
-    assert list(scan.users) == ["dana_reed", "alice_wong"]
+    assert {u.id: [c.exchange for c in u.connections] for u in scan.users.values()} == {
+        "dana_reed": ["kraken"],
+        "alice_wong": ["coinbase", "kraken"],  # retail_kraken.json[0]: its neighbour is broken
+    }
     assert [(p.file.name if p.file else None, p.line, p.key_path) for p in scan.problems] == [
         ("retail_coinbase.json", 13, "[1].broker_type"),
-        ("retail_kraken.json", 10, None),
+        ("retail_kraken.json", 10, "[1]"),
     ]
     assert scan.problems[1].problem == "invalid JSON: Expecting ',' delimiter (column 5)"
+
+
+def test_one_bad_entry_costs_only_that_entry_never_its_neighbours(users_dir: Path) -> None:
+    put(users_dir, "retail_kraken.json",
+        '[\n  {"user_id": "ann"},\n  {"user_id": "bob"\n   "name": "Bob"},\n'
+        '  {"user_id": "cy", "name": "Cy"}\n]\n')  # fmt: skip
+    put(users_dir, "retail_okx.json", '[\n  {"user_id": "dee"},\n  {"user_id": "eve", ')
+    put(users_dir, "retail_coinbase.json",
+        '[{"user_id": "fay"},\n {"user_id": "gus", "n": ' + "9" * 5000 + "}]")  # fmt: skip
+    put(users_dir, "retail_alpaca.json", '[{"user_id": "hal"}\n {"user_id": "ivy"}]')
+    scan = scan_directory(users_dir, strict=False)
+    assert {u.id: [c.exchange for c in u.connections] for u in scan.users.values()} == {
+        "hal": ["alpaca"],
+        "ivy": ["alpaca"],
+        "fay": ["coinbase"],
+        "ann": ["kraken"],
+        "cy": ["kraken"],
+        "dee": ["okx"],
+    }
+    assert [str(s) for s in scan.skipped] == [
+        f"{users_dir}/retail_alpaca.json:2: invalid JSON: Expecting ',' delimiter (column 2)",
+        f"{users_dir}/retail_coinbase.json:2: [1]: invalid JSON: Exceeds the limit (4300 "
+        "digits) for integer string conversion: value has 5000 digits",
+        f"{users_dir}/retail_kraken.json:4: [1]: invalid JSON: Expecting ',' delimiter (column 4)",
+        f"{users_dir}/retail_okx.json:3: [1]: invalid JSON: Expecting property name enclosed "
+        "in double quotes (column 22)",
+    ]
+    skip = scan.skipped[2]
+    assert (skip.file, skip.line, skip.key_path, skip.reason, skip.hint) == (
+        users_dir / "retail_kraken.json",
+        4,
+        "[1]",
+        "invalid JSON: Expecting ',' delimiter (column 4)",
+        "check commas, quotes and brackets on that line",
+    )
+
+
+def test_an_import_that_skipped_anything_says_so_and_exits_1(users_dir: Path) -> None:
+    put(users_dir, "retail_kraken.json", [entry("ann"), entry("bob", broker="krakn")])
+    result = convert(scan_directory(users_dir, strict=False))
+    assert [u.id for u in result.config.users] == ["ann"]
+    assert result.exit_code == 1
+    assert [str(s) for s in result.skipped] == [
+        f"{users_dir}/retail_kraken.json:10: [1].broker_type: unknown broker 'krakn' "
+        "(did you mean 'kraken'?)"
+    ]
+    assert result.report()[:2] == [
+        f"imported 1 users, 1 connections from 1 files in {users_dir}; "
+        "skipped 1 (see below): the import is incomplete",
+        "skipped 1 entries or files (the rest was converted):",
+    ]
+    put(users_dir, "retail_kraken.json", [entry("ann")])
+    result = convert(scan_directory(users_dir, strict=False))
+    assert (result.exit_code, result.skipped) == (0, ())
+    assert result.report()[0] == f"imported 1 users, 1 connections from 1 files in {users_dir}"
 
 
 # --------------------------------------------------------------------- strict errors
@@ -116,7 +181,7 @@ def test_lenient_scan_reports_every_skip_and_keeps_the_rest() -> None:
 def test_malformed_json_names_file_and_line(users_dir: Path) -> None:
     put(users_dir, "retail_kraken.json", '[\n  {"user_id": "a",\n   "name": }\n]\n')
     error = load_error(users_dir)
-    assert (error.file, error.line, error.key_path) == (users_dir / "retail_kraken.json", 3, None)
+    assert (error.file, error.line, error.key_path) == (users_dir / "retail_kraken.json", 3, "[0]")
     assert error.problem.startswith("invalid JSON: Expecting value")
     assert error.hint == "check commas, quotes and brackets on that line"
 
@@ -197,6 +262,84 @@ def test_same_user_and_broker_twice_names_both_files(users_dir: Path) -> None:
     )
 
 
+def test_a_key_twice_in_one_object_keeps_the_last_value_and_warns(users_dir: Path) -> None:
+    array = put(
+        users_dir,
+        "retail_kraken.json",
+        '[\n  {\n    "user_id": "ann",\n    "copy_from_platform": false,\n'
+        '    "copy_from_platform": true\n  },\n'
+        '  {"user_id": "bob", "enabled": false,\n   "enabled": true,\n'
+        '   "extra": {"a": 1, "a": 2}}\n]\n',
+    )
+    put(users_dir, "cy.json", '{"broker": "okx",\n "broker": "kraken"}')
+    warnings = (
+        f"{users_dir / 'cy.json'}:2: broker: the key 'broker' appears twice in one object; "
+        "the last value is used, as NIJA does",
+        f"{array}:5: [0].copy_from_platform: the key 'copy_from_platform' appears twice in "
+        "one object; the last value is used, as NIJA does",
+        f"{array}:8: [1].enabled: the key 'enabled' appears twice in one object; the last "
+        "value is used, as NIJA does",
+        f"{array}:9: [1].extra.a: the key 'a' appears twice in one object; the last value is "
+        "used, as NIJA does",
+    )
+    config = load_nija_directory(users_dir)
+    assert [(u.id, u.enabled, [c.exchange for c in u.connections]) for u in config.users] == [
+        ("cy", True, ["kraken"]),
+        ("ann", True, ["kraken"]),
+        ("bob", True, ["kraken"]),
+    ]
+    assert config.warnings == warnings
+    result = convert(scan_directory(users_dir, strict=False))
+    assert result.scan.problems == []
+    assert [u.id for u in result.config.users] == ["cy", "ann", "bob"]
+    assert [f"warning: {w}" for w in warnings] == [
+        line for line in result.report() if line.startswith("warning: ")
+    ]
+
+
+def test_an_array_entry_and_a_per_user_file_of_one_user_and_broker_are_one_connection(
+    users_dir: Path,
+) -> None:
+    """NIJA's own layout: `retail_kraken.json` lists the user, `daivon_frazier.json` too.
+    `--config DIR` and `config import` read it alike: one connection, nothing skipped."""
+    put(users_dir, "retail_kraken.json", [entry("daivon_frazier", account_type="retail")])
+    put(users_dir, "daivon_frazier.json", {"name": "Daivon F.", "broker": "kraken"})
+    put(users_dir, "ann.json", {"broker": ["okx", "Kraken"], "enabled": False})
+    put(users_dir, "retail_okx.json", [entry("ann", broker=None, enabled=True)])
+    config = load_nija_directory(users_dir)
+    shape = [(u.id, u.name, u.enabled, [c.exchange for c in u.connections]) for u in config.users]
+    assert shape == [
+        ("ann", "Ann", True, ["okx"]),
+        ("daivon_frazier", "Daivon F.", True, ["kraken"]),
+    ]
+    assert config.warnings == (
+        "user 'daivon_frazier': name 'Daivon_Frazier' differs from 'Daivon F.'; kept the first",
+        "user 'ann': the okx entry in ann.json is disabled and the one in retail_okx.json[0] "
+        "is enabled; the connection is shown",
+        "user 'ann': the kraken entry in ann.json is disabled while the user is enabled "
+        "elsewhere; that connection is left out",
+    )
+    scan = scan_directory(users_dir, strict=False)
+    assert scan.problems == []
+    result = convert(scan)
+    assert [
+        (u.id, u.name, u.enabled, [c.exchange for c in u.connections]) for u in result.config.users
+    ] == shape
+    assert "# from daivon_frazier.json, retail_kraken.json[0] (account_type retail)" in result.text
+
+
+def test_twice_in_array_files_stays_a_problem_beside_a_per_user_file(users_dir: Path) -> None:
+    put(users_dir, "ann.json", {"broker": "kraken"})
+    put(users_dir, "retail_kraken.json", [entry("ann"), entry("ann")])
+    error = load_error(users_dir)
+    assert (error.line, error.key_path, error.problem) == (
+        7,
+        "[1]",
+        "user 'ann' is connected to kraken twice: here and in retail_kraken.json[0] (line 2)",
+    )
+    assert len(error.problems) == 1
+
+
 def test_a_user_in_two_files_gets_both_brokers(users_dir: Path) -> None:
     put(users_dir, "retail_kraken.json", [entry("ann")])
     put(users_dir, "ann.json", {"name": "Ann A.", "broker": ["coinbase", "okx"], "enabled": True})
@@ -253,6 +396,9 @@ def test_empty_or_missing_directories(users_dir: Path) -> None:
     assert load_error(users_dir).problem == "no NIJA user files (*.json) in this directory"
     put(users_dir, "retail_kraken.json", [])
     assert load_error(users_dir).problem == "no users found in the NIJA user files"
+    assert load_error(users_dir).hint == (  # it read "add entries like each entry looks like"
+        'add entries such as {"user_id": "alice", "name": "Alice", "broker_type": "kraken"}'
+    )
     assert load_error(users_dir / "nope").problem == "not a directory of NIJA user files"
 
 
@@ -379,7 +525,8 @@ def test_nothing_to_convert(users_dir: Path) -> None:
         .filter(lambda s: s and s != PLATFORM_ID and "/" not in s),
         min_size=1,
         max_size=5,
-        unique_by=env_token,  # ids that read the same variables are refused (one account twice)
+        # ids that read the same variables or differ only by case are refused
+        unique_by=(env_token, str.casefold),
     ),
     broker=st.sampled_from(["kraken", "Coinbase", "okx", "tradier", "paper"]),
 )

@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from conftest import write
-from nija_balances.config.loader import load_demo
+from nija_balances.config.sources import load_demo
 from nija_balances.engine.collect import collect_sync
 from nija_balances.render.live import WatchState, WatchView, changes_between
 from terminal import Tmux

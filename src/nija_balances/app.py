@@ -41,7 +41,7 @@ class Session:
         if isinstance(config, Config):
             loaded = config
         else:
-            from nija_balances.config.loader import load_config
+            from nija_balances.config.sources import load_config
 
             loaded = load_config(config, demo=demo)
         if store is None:

@@ -22,15 +22,11 @@ PAPER = "exchange = 'paper'\nbalances = { USD = 5 }\n"
 HINT_TOML = "  hint: check quotes, brackets and `key = value` syntax on that line\n"
 HINT_NUMBER = "  hint: write it as USD = 250.0\n"
 HINT_INF = "  hint: inf and nan are not usable here: write a plain number of seconds\n"
-HINT_TWICE = (
-    '  hint: give one of them api_key_env = "..." and api_secret_env = "..." (in variable '
-    "names a user id is upper-cased and every character other than A-Z and 0-9 becomes '_'), "
-    "or rename one of the users\n"
-)
 HINT_SLASH = "  hint: '/' separates the user from the connection in cache keys; use '_' or '-'\n"
 HINT_ARRAY = (
     '  hint: each entry looks like {"user_id": "alice", "name": "Alice", "broker_type": "kraken"}\n'
 )
+HINT_CASE = "  hint: user ids are told apart without regard to case: rename one of the users\n"
 HINT_JSON = "  hint: check commas, quotes and brackets on that line\n"
 HINT_RENAME = (
     "  hint: rename one of the users (in variable names a user id is upper-cased and every "
@@ -55,8 +51,9 @@ TOML_CASES = [
     ("bom_then_mistake", b"\xef\xbb\xbf[users.a]\nenabled = 'yes'\n",
      ":2: users.a.enabled: expected true or false, got 'yes'\n"),
     ("comments_only", "# a config with nothing in it\n\n   \n",
-     ": users: no users are configured\n"
-     "  hint: add one with `nija config add-user ID`, or a [users.ID] table\n"),
+     ": users: nothing is configured: no users and no platform connections\n"
+     "  hint: add a user with `nija config add-user ID` (or a [users.ID] table), or a "
+     "platform connection such as [platform.coinbase]\n"),
     # -- huge numbers, NaN, inf
     ("balance_1e400", f"[users.a.p]\n{PAPER}".replace("5", "1e400"),
      f":3: users.a.p.balances.USD: expected a non-negative number, got inf\n{HINT_NUMBER}"),
@@ -116,21 +113,19 @@ TOML_CASES = [
      "  hint: a config needs no more than a few levels of nesting\n"),
     # -- duplicate and colliding user ids
     ("user_twice", f"[users.a]\nname = 'A'\n[users.b.p]\n{PAPER}[users.a]\n",
-     f":6: invalid TOML: Cannot declare ('users', 'a') twice\n{HINT_TOML}"),
+     ":6: users.a: invalid TOML: the table [users.a] is declared twice\n"
+     "  hint: merge the two [users.a] tables into one\n"),
     ("user_twice_quoted", f"[users.a]\n[users.\"a\"]\n[users.a.p]\n{PAPER}",
-     f":2: invalid TOML: Cannot declare ('users', 'a') twice\n{HINT_TOML}"),
+     ":2: users.a: invalid TOML: the table [users.a] is declared twice\n"
+     "  hint: merge the two [users.a] tables into one\n"),
     ("ids_differ_in_case", "[users.Alice.kraken]\n[users.alice.kraken]\n",
-     ":2: users.alice.kraken: reads the same API key variable as users.Alice.kraken "
-     "(KRAKEN_USER_ALICE_API_KEY), so both would show the same account and it would be "
-     f"counted twice\n{HINT_TWICE}"),
+     ":2: users.alice: user 'alice' differs from user 'Alice' only by case\n" + HINT_CASE),
     ("ids_with_dot_space_underscore", '[users."a.b".okx]\n[users."a b".okx]\n',
-     ':2: users."a b".okx: reads the same API key variable as users."a.b".okx '
-     "(OKX_USER_A_B_API_KEY), so both would show the same account and it would be counted "
-     f"twice\n{HINT_TWICE}"),
+     ':2: users."a b": user \'a b\' reads the same environment variables as user \'a.b\' '
+     "(*_USER_A_B_*)\n" + HINT_RENAME),
     ("unicode_ids_collide", '[users."zoë".kraken]\n[users."zoé".kraken]\n',
-     ':2: users."zoé".kraken: reads the same API key variable as users."zoë".kraken '
-     "(KRAKEN_USER_ZO__API_KEY), so both would show the same account and it would be "
-     f"counted twice\n{HINT_TWICE}"),
+     ':2: users."zoé": user \'zoé\' reads the same environment variables as user \'zoë\' '
+     "(*_USER_ZO__*)\n" + HINT_RENAME),
     ("one_user_two_connections_one_key", "[users.a.kraken]\n[users.a.kraken-sub]\nexchange = 'kraken'\n",
      ":2: users.a.kraken-sub: reads the same API key variable as users.a.kraken "
      "(KRAKEN_USER_A_API_KEY), so both would show the same account and it would be counted "
@@ -284,14 +279,14 @@ def test_unreadable_file_messages_without_chmod(
     config.write_text(f"[users.a.p]\n{PAPER}")
     users = tmp_path / "users"
     array = write_json(users, "retail_kraken.json", [{"user_id": "a"}])
-    real = Path.read_bytes
+    real = os.open
 
-    def denied(self: Path) -> bytes:
-        if self in (config, array):
-            raise PermissionError(13, os.strerror(13), str(self))
-        return real(self)
+    def denied(path: str | Path, flags: int, *args: int, **kwargs: int) -> int:
+        if Path(path) in (config, array):
+            raise PermissionError(13, os.strerror(13), str(path))
+        return real(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(os, "open", denied)
     refused(config, f"error: {config}: cannot read the file (permission denied)\n")
     refused(users, f"error: {array}: cannot read the file (Permission denied)\n")
 
@@ -318,7 +313,7 @@ NIJA_CASES: list[tuple[str, dict[str, object], str]] = [
     ("whitespace_only", {"retail_kraken.json": "\n\n  \n"},
      "retail_kraken.json:4: invalid JSON: Expecting value (column 1)\n" + HINT_JSON),
     ("bom_then_bad_json", {"retail_kraken.json": b"\xef\xbb\xbf[\n{]\n"},
-     "retail_kraken.json:2: invalid JSON: Expecting property name enclosed in double quotes "
+     "retail_kraken.json:2: [0]: invalid JSON: Expecting property name enclosed in double quotes "
      "(column 2)\n" + HINT_JSON),
     ("a_number", {"retail_kraken.json": "42"},
      "retail_kraken.json:1: expected a JSON array of users or one user object, "
@@ -336,13 +331,10 @@ NIJA_CASES: list[tuple[str, dict[str, object], str]] = [
     ("deep_objects", {"retail_kraken.json": '{"a":' * 100_000 + "1" + "}" * 100_000},
      "retail_kraken.json: invalid JSON: arrays or objects nested too deeply\n"),
     ("integer_of_5000_digits", {"retail_kraken.json": '[{"user_id": ' + "9" * 5000 + "}]"},
-     "retail_kraken.json: invalid JSON: Exceeds the limit (4300 digits) for integer string "
+     "retail_kraken.json:1: [0]: invalid JSON: Exceeds the limit (4300 digits) for integer string "
      "conversion: value has 5000 digits\n"),
     ("not_utf8", {"retail_kraken.json": b'[{"user_id": "\xe9"}]'},
      "retail_kraken.json: not UTF-8 text (invalid continuation byte at byte 14)\n"),
-    ("key_twice", {"retail_kraken.json": '[\n {"user_id": "ann",\n  "user_id": "bob"}\n]'},
-     "retail_kraken.json:3: the key 'user_id' appears twice in one object\n"
-     "  hint: JSON keeps only the last of the two: remove the one that is wrong\n"),
     # -- numbers where text or true/false belong
     ("enabled_1e400", {"retail_kraken.json": '[{"user_id": "ann", "enabled": 1e400}]'},
      "retail_kraken.json:1: [0].enabled: expected true or false, got inf\n"),
@@ -361,7 +353,7 @@ NIJA_CASES: list[tuple[str, dict[str, object], str]] = [
      "retail_kraken.json:5: [0].account_type: expected a string, got ['retail']\n"),
     ("enabled_string", {"retail_kraken.json": [entry(enabled="false")]},
      "retail_kraken.json:7: [0].enabled: expected true or false, got 'false'\n"),
-    ("per_user_file_is_a_list", {"ann.json": [1, 2]},
+    ("per_user_file_is_a_list", {"ann.json": [1]},
      "ann.json:2: [0]: expected an object, got a number (1)\n" + HINT_ARRAY),
     ("per_user_broker_object", {"ann.json": {"name": "Ann", "broker": {"kraken": True}}},
      "ann.json:3: broker: expected a broker name, got {'kraken': True}\n"),
@@ -374,22 +366,18 @@ NIJA_CASES: list[tuple[str, dict[str, object], str]] = [
         "retail_kraken.json": [entry()], "investor_kraken.json": [entry()]},
      "retail_kraken.json:2: [0]: user 'ann' is connected to kraken twice: here and in "
      "investor_kraken.json[0] (line 2)\n  hint: remove one of the two entries\n"),
-    ("same_user_array_and_per_user_file", {
-        "retail_kraken.json": [entry()], "ann.json": {"name": "Ann", "broker": "Kraken"}},
-     "retail_kraken.json:2: [0]: user 'ann' is connected to kraken twice: here and in "
-     "ann.json (line 3)\n  hint: remove one of the two entries\n"),
+    ("same_user_twice_in_one_array_file", {"retail_kraken.json": [entry(), entry()]},
+     "retail_kraken.json:9: [1]: user 'ann' is connected to kraken twice: here and in "
+     "retail_kraken.json[0] (line 2)\n  hint: remove one of the two entries\n"),
     ("ids_differ_in_case", {"retail_kraken.json": [entry("Ann"), entry("ann")]},
-     "retail_kraken.json:9: [1]: user 'ann' reads the same API key variable as user 'Ann' in "
-     "retail_kraken.json[0] (KRAKEN_USER_ANN_API_KEY), so both would show the same account "
-     "and it would be counted twice\n" + HINT_RENAME),
+     "retail_kraken.json:10: [1].user_id: user 'ann' differs from user 'Ann' in "
+     "retail_kraken.json[0] only by case\n" + HINT_CASE),
     ("ids_with_dot_and_space", {"retail_okx.json": [entry("ann.lee"), entry("ann lee")]},
-     "retail_okx.json:9: [1]: user 'ann lee' reads the same API key variable as user 'ann.lee' "
-     "in retail_okx.json[0] (KRAKEN_USER_ANN_LEE_API_KEY), so both would show the same "
-     "account and it would be counted twice\n" + HINT_RENAME),
+     "retail_okx.json:10: [1].user_id: user 'ann lee' reads the same environment variables "
+     "as user 'ann.lee' in retail_okx.json[0] (*_USER_ANN_LEE_*)\n" + HINT_RENAME),
     ("unicode_ids_collide", {"retail_kraken.json": [entry("zoë"), entry("zoé")]},
-     "retail_kraken.json:9: [1]: user 'zoé' reads the same API key variable as user 'zoë' in "
-     "retail_kraken.json[0] (KRAKEN_USER_ZO__API_KEY), so both would show the same account "
-     "and it would be counted twice\n" + HINT_RENAME),
+     "retail_kraken.json:10: [1].user_id: user 'zoé' reads the same environment variables as "
+     "user 'zoë' in retail_kraken.json[0] (*_USER_ZO__*)\n" + HINT_RENAME),
     ("id_with_slash", {"retail_kraken.json": [entry("desk/ann")]},
      "retail_kraken.json:3: [0].user_id: a user id may not contain '/'\n" + HINT_SLASH),
     ("id_with_nul", {"retail_kraken.json": [entry("ann\u0000")]},
@@ -414,12 +402,22 @@ def test_bad_nija_directory(users_dir: Path, files: dict[str, object], expected:
     refused(users_dir, f"error: {users_dir}/{expected}")
 
 
+def test_two_problems_in_one_nija_file_are_both_listed(users_dir: Path) -> None:
+    ann = write_json(users_dir, "ann.json", [1, 2])
+    refused(
+        users_dir,
+        f"error: {users_dir}: 2 problems:\n"
+        f"  {ann}:2: [0]: expected an object, got a number (1)\n  {HINT_ARRAY}"
+        f"  {ann}:3: [1]: expected an object, got a number (2)\n  {HINT_ARRAY}",
+    )
+
+
 def test_there_are_at_least_twenty_nija_cases() -> None:
     assert len(NIJA_CASES) >= 20
 
 
 def test_nija_bom_unicode_and_dotted_ids_load(users_dir: Path) -> None:
-    text = json.dumps([entry("zoë"), entry("ann.lee", broker_type="okx"), entry("ann lee")])
+    text = json.dumps([entry("zoë"), entry("ann.lee", broker_type="okx"), entry("ann lee 2")])
     write_json(users_dir, "retail_kraken.json", b"\xef\xbb\xbf" + text.encode())
     write_json(users_dir, "李.json", {"name": "Li", "broker": ["coinbase"], "enabled": True})
     run = nija("show", "--json", "--config", users_dir)
@@ -428,6 +426,26 @@ def test_nija_bom_unicode_and_dotted_ids_load(users_dir: Path) -> None:
     assert doc["balances"]["users"] == {
         "zoë": {"kraken": 0.0},
         "ann.lee": {"okx": 0.0},
-        "ann lee": {"kraken": 0.0},
+        "ann lee 2": {"kraken": 0.0},
         "李": {"coinbase": 0.0},
     }
+
+
+def test_a_key_twice_in_one_object_keeps_the_last_value_with_a_warning(users_dir: Path) -> None:
+    """A real NIJA file repeats `copy_from_platform`; JSON allows it and NIJA keeps the last."""
+    array = write_json(
+        users_dir,
+        "retail_kraken.json",
+        '[\n  {"user_id": "ann",\n   "copy_from_platform": false,\n'
+        '   "copy_from_platform": true},\n  {"user_id": "bob"}\n]\n',
+    )
+    warning = (
+        f"warning: {array}:4: [0].copy_from_platform: the key 'copy_from_platform' appears "
+        "twice in one object; the last value is used, as NIJA does\n"
+    )
+    for command in (("show", "--json"), ("config", "check")):
+        run = nija(*command, "--config", users_dir)
+        assert run.code == 1 if command[0] == "config" else run.code == 0, run
+        assert run.err.startswith(warning), run.err
+    run = nija("show", "--json", "--config", users_dir)
+    assert list(json.loads(run.out)["balances"]["users"]) == ["ann", "bob"]

@@ -126,7 +126,7 @@ class Terminal:
     def load_config(self) -> Config:
         """The config the options name; its warnings on stderr. A `ConfigError` exits 2
         with its message (file, line, key and a hint)."""
-        from nija_balances.config.loader import load_config
+        from nija_balances.config.sources import load_config
         from nija_balances.config.syntax import ConfigError
 
         try:

@@ -52,7 +52,7 @@ def watch(
 
     def reload() -> Config:
         """The config again, as the operator may have edited it (ConfigError if now invalid)."""
-        from nija_balances.config.loader import load_config
+        from nija_balances.config.sources import load_config
         from nija_balances.engine.planning import select
 
         return select(load_config(term.config, demo=term.demo), user=user, broker=broker)

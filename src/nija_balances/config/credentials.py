@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -87,13 +88,42 @@ def resolve(
 
 
 def load_dotenv_files(paths: Iterable[Path]) -> dict[str, str]:
-    """Read `.env` files (first one wins per name) without touching `os.environ`."""
+    """Read `.env` files (first one wins per name) without touching `os.environ`.
+
+    Values are taken literally: `${HOME}` in a secret is part of the secret."""
     merged: dict[str, str] = {}
     for path in paths:
         if path.is_file():
             from dotenv import dotenv_values  # only when there is a file: keeps start-up lean
 
-            for name, value in dotenv_values(path).items():
+            for name, value in dotenv_values(path, interpolate=False).items():
                 if value is not None:
                     merged.setdefault(name, value)
     return merged
+
+
+def credential_names(connections: Iterable[ConnectionConfig]) -> set[str]:
+    """Every environment variable name the `connections` may read a credential from."""
+    return {n for c in connections for part in _PARTS for n in candidate_env_names(c, part)}
+
+
+def dotenv_warnings(paths: Iterable[Path], connections: Iterable[ConnectionConfig]) -> list[str]:
+    """A warning for each `.env` file that group or others may read and that holds a
+    credential of `connections` (as for a config file holding inline secrets)."""
+    names: set[str] | None = None
+    warnings: list[str] = []
+    for path in paths:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            continue
+        if not stat.S_ISREG(mode) or not mode & (stat.S_IRGRP | stat.S_IROTH):
+            continue
+        names = credential_names(connections) if names is None else names
+        values = load_dotenv_files([path])
+        if any(name in names and _clean(value) for name, value in values.items()):
+            warnings.append(
+                f"{path} holds API secrets and is readable by other users "
+                f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
+            )
+    return warnings

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,10 +16,9 @@ from typing import Any
 
 import tomli_w
 
-from nija_balances.config.syntax import key_lines
+from nija_balances.config.syntax import ENV_NAME, key_lines
 from nija_balances.domain.models import DEFAULT_STABLECOINS
-
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+from nija_balances.domain.text import safe_text
 
 
 def looks_like_env_name(value: str) -> bool:
@@ -35,8 +33,9 @@ def looks_like_env_name(value: str) -> bool:
 
 
 def toml_key(key: str) -> str:
-    """A key as TOML writes it: bare when it can be, quoted otherwise."""
-    return tomli_w.dumps({key: 0}).rstrip("\n").removesuffix(" = 0")
+    """A key as TOML writes it: bare when it can be, quoted otherwise (bidi and zero-width
+    characters escaped as `\\u202e`, which TOML reads back as the character)."""
+    return safe_text(tomli_w.dumps({key: 0}).rstrip("\n").removesuffix(" = 0"))
 
 
 def toml_value(value: Any) -> str:
@@ -47,7 +46,10 @@ def toml_value(value: Any) -> str:
         return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return tomli_w.dumps({"x": value}).rstrip("\n").removeprefix("x = ")
+    text = tomli_w.dumps({"x": value}).rstrip("\n").removeprefix("x = ")
+    # tomli_w writes "..." strings and leaves bidi and zero-width characters raw: escaped,
+    # they cannot reorder the file on screen, and TOML reads `\u202e` back as the character
+    return safe_text(text) if isinstance(value, str) else text
 
 
 def table_header(path: tuple[str, ...]) -> str:

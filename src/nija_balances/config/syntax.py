@@ -12,32 +12,106 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from nija_balances.config.credentials import env_token
 from nija_balances.domain.models import PLATFORM_ID
+from nija_balances.domain.text import hidden_character, safe_text
+
+T = TypeVar("T")
+
+
+MAX_LISTED = 20  # problems listed in one message; the rest are counted
 
 
 @dataclass
 class ConfigError(Exception):
-    """A config problem a person can fix: where it is, what is wrong, what to do."""
+    """A config problem a person can fix: where it is, what is wrong, what to do.
+
+    One error may carry more problems of the same file or directory (`more`, see
+    `several`): its own fields are the first problem's, `problems` lists them all, and the
+    message lists each (up to `MAX_LISTED`) with its file, line and key path.
+    """
 
     problem: str
     file: Path | None = None
     line: int | None = None
     key_path: str | None = None
     hint: str | None = None
+    more: list[ConfigError] = field(default_factory=list, repr=False)
+    about: Path | None = field(default=None, repr=False)  # what a list of problems is about
 
-    def __str__(self) -> str:
+    def __post_init__(self) -> None:
+        # user-provided text quoted in a message cannot reorder or hide itself on screen
+        self.problem = safe_text(self.problem)
+        self.key_path = safe_text(self.key_path) if self.key_path else self.key_path
+        self.hint = safe_text(self.hint) if self.hint else self.hint
+
+    @classmethod
+    def several(cls, errors: Sequence[ConfigError], file: Path | None = None) -> ConfigError:
+        """One error carrying every problem of `errors` (`file`: what the message is about;
+        by default the file all of them are in)."""
+        flat = [e for error in errors for e in error.problems]
+        first = flat[0]
+        files = {e.file for e in flat}
+        about = file if file is not None else (first.file if len(files) == 1 else None)
+        return cls(
+            first.problem, first.file, first.line, first.key_path, first.hint, flat[1:], about
+        )
+
+    @property
+    def problems(self) -> list[ConfigError]:
+        """Every problem this error carries, itself first (each without `more`)."""
+        own = ConfigError(self.problem, self.file, self.line, self.key_path, self.hint)
+        return [own, *self.more]
+
+    def _one(self) -> str:
         where = ""
         if self.file is not None:
-            where = str(self.file) + (f":{self.line}" if self.line else "") + ": "
-        key = f"{self.key_path}: " if self.key_path else ""
-        text = f"{where}{key}{self.problem}"
-        return f"{text}\n  hint: {self.hint}" if self.hint else text
+            where = safe_text(str(self.file)) + (f":{self.line}" if self.line else "") + ": "
+        key = f"{safe_text(self.key_path)}: " if self.key_path else ""
+        text = f"{where}{key}{safe_text(self.problem)}"
+        return f"{text}\n  hint: {safe_text(self.hint)}" if self.hint else text
+
+    def __str__(self) -> str:
+        if not self.more:
+            return self._one()
+        problems = self.problems
+        head = f"{safe_text(str(self.about))}: " if self.about is not None else ""
+        lines = [f"{head}{len(problems)} problems:"]
+        lines += ["  " + p._one().replace("\n", "\n  ") for p in problems[:MAX_LISTED]]
+        if len(problems) > MAX_LISTED:
+            lines.append(f"  and {len(problems) - MAX_LISTED} more")
+        return "\n".join(lines)
+
+
+class Problems:
+    """Collects `ConfigError`s, so that a check goes on after the first problem."""
+
+    def __init__(self) -> None:
+        self.errors: list[ConfigError] = []
+
+    def add(self, error: ConfigError) -> None:
+        self.errors.extend(error.problems)
+
+    def run(self, check: Callable[..., T], *args: Any) -> T | None:
+        """`check(*args)`, or None when it raised a `ConfigError` (kept)."""
+        try:
+            return check(*args)
+        except ConfigError as error:
+            self.add(error)
+            return None
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    def raise_any(self, file: Path | None = None) -> None:
+        if self.errors:
+            raise ConfigError.several(self.errors, file)
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
@@ -174,8 +248,8 @@ def dotted(path: tuple[str, ...]) -> str:
 
 
 def _quoted(key: str) -> str:
-    text = json.dumps(key, ensure_ascii=False)  # escapes quotes and C0 controls
-    return "".join(ch if text_problem(ch) is None else f"\\u{ord(ch):04x}" for ch in text)
+    # json.dumps escapes quotes and C0 controls; safe_text the rest (DEL, C1, bidi, ...)
+    return safe_text(json.dumps(key, ensure_ascii=False))
 
 
 # --------------------------------------------------------------------- values
@@ -206,6 +280,79 @@ def user_id_problem(user_id: str) -> tuple[str, str | None] | None:
         )
     if (problem := text_problem(user_id)) is not None:
         return f"a user id may not contain {problem}", None
+    if (hidden := hidden_character(user_id)) is not None:
+        return f"a user id may not contain {hidden}", HIDDEN_HINT
+    return None
+
+
+HIDDEN_HINT = (
+    "bidirectional and zero-width characters make one text look like another: type the id again"
+)
+
+
+def key_problem(key: str) -> tuple[str, str | None] | None:
+    """What makes `key` unfit for a connection name or a currency code (what it contains,
+    hint), or None: control characters, lone surrogates, bidi and zero-width characters."""
+    if (problem := text_problem(key)) is not None:
+        return problem, None
+    if (hidden := hidden_character(key)) is not None:
+        return hidden, HIDDEN_HINT
+    return None
+
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ENV_NAME_HINT = (
+    'the variable holds the key and the config names it: api_key_env = "ALICE_KRAKEN_KEY" '
+    "(letters, digits and '_', not starting with a digit)"
+)
+
+
+def env_name_problem(value: str) -> str | None:
+    """Why `value` cannot be an environment variable name (`it contains a space`), or None.
+
+    Never quotes `value` whole: a pasted key is the usual reason it is not a name."""
+    if not value:
+        return "it is empty"
+    if value[0] in "0123456789":
+        return "it starts with a digit"
+    for ch in value:
+        if not (ch.isascii() and (ch.isalnum() or ch == "_")):
+            return "it contains a space" if ch == " " else f"it contains {ch!r}"
+    return None
+
+
+CASE_HINT = "user ids are told apart without regard to case: rename one of the users"
+RENAME_HINT = (
+    "rename one of the users (in variable names a user id is upper-cased and every "
+    "character other than A-Z and 0-9 becomes '_')"
+)
+
+
+def user_id_clash(
+    user_id: str, others: Iterable[str], found_in: Mapping[str, str] | None = None
+) -> tuple[str, str] | None:
+    """Why the user `user_id` cannot sit beside the users `others` (problem, hint), or None:
+    ids that differ only by case (`Alice`, `alice`), or that read the same environment
+    variables (`a-b`, `a_b`: `KRAKEN_USER_A_B_API_KEY`). `found_in` names where each other
+    user is (`retail_kraken.json[0]`). The rule of TOML configs, NIJA directories and
+    `nija config add-user`."""
+    others = [o for o in others if o != user_id]
+    where = found_in or {}
+
+    def named(other: str) -> str:
+        return f"user '{other}'" + (f" in {where[other]}" if other in where else "")
+
+    for other in others:
+        if other.casefold() == user_id.casefold():
+            return f"user '{user_id}' differs from {named(other)} only by case", CASE_HINT
+    token = env_token(user_id)
+    for other in others:
+        if env_token(other) == token:
+            return (
+                f"user '{user_id}' reads the same environment variables as {named(other)} "
+                f"(*_USER_{token}_*)",
+                RENAME_HINT,
+            )
     return None
 
 
@@ -269,28 +416,41 @@ def unknown_key(loc: Locator, path: tuple[str, ...], known: tuple[str, ...]) -> 
 
 
 def amounts_table(loc: Locator, path: tuple[str, ...], raw: Any) -> dict[str, Decimal]:
+    """`{currency = amount}`; a `ConfigError` listing every bad currency or amount."""
     table = table_value(loc, path, raw, "currency = amount")
     result: dict[str, Decimal] = {}
     written: dict[str, str] = {}  # code -> the key as written
+    problems = Problems()
     for currency, value in table.items():
         code = currency.strip().upper()
         if not code:
-            raise loc.error((*path, currency), "a currency code may not be empty")
-        if (problem := text_problem(currency)) is not None:
-            raise loc.error((*path, currency), f"a currency code may not contain {problem}")
-        if code in written:
-            raise loc.error(
-                (*path, currency),
-                f"{code} is given twice (as '{written[code]}' and '{currency}')",
-                hint="currency codes are not case-sensitive: keep one",
+            problems.add(loc.error((*path, currency), "a currency code may not be empty"))
+            continue
+        if (bad := key_problem(currency)) is not None:
+            problems.add(
+                loc.error((*path, currency), f"a currency code may not contain {bad[0]}", bad[1])
             )
+            continue
+        if code in written:
+            problems.add(
+                loc.error(
+                    (*path, currency),
+                    f"{code} is given twice (as '{written[code]}' and '{currency}')",
+                    hint="currency codes are not case-sensitive: keep one",
+                )
+            )
+            continue
+        written[code] = currency
         amount = parse_amount(value)
         if amount is None or amount < 0:
-            raise loc.error(
-                (*path, currency),
-                f"expected a non-negative number, got {value!r}",
-                hint=f"write it as {currency} = 250.0",
+            problems.add(
+                loc.error(
+                    (*path, currency),
+                    f"expected a non-negative number, got {value!r}",
+                    hint=f"write it as {currency} = 250.0",
+                )
             )
-        written[code] = currency
+            continue
         result[code] = amount
+    problems.raise_any()
     return result

@@ -18,10 +18,11 @@ from nija_balances.adapters.ccxt.quirks import quirks_for
 from nija_balances.config.credentials import candidate_env_names, env_token
 from nija_balances.config.edit import assignment, table_header
 from nija_balances.config.loader import parse_document
-from nija_balances.config.nija.entries import Scan
+from nija_balances.config.nija.entries import Scan, Skip
 from nija_balances.config.nija.reader import PLATFORM_NAME, nija_first_name
-from nija_balances.config.syntax import ConfigError, text_problem
+from nija_balances.config.syntax import ConfigError
 from nija_balances.domain.models import Config, ConnectionConfig
+from nija_balances.domain.text import safe_text
 
 
 @dataclass(frozen=True)
@@ -42,18 +43,32 @@ class ImportResult:
     renames: tuple[Rename, ...]
     shared: dict[str, list[str]]  # NIJA variable names several users shared -> those users
 
+    @property
+    def skipped(self) -> tuple[Skip, ...]:
+        """What the import left out (file, line, key path, reason); see `exit_code`."""
+        return self.scan.skipped
+
+    @property
+    def exit_code(self) -> int:
+        """1 when anything was skipped (the converted file is still written), else 0."""
+        return 1 if self.skipped else 0
+
     def report(self) -> list[str]:
         """What the operator should read (stderr): skips, notes, variables to rename."""
         scan = self.scan
         counted = sum(len(u.connections) for u in self.config.users)
-        lines = [
+        summary = (
             f"imported {len(self.config.users)} users, {counted} connections "
             f"from {len(scan.files)} files in {scan.directory}"
-        ]
+        )
+        if self.skipped:
+            summary += f"; skipped {len(self.skipped)} (see below): the import is incomplete"
+        lines = [summary]
         if scan.problems:
             lines.append(f"skipped {len(scan.problems)} entries or files (the rest was converted):")
             lines += ["  " + str(p).replace("\n", "\n  ") for p in scan.problems]
-        lines += [f"note: {n}" for n in scan.notes]
+        lines += [f"warning: {safe_text(w)}" for w in scan.warnings]
+        lines += [f"note: {safe_text(n)}" for n in scan.notes]
         if self.renames:
             lines.append("rename these environment variables (NIJA used the first name only):")
             width = max(len(r.nija) for r in self.renames)
@@ -68,8 +83,8 @@ class ImportResult:
 
 def _plain(text: object) -> str:
     """`text` fit for a TOML comment: control characters (a newline in a file name would end
-    the comment) and lone surrogates written as `\\uXXXX`."""
-    return "".join(ch if text_problem(ch) is None else f"\\u{ord(ch):04x}" for ch in str(text))
+    the comment), lone surrogates, bidi and zero-width characters written as `\\uXXXX`."""
+    return safe_text(str(text))
 
 
 def _parts(exchange: str) -> tuple[str, ...]:
@@ -98,7 +113,8 @@ def convert(scan: Scan, output: Path | None = None) -> ImportResult:
     for user in scan.users.values():
         body += ["", table_header(("users", user.id)), assignment("name", user.name or user.id)]
         body.append(assignment("enabled", user.enabled))
-        sources = ", ".join(dict.fromkeys(c.origin.label for c in user.connections))
+        labels = (o.label for c in user.connections for o in c.origins)
+        sources = ", ".join(dict.fromkeys(labels))
         kinds = f" (account_type {', '.join(user.account_types)})" if user.account_types else ""
         body.append(_plain(f"# from {sources or 'its file'}{kinds}"))
         for conn in user.active_connections():

@@ -47,6 +47,11 @@ class NijaConnection:
     exchange: str  # registry id
     enabled: bool
     origin: Origin
+    also: list[Origin] = field(default_factory=list)  # the same account, listed again
+
+    @property
+    def origins(self) -> list[Origin]:
+        return [self.origin, *self.also]
 
 
 @dataclass
@@ -69,6 +74,27 @@ class NijaUser:
         return [c for c in self.connections if c.enabled]
 
 
+@dataclass(frozen=True)
+class Skip:
+    """What a lenient scan left out (an entry, a connection, a file) and why.
+
+    `str`: `retail_kraken.json:10: [1]: invalid JSON: ...` (the file's full path).
+    """
+
+    file: Path | None
+    line: int | None
+    key_path: str | None
+    reason: str
+    hint: str | None = None
+
+    @classmethod
+    def of(cls, error: ConfigError) -> Skip:
+        return cls(error.file, error.line, error.key_path, error.problem, error.hint)
+
+    def __str__(self) -> str:
+        return str(ConfigError(self.reason, self.file, self.line, self.key_path))
+
+
 @dataclass
 class Scan:
     """What a NIJA directory holds, and (lenient scans) what had to be skipped."""
@@ -77,4 +103,10 @@ class Scan:
     files: list[Path] = field(default_factory=list)
     users: dict[str, NijaUser] = field(default_factory=dict)
     problems: list[ConfigError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # read as NIJA reads it, but look
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> tuple[Skip, ...]:
+        """Every entry, connection or file left out, with file, line, key path and reason."""
+        return tuple(Skip.of(p) for p in self.problems)

@@ -9,9 +9,12 @@ Two kinds of JSON files live there:
   list; the id is the file name).
 
 A user found in several files gets all their brokers as connections, each named after the
-broker. Loading as a config stops at the first problem (`ConfigError` with file, line and
-key path); `scan_directory(..., strict=False)` collects the problems and keeps the rest.
-The entries are in `nija_entries`, the reading and checking of the files in `nija_scan`.
+broker. A user listed for one broker both in an array file and in their own file (NIJA's
+usual layout) has one connection to it; listed twice in array files, the second entry is
+a problem. One reader, one set of rules: loading as a config raises one `ConfigError`
+listing every problem (file, line, key path); `scan_directory(..., strict=False)` (for
+`config import`) keeps the rest and says what was skipped (`Scan.skipped`). The entries
+are in `entries`, the reading and checking of the files in `scan`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from nija_balances.config.credentials import dotenv_warnings
 from nija_balances.config.locations import config_env_files, config_namespace
 
 # `name as name`: re-exported, so importing them from here keeps working
@@ -35,6 +39,7 @@ from nija_balances.domain.models import (
     ConnectionConfig,
     Settings,
 )
+from nija_balances.domain.text import safe_text
 
 PLATFORM_NAME = "Nija System"
 
@@ -45,8 +50,12 @@ def nija_first_name(user_id: str) -> str:
 
 
 def scan_directory(directory: Path, *, strict: bool = True) -> Scan:
-    """Read every `*.json` file of a NIJA users directory."""
-    scan = Scanner(directory, strict).run()
+    """Read every `*.json` file of a NIJA users directory, by the same rules either way:
+    `strict` raises one `ConfigError` listing every problem; lenient keeps them in
+    `Scan.problems` (what was skipped) with the rest of the directory."""
+    scan = Scanner(directory, for_import=not strict).run()
+    if strict and scan.problems:
+        raise ConfigError.several(scan.problems, directory)
     for user in scan.users.values():
         left_out = [c for c in user.connections if c not in user.active_connections()]
         for conn in left_out:
@@ -63,7 +72,7 @@ def build_config(scan: Scan) -> Config:
         raise ConfigError(
             "no users found in the NIJA user files",
             file=scan.directory,
-            hint="add entries like " + ARRAY_HINT,
+            hint="add entries such as " + ARRAY_HINT.removeprefix("each entry looks like "),
         )
     users = tuple(
         AccountConfig(
@@ -78,17 +87,22 @@ def build_config(scan: Scan) -> Config:
         )
         for user in scan.users.values()
     )
+    env_files = config_env_files(scan.directory)
+    connections = [c for u in users for c in u.connections]
     return Config(
         settings=Settings(),
         platform=AccountConfig(id=PLATFORM_ID, kind="platform", name=PLATFORM_NAME),
         users=users,
         source=scan.directory,
         namespace=config_namespace(scan.directory),
-        env_files=config_env_files(scan.directory),
-        warnings=tuple(scan.notes),
+        env_files=env_files,
+        warnings=(
+            *(safe_text(w) for w in (*scan.warnings, *scan.notes)),
+            *dotenv_warnings(env_files, connections),
+        ),
     )
 
 
 def load_nija_directory(path: Path) -> Config:
-    """Load a NIJA `config/users/` directory as a config; the first problem is a `ConfigError`."""
+    """Load a NIJA `config/users/` directory as a config; a `ConfigError` lists every problem."""
     return build_config(scan_directory(path, strict=True))

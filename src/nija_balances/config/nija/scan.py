@@ -1,7 +1,8 @@
 """Read and check the JSON files of a NIJA users directory into a `Scan` (`Scanner`).
 
-Every entry keeps its file and line for error messages. A strict scan raises the first
-`ConfigError`; a lenient one collects the problems and keeps the rest.
+Every entry keeps its file and line for error messages. Every problem is collected in
+`Scan.problems` and the rest is kept; a problem with the directory itself (missing, no
+JSON files) is raised as a `ConfigError`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nija_balances.config.credentials import env_token
+from nija_balances.config.files import read_input
 from nija_balances.config.nija.entries import (
     ARRAY_HINT,
     NijaConnection,
@@ -21,7 +22,12 @@ from nija_balances.config.nija.entries import (
     Scan,
     normalise_broker,
 )
-from nija_balances.config.syntax import ConfigError, text_problem, user_id_problem
+from nija_balances.config.syntax import (
+    ConfigError,
+    text_problem,
+    user_id_clash,
+    user_id_problem,
+)
 
 SECRET_WORDS = re.compile(r"key|secret|pass|token|private", re.IGNORECASE)
 
@@ -29,20 +35,115 @@ SECRET_WORDS = re.compile(r"key|secret|pass|token|private", re.IGNORECASE)
 # --------------------------------------------------------------------- JSON positions
 
 
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
+def _loads(text: str) -> tuple[Any, bool]:
+    """`text` parsed as JSON, and whether an object in it has a key twice (JSON keeps the
+    last value, as Python's `json` and so NIJA do; `duplicate_keys` says where)."""
+    twice = False
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal twice
+        result = dict(pairs)
+        twice = twice or len(result) < len(pairs)
+        return result
+
+    return json.loads(text, object_pairs_hook=pairs_hook), twice
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """`object_pairs_hook`: JSON would silently keep the last of two equal keys."""
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
-    return result
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]')
+
+
+def duplicate_keys(
+    text: str, start: int = 0, end: int | None = None, prefix: str = ""
+) -> list[tuple[int, str, str]]:
+    """(line, key path, key) of every key that repeats a key of its object, in the valid
+    JSON `text[start:end]`; lines count from the start of `text`.
+
+    Key paths read like the scanner's: `[0].copy_from_platform`, `users[1].name`, `broker`
+    (`prefix` goes first: `[1]` for an entry read on its own).
+    """
+    found: list[tuple[int, str, str]] = []
+    # a frame: [is_object, seen keys, the current key or index, expecting a key]
+    stack: list[list[Any]] = []
+    line, counted = 1, 0
+    for match in _TOKEN.finditer(text, start, len(text) if end is None else end):
+        token = match.group()
+        top = stack[-1] if stack else None
+        if token in "{[":
+            stack.append([token == "{", set(), 0 if token == "[" else None, token == "{"])
+        elif token in "}]":
+            stack.pop()
+        elif token == "," and top is not None:
+            if top[0]:
+                top[3] = True
+            else:
+                top[2] += 1
+        elif token == ":" and top is not None:
+            top[3] = False
+        elif top is not None and top[0] and top[3]:
+            key = json.loads(token)
+            top[2] = key
+            if key in top[1]:
+                line += text.count("\n", counted, match.start())
+                counted = match.start()
+                found.append((line, _path(stack, prefix), key))
+            top[1].add(key)
+    return found
+
+
+def _path(stack: list[list[Any]], prefix: str) -> str:
+    path = prefix
+    for is_object, _, current, _ in stack:
+        if is_object:
+            path += ("." if path else "") + str(current)
+        else:
+            path += f"[{current}]"
+    return path
+
+
+# strings end at a line end when their closing quote is missing: one lost quote does not
+# swallow the entries after it
+_SHAPE = re.compile(r'"(?:[^"\\\n]|\\.)*(?:"|(?=\n)|$)|[\[\]{}]')
+
+
+def _object_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each object in the top-level array of the *invalid* JSON `text`, found
+    by counting brackets outside strings, so that each can be read on its own; an object
+    left open runs to the end of the text. Elements other than objects are not counted."""
+    spans: list[tuple[int, int]] = []
+    depth, start = 0, None
+    for match in _SHAPE.finditer(text):
+        token = match.group()
+        if token.startswith('"'):
+            continue
+        if token in "[{":
+            depth += 1
+            if depth == 2 and token == "{":
+                start = match.start()
+        else:
+            if depth == 2 and start is not None:
+                spans.append((start, match.end()))
+                start = None
+            depth -= 1
+            if depth <= 0:
+                break
+    if start is not None:
+        spans.append((start, len(text)))
+    return spans
+
+
+def _parse_problem(text: str, exc: Exception, start: int) -> tuple[int | None, str, str | None]:
+    """(line, problem, hint) for `exc`, raised parsing the JSON of `text` from `start`."""
+    if isinstance(exc, json.JSONDecodeError):
+        at = start + exc.pos
+        column = at - text.rfind("\n", 0, at)
+        return (
+            _line_of(text, at),
+            f"invalid JSON: {exc.msg} (column {column})",
+            "check commas, quotes and brackets on that line",
+        )
+    if isinstance(exc, RecursionError):
+        return None, "invalid JSON: arrays or objects nested too deeply", None
+    return None, f"invalid JSON: {exc}".split("; use ")[0], None  # e.g. 4300+ digit integers
 
 
 def json_kind(value: Any) -> str:
@@ -85,13 +186,12 @@ def _key_line(text: str, span: tuple[int, int], key: str) -> int:
 
 
 class Scanner:
-    def __init__(self, directory: Path, strict: bool) -> None:
+    def __init__(self, directory: Path, for_import: bool) -> None:
         self.scan = Scan(directory)
-        self.strict = strict
+        self.for_import = for_import  # notes about what an import leaves out
+        self.found_in: dict[str, str] = {}  # user id -> where it was first found
 
     def problem(self, error: ConfigError) -> None:
-        if self.strict:
-            raise error
         self.scan.problems.append(error)
 
     def error(
@@ -125,7 +225,9 @@ class Scanner:
 
     def read(self, file: Path) -> None:
         try:
-            text = file.read_bytes().decode("utf-8-sig")
+            text = read_input(file, "a NIJA user file").decode("utf-8-sig")
+        except ConfigError as exc:  # too large, or no longer a regular file
+            return self.problem(exc)
         except OSError as exc:
             return self.error(Origin(file), None, f"cannot read the file ({exc.strerror})")
         except UnicodeDecodeError as exc:
@@ -133,29 +235,11 @@ class Scanner:
                 Origin(file), None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
             )
         try:
-            data = json.loads(text, object_pairs_hook=_unique_keys)
-        except json.JSONDecodeError as exc:
-            return self.error(
-                Origin(file, line=exc.lineno),
-                None,
-                f"invalid JSON: {exc.msg} (column {exc.colno})",
-                hint="check commas, quotes and brackets on that line",
-            )
-        except _DuplicateKey as exc:
-            written = re.compile(re.escape(json.dumps(exc.key, ensure_ascii=False)) + r"\s*:")
-            places = [m.start() for m in written.finditer(text)]
-            return self.error(
-                Origin(file, line=_line_of(text, places[1]) if len(places) > 1 else None),
-                None,
-                f"the key {exc.key!r} appears twice in one object",
-                hint="JSON keeps only the last of the two: remove the one that is wrong",
-            )
-        except RecursionError:
-            return self.error(
-                Origin(file), None, "invalid JSON: arrays or objects nested too deeply"
-            )
-        except ValueError as exc:  # e.g. an integer of more than 4300 digits
-            return self.error(Origin(file), None, f"invalid JSON: {exc}".split("; use ")[0])
+            data, twice = _loads(text)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            return self.broken_file(file, text, exc)
+        if twice:
+            self.keys_twice(file, text, 0, len(text), "")
         if isinstance(data, dict) and "users" in data:
             match = re.search(r'"users"\s*:\s*\[', text)
             if not isinstance(data["users"], list) or match is None:
@@ -176,6 +260,43 @@ class Scanner:
             f"expected a JSON array of users or one user object, got {json_kind(data)}",
             hint=ARRAY_HINT,
         )
+
+    def keys_twice(self, file: Path, text: str, start: int, end: int, prefix: str) -> None:
+        for line, path, key in duplicate_keys(text, start, end, prefix):
+            self.scan.warnings.append(
+                f"{file}:{line}: {path}: the key {key!r} appears twice in one object; "
+                "the last value is used, as NIJA does"
+            )
+
+    def broken_file(self, file: Path, text: str, exc: Exception) -> None:
+        """A file that is not valid JSON. In an array, each object is read on its own: one
+        broken entry costs that entry only; the file's error is reported unless it lies in
+        an entry reported already."""
+        spans = _object_spans(text) if text.lstrip().startswith("[") else []
+        at = exc.pos if isinstance(exc, json.JSONDecodeError) else None
+        parsed: list[tuple[tuple[int, int], Any, bool, Exception | None]] = []
+        covered = False
+        for start, end in spans:
+            try:
+                item, twice = _loads(text[start:end])
+            except (ValueError, RecursionError) as inner:
+                parsed.append(((start, end), None, False, inner))
+                covered = covered or at is None or start <= at <= end
+            else:
+                parsed.append(((start, end), item, twice, None))
+        if not covered:
+            line, problem, hint = _parse_problem(text, exc, 0)
+            self.error(Origin(file, line=line), None, problem, hint)
+        default = self.file_broker(file)
+        for index, (span, item, twice, error) in enumerate(parsed):
+            origin = Origin(file, f"[{index}]", _line_of(text, span[0]))
+            if error is not None:
+                line, problem, hint = _parse_problem(text, error, span[0])
+                self.error(origin, None, problem, hint, line=line)
+            else:
+                if twice:
+                    self.keys_twice(file, text, span[0], span[1], origin.index)
+                self.entry(origin, text, span, item, default)
 
     def file_broker(self, file: Path) -> str | None:
         """The broker an array file's name implies: `retail_kraken.json` -> kraken."""
@@ -275,7 +396,14 @@ class Scanner:
         if (bad := user_id_problem(value)) is not None:
             self.error(origin, "user_id", bad[0], hint=bad[1], line=line)
             return None
-        return value.strip()
+        user_id = value.strip()
+        if user_id not in self.scan.users:
+            users = self.scan.users
+            found_in = {u: self.found_in[u] for u in users if u in self.found_in}
+            if (clash := user_id_clash(user_id, users, found_in)) is not None:
+                self.error(origin, "user_id", clash[0], hint=clash[1], line=line)
+                return None
+        return user_id
 
     def fields(
         self, origin: Origin, item: dict[str, Any], at: Callable[[str], int]
@@ -306,7 +434,7 @@ class Scanner:
                 )
                 return None
         ignored = sorted(k for k in item if SECRET_WORDS.search(k))
-        if ignored and not self.strict:
+        if ignored and self.for_import:
             self.scan.notes.append(
                 f"{origin.label}: credentials in the file are not imported ({', '.join(ignored)}); "
                 "put them in environment variables"
@@ -332,24 +460,6 @@ class Scanner:
             return None
         return exchange
 
-    def shared_key(self, user: NijaUser, exchange: str) -> str | None:
-        """Another user whose connection to `exchange` reads the same API key variable."""
-        if exchange == "paper":
-            return None
-        token = env_token(user.id)
-        for other in self.scan.users.values():
-            if other is user or env_token(other.id) != token:
-                continue
-            for conn in other.connections:
-                if conn.exchange == exchange:
-                    variable = f"{env_token(exchange)}_USER_{token}_API_KEY"
-                    return (
-                        f"user '{user.id}' reads the same API key variable as user '{other.id}' "
-                        f"in {conn.origin.label} ({variable}), so both would show the same "
-                        "account and it would be counted twice"
-                    )
-        return None
-
     def add(
         self, user_id: str, fields: dict[str, Any], brokers: list[tuple[str, str, Origin]]
     ) -> None:
@@ -357,20 +467,23 @@ class Scanner:
         first = user is None
         if user is None:
             user = self.scan.users[user_id] = NijaUser(user_id)
+            if brokers:
+                self.found_in[user_id] = brokers[0][2].label
         for raw, exchange, origin in brokers:
             twin = next((c for c in user.connections if c.exchange == exchange), None)
+            # listed in an array file and in the user's own file: one account (NIJA's layout)
+            alike = [o for o in twin.origins if bool(o.index) == bool(origin.index)] if twin else []
+            if twin is not None and not alike:
+                self.merge(user, twin, origin, fields["enabled"])
+                continue
             if twin is not None:
                 self.error(
                     origin,
                     None,
                     f"user '{user_id}' is connected to {exchange} twice: here and in "
-                    f"{twin.origin.label}"
-                    + (f" (line {twin.origin.line})" if twin.origin.line else ""),
+                    f"{alike[0].label}" + (f" (line {alike[0].line})" if alike[0].line else ""),
                     hint="remove one of the two entries",
                 )
-                continue
-            if (clash := self.shared_key(user, exchange)) is not None:
-                self.error(origin, None, clash, hint=SHARED_KEY_HINT)
                 continue
             user.connections.append(NijaConnection(raw, exchange, fields["enabled"], origin))
         if not brokers and not first:
@@ -387,8 +500,14 @@ class Scanner:
         elif name:
             user.name = name
 
-
-SHARED_KEY_HINT = (
-    "rename one of the users (in variable names a user id is upper-cased and every "
-    "character other than A-Z and 0-9 becomes '_')"
-)
+    def merge(self, user: NijaUser, conn: NijaConnection, origin: Origin, enabled: bool) -> None:
+        """NIJA's layout lists a user in an array file (`retail_kraken.json`) and in their own
+        file (`daivon_frazier.json`): one account, so one connection, shown if either is on."""
+        conn.also.append(origin)
+        if enabled != conn.enabled:
+            on, off = (origin, conn.origin) if enabled else (conn.origin, origin)
+            self.scan.notes.append(
+                f"user '{user.id}': the {conn.exchange} entry in {off.label} is disabled and "
+                f"the one in {on.label} is enabled; the connection is shown"
+            )
+            conn.enabled = True
