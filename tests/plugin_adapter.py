@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from nija_balances.adapters.interface import AdapterSpec, OptionSpec
-from nija_balances.config.syntax import Locator
 from nija_balances.domain.models import AssetAmount, ConnectionConfig, Holdings, Settings
 from nija_balances.domain.secrets import Credentials
+from nija_balances.domain.syntax import Locator
 
 
 class BrokerXAdapter:

@@ -16,9 +16,9 @@ from nija_balances.cli.root import app
 from nija_balances.config.credentials import candidate_env_names, resolve
 from nija_balances.config.loader import load_toml
 from nija_balances.config.sources import load_config, load_demo
-from nija_balances.config.syntax import ConfigError
 from nija_balances.domain.models import ConnectionConfig, Settings
 from nija_balances.domain.secrets import Credentials, CredentialSource, redact
+from nija_balances.domain.syntax import ConfigError
 
 FULL = """\
 [settings]

@@ -14,7 +14,7 @@ import pytest
 from conftest import EXAMPLES, write
 from nija_balances.config.loader import load_toml
 from nija_balances.config.nija.reader import load_nija_directory
-from nija_balances.config.syntax import ConfigError
+from nija_balances.domain.syntax import ConfigError
 from robustness.conftest import nija
 
 THREE = """\

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import write
 from nija_balances.config.loader import load_toml
-from nija_balances.config.syntax import ConfigError
+from nija_balances.domain.syntax import ConfigError
 from robustness.conftest import nija, write_json
 
 ENV_HINT = (
@@ -89,7 +89,7 @@ def test_user_ids_that_would_be_confused_are_refused(
 
 
 def test_the_rule_add_user_calls() -> None:
-    from nija_balances.config.syntax import user_id_clash
+    from nija_balances.domain.syntax import user_id_clash
 
     assert user_id_clash("a_b", ["x", "a-b"]) == (
         "user 'a_b' reads the same environment variables as user 'a-b' (*_USER_A_B_*)",

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import write
 from nija_balances.config.loader import load_toml
-from nija_balances.config.syntax import ConfigError
+from nija_balances.domain.syntax import ConfigError
 from robustness.conftest import nija
 
 PLATFORM_ONLY = '[platform.p]\nexchange = "paper"\nbalances = { USD = 125.5 }\n'

@@ -16,7 +16,7 @@ import pytest
 from conftest import write
 from nija_balances.config.loader import load_toml
 from nija_balances.config.nija.reader import load_nija_directory
-from nija_balances.config.syntax import ConfigError
+from nija_balances.domain.syntax import ConfigError
 
 HIDDEN = [
     ("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nija_balances.config.credentials import env_token
 from nija_balances.config.loader import load_toml, parse_document
 from nija_balances.config.nija.convert import convert
 from nija_balances.config.nija.entries import normalise_broker
 from nija_balances.config.nija.reader import load_nija_directory, nija_first_name, scan_directory
 from nija_balances.config.sources import load_config
-from nija_balances.config.syntax import ConfigError
 from nija_balances.domain.models import PLATFORM_ID, Settings
+from nija_balances.domain.syntax import ConfigError
+from nija_balances.domain.text import env_token
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 GOOD = EXAMPLES / "nija-users"

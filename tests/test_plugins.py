@@ -14,7 +14,7 @@ from conftest import write
 from nija_balances.adapters import registry
 from nija_balances.cli.root import app
 from nija_balances.config.loader import load_toml
-from nija_balances.config.syntax import ConfigError
+from nija_balances.domain.syntax import ConfigError
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from typer.testing import CliRunner
 
 from mockex import MOCKS, MockExchange
 from mockex.harness import PRIVATE_PATH, account_for, new_credentials
-from nija_balances.config.credentials import env_token
 from nija_balances.domain.secrets import Credentials
+from nija_balances.domain.text import env_token
 
 T = TypeVar("T")
 

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from nija_balances.config.loader import load_toml, parse_document
 from nija_balances.config.nija.convert import convert
 from nija_balances.config.nija.reader import load_nija_directory, scan_directory
-from nija_balances.config.syntax import ConfigError
 from nija_balances.domain.models import Config
+from nija_balances.domain.syntax import ConfigError
 
 FUZZ = settings(
     max_examples=200,

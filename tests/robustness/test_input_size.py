@@ -71,7 +71,7 @@ def test_a_file_growing_after_its_size_was_taken_is_read_no_further_than_the_lim
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from nija_balances.config.files import read_input
-    from nija_balances.config.syntax import ConfigError
+    from nija_balances.domain.syntax import ConfigError
 
     path = tmp_path / "c.toml"
     path.write_bytes(b"#" * 1000)
@@ -107,7 +107,7 @@ def test_named_pipes_are_refused_not_waited_on(users_dir: Path) -> None:
     """A FIFO among NIJA files is passed over; one read directly is refused at once (a file
     replaced by a FIFO after the directory was listed). Processes: a hang cannot hang pytest."""
     from nija_balances.config.files import read_input
-    from nija_balances.config.syntax import ConfigError
+    from nija_balances.domain.syntax import ConfigError
 
     write_json(users_dir, "retail_kraken.json", [{"user_id": "ann"}])
     fifo = users_dir / "zz_pipe.json"

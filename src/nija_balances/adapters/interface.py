@@ -21,7 +21,7 @@ from nija_balances.domain.models import ConnectionConfig, Holdings, Settings, St
 from nija_balances.domain.secrets import Credentials
 
 if TYPE_CHECKING:
-    from nija_balances.config.syntax import Locator
+    from nija_balances.domain.syntax import Locator
 
 
 class AdapterError(Exception):

@@ -10,9 +10,9 @@ from collections.abc import Collection, Mapping
 from decimal import Decimal
 
 from nija_balances.adapters.interface import OptionSpec
-from nija_balances.config.syntax import amounts_table
 from nija_balances.domain.models import ZERO, AssetAmount, ConnectionConfig, Holdings
 from nija_balances.domain.secrets import Credentials
+from nija_balances.domain.syntax import amounts_table
 
 OPTIONS: Mapping[str, OptionSpec] = {
     "balances": OptionSpec(amounts_table, "what the account holds: currency = amount"),

@@ -127,7 +127,7 @@ class Terminal:
         """The config the options name; its warnings on stderr. A `ConfigError` exits 2
         with its message (file, line, key and a hint)."""
         from nija_balances.config.sources import load_config
-        from nija_balances.config.syntax import ConfigError
+        from nija_balances.domain.syntax import ConfigError
 
         try:
             config = load_config(self.config, demo=self.demo)

@@ -9,20 +9,15 @@ convention; inline values are the last resort. Whitespace-only values count as m
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from nija_balances.domain.models import PLATFORM_ID, ConnectionConfig
 from nija_balances.domain.secrets import Credentials, CredentialSource
+from nija_balances.domain.text import env_token
 
 _PARTS = ("API_KEY", "API_SECRET", "API_PASSPHRASE")
-
-
-def env_token(text: str) -> str:
-    """`alice.smith-2` -> `ALICE_SMITH_2`: how ids appear in environment variable names."""
-    return re.sub(r"[^A-Za-z0-9]", "_", text).upper()
 
 
 def candidate_env_names(connection: ConnectionConfig, part: str) -> tuple[str, ...]:

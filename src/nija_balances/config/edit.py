@@ -16,8 +16,8 @@ from typing import Any
 
 import tomli_w
 
-from nija_balances.config.syntax import ENV_NAME, key_lines
 from nija_balances.domain.models import DEFAULT_STABLECOINS
+from nija_balances.domain.syntax import ENV_NAME, key_lines
 from nija_balances.domain.text import safe_text
 
 

@@ -13,7 +13,7 @@ import os
 import stat
 from pathlib import Path
 
-from nija_balances.config.syntax import ConfigError
+from nija_balances.domain.syntax import ConfigError
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024  # "10 MB"
 

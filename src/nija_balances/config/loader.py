@@ -20,7 +20,16 @@ from typing import TYPE_CHECKING, Any
 from nija_balances.config.credentials import candidate_env_names, dotenv_warnings
 from nija_balances.config.files import read_input
 from nija_balances.config.locations import config_env_files, config_namespace
-from nija_balances.config.syntax import (
+from nija_balances.domain.models import (
+    DEFAULT_STABLECOINS,
+    PLATFORM_ID,
+    AccountConfig,
+    Basis,
+    Config,
+    ConnectionConfig,
+    Settings,
+)
+from nija_balances.domain.syntax import (
     ENV_NAME_HINT,
     ConfigError,
     Locator,
@@ -34,15 +43,6 @@ from nija_balances.config.syntax import (
     unknown_key,
     user_id_clash,
     user_id_problem,
-)
-from nija_balances.domain.models import (
-    DEFAULT_STABLECOINS,
-    PLATFORM_ID,
-    AccountConfig,
-    Basis,
-    Config,
-    ConnectionConfig,
-    Settings,
 )
 
 if TYPE_CHECKING:

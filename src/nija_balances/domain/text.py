@@ -8,6 +8,7 @@ first bidi or zero-width one, for refusing it in an id.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 BIDI = frozenset(
@@ -41,3 +42,8 @@ def hidden_character(text: str) -> str | None:
         if ch in BIDI or ch in ZERO_WIDTH:
             return f"U+{ord(ch):04X} {unicodedata.name(ch, 'FORMAT CHARACTER')}"
     return None
+
+
+def env_token(text: str) -> str:
+    """`alice.smith-2` -> `ALICE_SMITH_2`: how ids appear in environment variable names."""
+    return re.sub(r"[^A-Za-z0-9]", "_", text).upper()

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nija_balances.adapters.interface import OptionSpec
-from nija_balances.config.syntax import Locator, text_problem
+from nija_balances.domain.syntax import Locator, text_problem
 
 _SYMBOL = re.compile(r"[^/\s]+/[^/\s]+")
 

@@ -117,7 +117,7 @@ class _Edit:
 
         from nija_balances.config.edit import atomic_write
         from nija_balances.config.loader import parse_document
-        from nija_balances.config.syntax import ConfigError
+        from nija_balances.domain.syntax import ConfigError
 
         try:
             parse_document(tomllib.loads(new_text), self.path, new_text)
@@ -159,8 +159,8 @@ def add_user(
 
     Examples: `nija config add-user alice --name "Alice A."` · `nija config add-user bob --disabled`
     """
-    from nija_balances.config.credentials import env_token
     from nija_balances.config.edit import append_block, user_block
+    from nija_balances.domain.text import env_token
 
     term = Terminal.of(ctx)
     edit = _Edit(term)
@@ -229,8 +229,8 @@ def add_connection(
     )
     from nija_balances.config.edit import connection_block, insert_into_account, looks_like_env_name
     from nija_balances.config.loader import ACCOUNT_KEYS
-    from nija_balances.config.syntax import did_you_mean
     from nija_balances.domain.models import PLATFORM_ID, ConnectionConfig
+    from nija_balances.domain.syntax import did_you_mean
 
     term = Terminal.of(ctx)
     edit = _Edit(term)

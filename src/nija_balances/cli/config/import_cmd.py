@@ -38,7 +38,7 @@ def import_users(
     from nija_balances.config.edit import atomic_write
     from nija_balances.config.nija.convert import convert
     from nija_balances.config.nija.reader import scan_directory
-    from nija_balances.config.syntax import ConfigError
+    from nija_balances.domain.syntax import ConfigError
 
     term = Terminal.of(ctx)
     if output is not None and output.is_dir():

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nija_balances.adapters.ccxt.quirks import quirks_for
-from nija_balances.config.credentials import candidate_env_names, env_token
+from nija_balances.config.credentials import candidate_env_names
 from nija_balances.config.edit import assignment, table_header
 from nija_balances.config.loader import parse_document
 from nija_balances.config.nija.entries import Scan, Skip
 from nija_balances.config.nija.reader import PLATFORM_NAME, nija_first_name
-from nija_balances.config.syntax import ConfigError
 from nija_balances.domain.models import Config, ConnectionConfig
-from nija_balances.domain.text import safe_text
+from nija_balances.domain.syntax import ConfigError
+from nija_balances.domain.text import env_token, safe_text
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nija_balances.config.syntax import ConfigError
+from nija_balances.domain.syntax import ConfigError
 
 BROKER_ALIASES = {
     "coinbase_advanced": "coinbase",

@@ -31,7 +31,6 @@ from nija_balances.config.nija.entries import (
     Scan,
 )
 from nija_balances.config.nija.scan import Scanner
-from nija_balances.config.syntax import ConfigError
 from nija_balances.domain.models import (
     PLATFORM_ID,
     AccountConfig,
@@ -39,6 +38,7 @@ from nija_balances.domain.models import (
     ConnectionConfig,
     Settings,
 )
+from nija_balances.domain.syntax import ConfigError
 from nija_balances.domain.text import safe_text
 
 PLATFORM_NAME = "Nija System"

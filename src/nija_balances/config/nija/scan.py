@@ -22,7 +22,7 @@ from nija_balances.config.nija.entries import (
     Scan,
     normalise_broker,
 )
-from nija_balances.config.syntax import (
+from nija_balances.domain.syntax import (
     ConfigError,
     text_problem,
     user_id_clash,

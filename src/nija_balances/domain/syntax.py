@@ -18,9 +18,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 
-from nija_balances.config.credentials import env_token
 from nija_balances.domain.models import PLATFORM_ID
-from nija_balances.domain.text import hidden_character, safe_text
+from nija_balances.domain.text import env_token, hidden_character, safe_text
 
 T = TypeVar("T")
 
