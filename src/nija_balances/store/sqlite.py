@@ -3,9 +3,18 @@
 One SQLite file in WAL mode, shared by every process of the user at once (`nija watch` in one
 terminal, `nija show` in another, cron): writes are short `BEGIN IMMEDIATE` transactions with a
 busy timeout, reads never block on writers. The store never raises for a problem with its file:
-a corrupt file is moved aside and rebuilt, a file that cannot be opened or written makes reads
-miss and writes no-ops, and each problem is said once in `warnings`. Freshness is the caller's
-business (`StoredResult.fetched_at`); the store keeps the newest good value per key.
+a corrupt file is moved aside and rebuilt, a file that cannot be opened makes reads miss and
+writes no-ops, and each problem is said once in `warnings`.
+
+A full disk (or another write error on opening) does not lose the values: the file is opened
+read-only, reads go on, writes are dropped, and one warning says the store is full. Under
+~32 KB free SQLite cannot even grow the `-shm` it needs to read a WAL file; the main file is
+then read as immutable (no locks, no `-shm`), which is the whole store when no `-wal` holds
+anything (it is re-checked before each read). A read-only file is never moved aside as
+corrupt. Once there is room again (LOW_SPACE free), the next write reopens read-write.
+
+Freshness is the caller's business (`StoredResult.fetched_at`); the store keeps the newest
+good value per key.
 
 It holds `StoredResult`s and market lists only: never a credential. Stdlib only, cheap to import.
 """
@@ -13,6 +22,7 @@ It holds `StoredResult`s and market lists only: never a credential. Stdlib only,
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -29,13 +39,17 @@ from nija_balances.store.codec import MarketInfo, StoreInfo, decode, encode
 from nija_balances.store.sqlite_schema import (
     BUSY_CODES,
     CORRUPT_CODES,
+    FULL,
+    IOERR,
     SCHEMA_VERSION,
     NewerSchema,
     ensure_schema,
     error_code,
     file_identity,
     file_lock,
+    free_space,
     make_dirs,
+    schema_version,
     transaction,
 )
 
@@ -44,7 +58,9 @@ log = logging.getLogger(__name__)
 FILENAME = "balances.sqlite3"
 BUSY_TIMEOUT = 5.0  # seconds a write waits for another process's write to finish
 BUSY_RETRY = 0.1  # seconds later writes wait, once one waited BUSY_TIMEOUT in vain
+LOW_SPACE = 256 * 1024  # bytes: below this, a write error means the disk is full
 _SIDE_FILES = ("-wal", "-shm")
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 _CHUNK = 500  # keys per `IN (...)` query
 _UPSERT = (
     "INSERT INTO balances (namespace, key, fetched_at, data) VALUES (?, ?, ?, ?)"
@@ -86,6 +102,12 @@ class SqliteStore:
         self._ident: tuple[int, int] | None = None  # (st_dev, st_ino) of the file we opened
         self._pid = os.getpid()
         self._disabled = False
+        # Why writes are dropped ("full": retried once there is room again), or None. The
+        # connection is then read-only (`_ro`), read without locks when -shm cannot be mapped
+        # (`_immutable`), or stays the read-write one a write found the disk full on.
+        self._readonly: str | None = None
+        self._ro = False
+        self._immutable = False
         self._warned: set[str] = set()
         self._lock = threading.RLock()
 
@@ -95,7 +117,9 @@ class SqliteStore:
 
     @property
     def available(self) -> bool:
-        """False once the store gave up on its file (cannot open it, newer schema)."""
+        """False once the store gave up on its file (cannot open it, newer schema).
+
+        A store that can only read (a full disk) is available: it serves its values."""
         return not self._disabled
 
     def __enter__(self) -> SqliteStore:
@@ -213,6 +237,7 @@ class SqliteStore:
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
             self._conn = None
+            self._ro = self._immutable = False
 
     # ---------------------------------------------------------------------------- internals
 
@@ -222,7 +247,7 @@ class SqliteStore:
         """Run `fn` on the connection; recover from corruption once; never raise sqlite errors."""
         with self._lock:
             for attempt in (1, 2):
-                conn = self._connection(create)
+                conn = self._connection(create, op)
                 if conn is None:
                     return default
                 try:
@@ -235,7 +260,9 @@ class SqliteStore:
                     if conn.in_transaction:
                         with contextlib.suppress(sqlite3.Error):
                             conn.rollback()
-                    if error_code(exc) in CORRUPT_CODES and attempt == 1:
+                    # A file read without the means to rebuild it (read-only, maybe without
+                    # locks) is never moved aside: the error may be ours, not the file's.
+                    if error_code(exc) in CORRUPT_CODES and attempt == 1 and not self._ro:
                         self._recover(str(exc))
                         continue
                     self._failed(op, exc)
@@ -247,18 +274,29 @@ class SqliteStore:
         with transaction(conn):
             conn.executemany(sql, rows)
 
-    def _connection(self, create: bool) -> sqlite3.Connection | None:
+    def _connection(self, create: bool, op: str = "read") -> sqlite3.Connection | None:
         if self._disabled:
             return None
+        if self._readonly is not None and op != "read":
+            if self._readonly != "full" or _low_space(self.path):
+                return None  # dropped; said once when it began
+            self._readonly = None  # room again: write (on a read-write connection)
+            if self._ro:
+                self.close()
         if self._conn is not None:
             if self._pid != os.getpid():  # forked: the parent's connection is not ours to use
                 self._conn, self._pid = None, os.getpid()
-            elif self._ident == file_identity(self.path):
+            elif self._ident == file_identity(self.path) and not (
+                self._immutable and _size(f"{self.path}-wal")
+            ):
                 return self._conn
-            else:  # the file was replaced or removed under us (another process recovered it)
-                self.close()
+            else:  # the file was replaced or removed under us (another process recovered it),
+                self.close()  # or a WAL appeared beside a file read without locks
         if not create and not self.path.exists():
             return None
+        if self._readonly is not None:  # reopened while read-only: read-only again
+            self._open_read_only(None)
+            return self._conn
         try:
             self._conn = self._open()
         except NewerSchema as exc:
@@ -271,11 +309,89 @@ class SqliteStore:
                 self._recover(str(exc))
             elif error_code(exc) in BUSY_CODES:
                 self._failed("open", exc)
+            elif error_code(exc) in (IOERR, FULL):  # e.g. no room to map the -shm
+                self._open_read_only(exc)
             else:
                 self._disable(f"cache at {self.path} cannot be opened ({exc}); not caching")
         except OSError as exc:
-            self._disable(f"cache at {self.path} cannot be opened ({exc}); not caching")
+            if exc.errno in _NO_SPACE:
+                self._open_read_only(exc)
+            else:
+                self._disable(f"cache at {self.path} cannot be opened ({exc}); not caching")
         return self._conn
+
+    def _open_read_only(self, exc: Exception | None) -> None:
+        """After a write could not be made (`exc`; None: reopening): serve what the file holds.
+
+        Read-only first (it works while another process keeps the -shm mapped); when even the
+        -shm cannot be grown and no -wal holds anything, the main file alone is the whole
+        store, so it is read as immutable (without locks or -shm). Otherwise the store gives up.
+        """
+        self.close()
+        if exc is not None:
+            full = (
+                error_code(exc) == FULL
+                if isinstance(exc, sqlite3.Error)
+                else getattr(exc, "errno", None) in _NO_SPACE
+            )
+            full = full or _low_space(self.path)
+            self._readonly = "full" if full else "io"
+        try:
+            self._conn = self._read_only_connection()
+        except NewerSchema as err:
+            self._disable(
+                f"cache at {self.path} was written by a newer nija-balances (schema {err}, "
+                f"this one reads {SCHEMA_VERSION}); balances are not cached"
+            )
+            return
+        except (sqlite3.Error, OSError) as err:
+            what = "is full (no space left on device)" if self._readonly == "full" else ""
+            self._disable(
+                f"cache at {self.path} {what or f'cannot be written ({exc})'} and cannot be "
+                f"read ({err}); not caching"
+            )
+            return
+        if self._readonly == "full":
+            self._warn(
+                "readonly",
+                f"cache at {self.path} is full (no space left on device): reading only; "
+                "free some space",
+            )
+        else:
+            self._warn("readonly", f"cache at {self.path} cannot be written ({exc}): reading only")
+
+    def _read_only_connection(self) -> sqlite3.Connection:
+        self._ro, self._immutable = True, False
+        self._ident = file_identity(self.path)
+        if self._ident is None:  # nothing to read: an empty store
+            return _empty()
+        uri = self.path.absolute().as_uri() + "?mode=ro"
+        try:
+            conn = self._checked(uri)
+        except sqlite3.Error as exc:
+            if error_code(exc) not in (IOERR, FULL) or _size(f"{self.path}-wal"):
+                raise
+            conn = self._checked(uri + "&immutable=1")
+            self._immutable = True
+        return conn
+
+    def _checked(self, uri: str) -> sqlite3.Connection:
+        """A read-only connection to a store of this schema, or an empty one in its place."""
+        conn = sqlite3.connect(
+            uri, uri=True, timeout=self._busy_timeout, isolation_level=None,
+            check_same_thread=False,
+        )  # fmt: skip
+        try:
+            version = schema_version(conn)
+        except BaseException:
+            conn.close()
+            raise
+        if version == SCHEMA_VERSION:
+            return conn
+        conn.close()
+        if version is not None and version > SCHEMA_VERSION:
+            raise NewerSchema(version)
+        return _empty()  # an older or foreign file: nothing this version can serve
 
     def _open(self) -> sqlite3.Connection:
         make_dirs(self.path.parent)
@@ -344,7 +460,16 @@ class SqliteStore:
             conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
     def _failed(self, op: str, exc: sqlite3.Error) -> None:
-        if error_code(exc) in BUSY_CODES:
+        code = error_code(exc)
+        if op != "read" and (code == FULL or (code == IOERR and _low_space(self.path))):
+            # The connection stays (reads go on); writes wait until there is room again.
+            self._readonly = "full"
+            self._warn(
+                "readonly",
+                f"cache at {self.path} is full (no space left on device): reading only; "
+                "free some space",
+            )
+        elif code in BUSY_CODES:
             # One refresh makes several writes (balances, markets): waiting the whole busy
             # timeout for each would multiply it. The next ones only retry briefly.
             self._busy_spent = True
@@ -370,3 +495,23 @@ class SqliteStore:
             self._warned.add(key)
         self.warnings.append(message)
         log.info("%s", message)
+
+
+def _low_space(path: Path) -> bool:
+    """Whether the filesystem of `path` has less than LOW_SPACE free (False: unknown)."""
+    free = free_space(path)
+    return free is not None and free < LOW_SPACE
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _empty() -> sqlite3.Connection:
+    """An in-memory store with the schema and nothing in it: every read misses."""
+    conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    ensure_schema(conn)
+    return conn

@@ -16,6 +16,7 @@ log = logging.getLogger("nija_balances.store.sqlite")  # the store's logger, as 
 SCHEMA_VERSION = 1
 CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
 BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+IOERR, FULL = 10, 13  # SQLITE_IOERR (e.g. IOERR_SHMSIZE: no room for the -shm), SQLITE_FULL
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE balances (namespace TEXT NOT NULL, key TEXT NOT NULL,"
@@ -41,6 +42,19 @@ def file_identity(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+def free_space(path: Path) -> int | None:
+    """Bytes this process may still write on the filesystem of `path` or of its nearest
+    existing parent (None: unknown). Root may use the blocks reserved for it, as SQLite does."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        st = os.statvfs(path)
+    except (OSError, AttributeError):
+        return None
+    blocks = st.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else st.f_bavail
+    return int(blocks * st.f_frsize)
+
+
 def make_dirs(directory: Path) -> None:
     """Create missing directories with mode 0700 (existing ones are left as they are)."""
     missing: list[Path] = []
@@ -57,10 +71,10 @@ def make_dirs(directory: Path) -> None:
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
     """Create the tables, or rebuild them when the file holds an older or unknown schema."""
-    if _schema_version(conn) == SCHEMA_VERSION:
+    if schema_version(conn) == SCHEMA_VERSION:
         return
     with transaction(conn):
-        version = _schema_version(conn)
+        version = schema_version(conn)
         if version is not None and version > SCHEMA_VERSION:
             raise NewerSchema(version)
         if version == SCHEMA_VERSION:
@@ -75,7 +89,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         log.info("cache schema %s rebuilt as %s", version, SCHEMA_VERSION)
 
 
-def _schema_version(conn: sqlite3.Connection) -> int | None:
+def schema_version(conn: sqlite3.Connection) -> int | None:
     """The stored version; None without a meta table; -1 when unreadable (rebuilt)."""
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
