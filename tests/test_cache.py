@@ -522,3 +522,155 @@ def test_a_remembered_failure_round_trips(tmp_path: Path) -> None:
     )
     assert decode(encode(failed)) == failed
     assert decode(encode(StoredResult("kraken", value, 10.0))).failure is None
+
+
+# ---------------------------------------------------------------------------- whose store it is
+
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+OTHER_UID = 1000  # as root, a file chowned to this uid is "another user's"
+as_root = pytest.mark.skipif(not IS_ROOT, reason="giving a file to another user needs root")
+
+
+def _ours(tmp_path: Path) -> Path:
+    """A store of ours holding a/b = 1.00, in a private directory; returns its path."""
+    path = tmp_path / "cache" / "balances.sqlite3"
+    with SqliteStore(path) as s:
+        s.put("ns", "a/b", result("1.00"))
+    return path
+
+
+def _world(tmp_path: Path) -> Path:
+    """A directory like /tmp: mode 1777, owned by another user (or by us when not root)."""
+    world = tmp_path / "world"
+    world.mkdir()
+    world.chmod(0o1777)
+    if IS_ROOT:
+        os.chown(world, OTHER_UID, OTHER_UID)
+    return world
+
+
+def _distrust(reason: str) -> str:
+    return f"is not trusted ({reason})"
+
+
+def _file_of_another_user(path: Path, tmp_path: Path) -> str:
+    os.chown(path, OTHER_UID, OTHER_UID)
+    return _distrust(f"the file is owned by uid {OTHER_UID}, not by you")
+
+
+def _file_writable_by_others(path: Path, tmp_path: Path) -> str:
+    path.chmod(0o666)
+    return _distrust("the file is writable by other users (mode 666)")
+
+
+def _file_writable_by_group(path: Path, tmp_path: Path) -> str:
+    path.chmod(0o620)
+    return _distrust("the file is writable by other users (mode 620)")
+
+
+def _wal_of_another_user(path: Path, tmp_path: Path) -> str:
+    Path(f"{path}-wal").write_bytes(b"")  # planted beside the store
+    os.chown(f"{path}-wal", OTHER_UID, OTHER_UID)
+    return _distrust(f"{path.name}-wal is owned by uid {OTHER_UID}, not by you")
+
+
+def _directory_of_another_user(path: Path, tmp_path: Path) -> str:
+    os.chown(path.parent, OTHER_UID, OTHER_UID)
+    return _distrust(f"its directory {path.parent} is owned by uid {OTHER_UID}, not by you")
+
+
+def _directory_writable_by_others(path: Path, tmp_path: Path) -> str:
+    path.parent.chmod(0o1777)
+    return _distrust(f"its directory {path.parent} is writable by other users (mode 1777)")
+
+
+def _directory_writable_by_group(path: Path, tmp_path: Path) -> str:
+    path.parent.chmod(0o770)
+    return _distrust(f"its directory {path.parent} is writable by other users (mode 770)")
+
+
+def _directory_linked_into_a_world_writable_place(path: Path, tmp_path: Path) -> str:
+    world = _world(tmp_path)
+    os.replace(path, world / path.name)  # the store now lives in the shared place
+    path.parent.rmdir()
+    path.parent.symlink_to(world)
+    why = (
+        f"is owned by uid {OTHER_UID}, not by you"
+        if IS_ROOT
+        else "is writable by other users (mode 1777)"
+    )
+    return _distrust(f"its directory {path.parent} (a link to {world}) {why}")
+
+
+def _directory_linked_to_a_shared_place_of_ours(path: Path, tmp_path: Path) -> str:
+    shared = tmp_path / "shared"  # like /tmp seen by root: ours, but everyone writes in it
+    shared.mkdir()
+    shared.chmod(0o1777)
+    os.replace(path, shared / path.name)
+    path.parent.rmdir()
+    path.parent.symlink_to(shared)
+    why = "is writable by other users (mode 1777)"
+    return _distrust(f"its directory {path.parent} (a link to {shared}) {why}")
+
+
+def _not_a_regular_file(path: Path, tmp_path: Path) -> str:
+    path.unlink()
+    os.mkfifo(path, 0o600)  # reading it would wait forever
+    return f"cannot be opened ({path} is not a regular file)"
+
+
+UNTRUSTED = [
+    pytest.param(_file_of_another_user, marks=as_root, id="file-of-another-user"),
+    pytest.param(_file_writable_by_others, id="file-writable-by-others"),
+    pytest.param(_file_writable_by_group, id="file-writable-by-group"),
+    pytest.param(_wal_of_another_user, marks=as_root, id="wal-of-another-user"),
+    pytest.param(_directory_of_another_user, marks=as_root, id="directory-of-another-user"),
+    pytest.param(_directory_writable_by_others, id="directory-writable-by-others"),
+    pytest.param(_directory_writable_by_group, id="directory-writable-by-group"),
+    pytest.param(_directory_linked_into_a_world_writable_place, id="directory-linked-to-1777"),
+    pytest.param(_directory_linked_to_a_shared_place_of_ours, id="directory-linked-to-our-1777"),
+    pytest.param(_not_a_regular_file, id="not-a-regular-file"),
+]
+
+
+@pytest.mark.parametrize("spoil", UNTRUSTED)
+def test_a_store_others_could_have_written_is_refused(tmp_path: Path, spoil: Any) -> None:
+    """Its values may be planted: the store is not used at all (reads miss, writes are
+    dropped, nothing is moved or changed), and one warning says why."""
+    path = _ours(tmp_path)
+    reason = spoil(path, tmp_path)
+    files = {p: p.lstat() for p in path.parent.iterdir() if not p.is_fifo()}
+    s = SqliteStore(path)
+    assert s.get("ns", "a/b") is None
+    s.put("ns", "a/b", result("2.00", fetched_at=T0 + 1))
+    s.save_markets("kraken", {})
+    assert s.clear() == 0 and s.info().entries == 0 and s.load_markets("kraken", 1e9) is None
+    assert s.available is False
+    assert s.warnings == [f"cache at {path} {reason}; not caching"]
+    assert {p: p.lstat() for p in path.parent.iterdir() if not p.is_fifo()} == files
+    s.close()
+
+
+def test_a_store_directory_we_create_in_a_shared_directory_is_used(tmp_path: Path) -> None:
+    """`NIJA_BALANCES_HOME=/tmp/...`: /tmp itself is 1777 and not ours, but the directory
+    the store creates in it is (0700), and that is the one that counts."""
+    for path in (
+        _world(tmp_path) / "home" / "cache" / "balances.sqlite3",
+        tmp_path / "world" / "cache" / "balances.sqlite3",
+    ):
+        s = SqliteStore(path)
+        s.put("ns", "a/b", result())
+        assert s.get("ns", "a/b") == result() and s.warnings == []
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        s.close()
+
+
+def test_a_store_directory_linked_to_a_private_directory_of_ours_is_used(tmp_path: Path) -> None:
+    private = tmp_path / "elsewhere"
+    private.mkdir(mode=0o700)
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "cache").symlink_to(private)
+    s = SqliteStore(tmp_path / "home" / "cache" / "balances.sqlite3")
+    s.put("ns", "a/b", result())
+    assert s.get("ns", "a/b") == result() and s.warnings == []
+    assert (private / "balances.sqlite3").exists()

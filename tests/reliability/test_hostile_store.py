@@ -6,6 +6,9 @@ plus the store's own behaviour (`SqliteStore`) where the CLI would hide a detail
 - **Disk full.** A small tmpfs (`mount -t tmpfs -o size=1m`, as root) filled to a few KB:
   the store must still serve its last good values (a failed fetch shows `stale` with the
   value, never `unreachable $0`), drop its writes, and say once that it is full.
+- **A store planted by another user.** A cache directory of mode 1777 holding a store owned
+  by someone else (as root: `chown` to uid 1000), mode 0666, with a planted balance: it is
+  not used at all (every connection is fetched), and one warning says why.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from decimal import Decimal
@@ -193,3 +197,54 @@ def test_full_disk_while_another_process_holds_the_store_open(small_fs: Path) ->
     assert store.warnings == [full_warning(path)]
     store.close()
     holder.close()
+
+
+# ---------------------------------------------------------------------------- a planted store
+
+OTHER_UID = 1000
+
+
+def test_a_store_planted_by_another_user_is_not_trusted(
+    setup: Setup, mocks: MockThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving the store to another user needs root")
+    shared = tmp_path / "shared"  # NIJA_BALANCES_HOME pointed at a shared directory
+    monkeypatch.setenv("NIJA_BALANCES_HOME", str(shared))
+    path = shared / "cache" / FILENAME
+    kraken = mocks.start("kraken")
+    platform = setup.add("platform", kraken, PLATFORM_BALANCES)
+    alice = setup.add("alice", kraken, ALICE_BALANCES)
+    config = str(setup.write())
+    good = nija("show", "--json", "--refresh", "--config", config)
+    assert (good.code, good.stderr) == (0, ""), good
+
+    # Another user makes the directory 1777 and the store theirs, 0666, and plants a balance
+    # (a real attacker would write a whole store the same way; this one starts from ours).
+    with sqlite3.connect(path) as db:
+        planted = "'$.equity', '1000000.00', '$.cash', '1000000.00'"
+        db.execute(
+            f"UPDATE balances SET data = json_set(data, {planted}) WHERE key = ?", (alice.key,)
+        )
+    db.close()
+    for p in (path.parent, *path.parent.iterdir()):
+        os.chown(p, OTHER_UID, OTHER_UID)
+    path.parent.chmod(0o1777)
+    path.chmod(0o666)
+    files = {p.name: p.read_bytes() for p in path.parent.iterdir()}
+
+    asked = kraken.count("/0/private/BalanceEx")
+    shown = nija("show", "--json", "--config", config)  # within the TTL: would be "cached"
+    assert shown.code == 0, shown
+    conns = connections(shown.json())
+    assert (conns[alice.key]["status"], conns[alice.key]["balance"]) == ("ok", ALICE_VALUE)
+    assert (conns[platform.key]["status"], conns[platform.key]["balance"]) == (
+        "ok",
+        PLATFORM_VALUE,
+    )
+    assert kraken.count("/0/private/BalanceEx") == asked + 2  # both fetched, none from the store
+    assert shown.stderr == (
+        f"warning: cache at {path} is not trusted (its directory {path.parent} is owned by "
+        f"uid {OTHER_UID}, not by you); not caching\n"
+    )
+    assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == files  # left as it was

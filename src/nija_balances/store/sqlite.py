@@ -13,6 +13,14 @@ then read as immutable (no locks, no `-shm`), which is the whole store when no `
 anything (it is re-checked before each read). A read-only file is never moved aside as
 corrupt. Once there is room again (LOW_SPACE free), the next write reopens read-write.
 
+Only a store that no one else can have written is used (`sqlite_schema.check_trusted`): the
+directory that holds the file, symlinks followed, must be the current user's and not writable
+by group or others, and so must the file and its `-wal`/`-shm`. A store directory the store
+creates itself (0700) is fine wherever it is, /tmp included; a directory or file of another
+user, or one others may write (a 1777 cache directory, a 0666 file), or a symlinked directory
+leading into such a place, is refused: the store is then unavailable (reads miss, writes are
+dropped, nothing is moved or changed) and says so once. It never trusts planted values.
+
 Freshness is the caller's business (`StoredResult.fetched_at`); the store keeps the newest
 good value per key.
 
@@ -43,6 +51,8 @@ from nija_balances.store.sqlite_schema import (
     IOERR,
     SCHEMA_VERSION,
     NewerSchema,
+    Untrusted,
+    check_trusted,
     ensure_schema,
     error_code,
     file_identity,
@@ -299,6 +309,8 @@ class SqliteStore:
             return self._conn
         try:
             self._conn = self._open()
+        except Untrusted as exc:
+            self._untrusted(exc)
         except NewerSchema as exc:
             self._disable(
                 f"cache at {self.path} was written by a newer nija-balances (schema {exc}, "
@@ -338,6 +350,9 @@ class SqliteStore:
             self._readonly = "full" if full else "io"
         try:
             self._conn = self._read_only_connection()
+        except Untrusted as err:
+            self._untrusted(err)
+            return
         except NewerSchema as err:
             self._disable(
                 f"cache at {self.path} was written by a newer nija-balances (schema {err}, "
@@ -365,6 +380,7 @@ class SqliteStore:
         self._ident = file_identity(self.path)
         if self._ident is None:  # nothing to read: an empty store
             return _empty()
+        check_trusted(self.path)
         uri = self.path.absolute().as_uri() + "?mode=ro"
         try:
             conn = self._checked(uri)
@@ -395,6 +411,7 @@ class SqliteStore:
 
     def _open(self) -> sqlite3.Connection:
         make_dirs(self.path.parent)
+        check_trusted(self.path)
         try:  # create the file ourselves so it is 0600; SQLite gives -wal/-shm the same mode
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -448,6 +465,8 @@ class SqliteStore:
                     f"cache at {self.path} was corrupt ({detail}); moved to {dest} and rebuilt",
                 )
                 self._conn = self._open()
+        except Untrusted as exc:
+            self._untrusted(exc)
         except (OSError, sqlite3.Error, NewerSchema) as exc:
             self._disable(
                 f"cache at {self.path} is corrupt ({detail}) and could not be rebuilt ({exc}); "
@@ -482,6 +501,9 @@ class SqliteStore:
             )
         else:
             self._warn(f"{op}:{exc}", f"cache at {self.path}: {op} failed ({exc})")
+
+    def _untrusted(self, exc: Untrusted) -> None:
+        self._disable(f"cache at {self.path} is not trusted ({exc}); not caching")
 
     def _disable(self, message: str) -> None:
         self._disabled = True

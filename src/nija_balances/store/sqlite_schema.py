@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,64 @@ _SCHEMA = (
 
 class NewerSchema(Exception):
     pass
+
+
+class Untrusted(Exception):
+    """The store's file or directory could have been written by someone else (the reason)."""
+
+
+def check_trusted(path: Path) -> None:
+    """Raise `Untrusted` unless only the current user can have written the store at `path`
+    (OSError when the file, or a side file, is not a regular file).
+
+    The rule (POSIX; elsewhere nothing is checked): the directory that holds the store file,
+    symlinks followed, must be owned by the current user and not writable by group or others;
+    so must the file, its `-wal` and its `-shm` where they exist, and the file must be a
+    regular file. When the file is a symlink, the directory it really lives in is checked
+    too. The directories above are not: a directory the store made for itself inside /tmp
+    (1777, root's) is fine, since others can neither write in it nor, under the sticky bit,
+    rename it. A missing directory is created 0700 by `make_dirs` before this check.
+    """
+    if not hasattr(os, "geteuid"):
+        return
+    uid = os.geteuid()
+    directory = path.parent
+    _check_owner(directory, uid, _directory_name(directory))
+    real = Path(os.path.realpath(path))
+    if real.parent != Path(os.path.realpath(directory)):
+        _check_owner(real.parent, uid, _directory_name(real.parent))
+    for suffix in ("", "-wal", "-shm"):
+        name = "the file" if not suffix else f"{real.name}{suffix}"
+        try:
+            st = os.stat(f"{real}{suffix}")
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise Untrusted(f"{name} cannot be checked: {exc}") from None
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the open: unusable, not unsafe
+            raise OSError(f"{real}{suffix} is not a regular file")
+        _check_stat(st, uid, name)
+
+
+def _directory_name(directory: Path) -> str:
+    if directory.is_symlink():
+        return f"its directory {directory} (a link to {os.path.realpath(directory)})"
+    return f"its directory {directory}"
+
+
+def _check_owner(path: Path, uid: int, name: str) -> None:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise Untrusted(f"{name} cannot be checked: {exc}") from None
+    _check_stat(st, uid, name)
+
+
+def _check_stat(st: os.stat_result, uid: int, name: str) -> None:
+    if st.st_uid != uid:
+        raise Untrusted(f"{name} is owned by uid {st.st_uid}, not by you")
+    if st.st_mode & 0o022:
+        raise Untrusted(f"{name} is writable by other users (mode {stat.S_IMODE(st.st_mode):o})")
 
 
 def error_code(exc: sqlite3.Error) -> int:
