@@ -9,6 +9,7 @@ import logging
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,17 +176,70 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes (POSIX); a no-op where fcntl is missing."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+class LockTimeout(Exception):
+    """The file lock was not had within the time given (another process holds it)."""
+
+
+class FileLock:
+    """`flock(2)` on a lock file beside the store, between processes: shared while a process
+    opens the store, exclusive while one creates, upgrades or rebuilds the file. So a process
+    never opens a file another one is replacing or has not finished creating.
+
+    Waits are bounded (`LockTimeout`). Best effort: where the lock file cannot be made (a
+    read-only or full directory) or fcntl is missing, nothing is locked.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pid = os.getpid()
+        self._held = False
+
+    @contextlib.contextmanager
+    def held(self, *, exclusive: bool, timeout: float) -> Iterator[None]:
+        try:
+            import fcntl
+        except ImportError:
+            yield
+            return
+        fd = self._open()
+        if fd is None:
+            yield
+            return
+        flag = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+        deadline, pause = time.monotonic() + timeout, 0.001
+        while True:
+            try:
+                fcntl.flock(fd, flag)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(timeout) from None
+                time.sleep(pause)  # flock has no timed wait: poll, backing off to 50 ms
+                pause = min(pause * 2, 0.05)
+        self._held = True
+        try:
+            yield
+        finally:
+            self._held = False
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _open(self) -> int | None:
+        if self._fd is not None and self._pid != os.getpid():
+            with contextlib.suppress(OSError):  # forked: the parent's lock is not ours
+                os.close(self._fd)
+            self._fd, self._pid = None, os.getpid()
+        if self._fd is None:
+            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+            try:
+                self._fd = os.open(self.path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+            except OSError:
+                return None
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd is not None and not self._held and self._pid == os.getpid():
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
