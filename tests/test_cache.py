@@ -513,6 +513,174 @@ def test_readers_run_during_writes(tmp_path: Path) -> None:
     )
 
 
+# ---------------------------------------------------------------------------- waiting under load
+#
+# The peers below are other processes doing what `nija` processes do to the store on a busy
+# host: committing one write after another, closing last (a checkpoint under an exclusive
+# lock), rebuilding a corrupt file. Their durations are the load under test, not waits.
+
+PEER = r"""
+import select, sqlite3, sys, time
+path, kind, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+db = sqlite3.connect(path, isolation_level=None, timeout=30)
+if kind == "committing":  # one write after another, each holding the write lock ~ms
+    end, n = time.monotonic() + seconds, 0
+    while time.monotonic() < end or n == 0:
+        db.execute("BEGIN IMMEDIATE")
+        rows = [("peer", f"k{i}", float(n), "{}") for i in range(300)]
+        db.executemany("INSERT OR REPLACE INTO balances VALUES (?, ?, ?, ?)", rows)
+        db.execute("COMMIT")
+        n += 1
+        if n == 1:
+            print("busy", flush=True)
+    print(n, flush=True)
+elif kind == "stuck":  # a write that does not finish until the test says so
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("UPDATE meta SET value = value")
+    print("busy", flush=True)
+    select.select([sys.stdin], [], [], 60)
+    db.execute("ROLLBACK")
+elif kind == "exclusive":  # the last process to close checkpoints under an exclusive lock
+    db.execute("PRAGMA locking_mode = EXCLUSIVE")
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("UPDATE meta SET value = value")
+    db.execute("COMMIT")
+    print("busy", flush=True)
+    select.select([sys.stdin], [], [], seconds)
+db.close()
+"""
+
+
+def _peer(path: Path, kind: str, seconds: float = 60.0) -> subprocess.Popen[str]:
+    """A peer process, once it holds or keeps taking the lock."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PEER, str(path), kind, str(seconds)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "busy\n"
+    return proc
+
+
+def test_a_write_waits_as_long_as_other_processes_keep_writing(tmp_path: Path) -> None:
+    """Busy is not stuck: while other processes finish writes, a write keeps waiting (here
+    2 s of commits against a 0.3 s `busy_timeout`); it gives up only when no write finishes."""
+    path = tmp_path / "balances.sqlite3"
+    s = SqliteStore(path, busy_timeout=0.3)
+    s.put("ns", "a/b", result("1.00"))
+    peer = _peer(path, "committing", 2.0)
+    s.put("ns", "a/b", result("2.00", fetched_at=T0 + 1))
+    commits = int(peer.communicate(timeout=60)[0])
+    assert commits > 1 and s.warnings == []
+    assert SqliteStore(path).get("ns", "a/b") == result("2.00", fetched_at=T0 + 1)
+
+
+def test_reads_wait_out_a_transient_lock_even_after_a_write_gave_up(tmp_path: Path) -> None:
+    """`busy_timeout` bounds a write's wait. A read waits for a lock that is only passing
+    through (a process closing last, checkpointing under an exclusive lock; one rebuilding
+    the file) up to READ_WAIT, whatever a write of the same store gave up on before."""
+    path = tmp_path / "balances.sqlite3"
+    s = SqliteStore(path, busy_timeout=0.2)
+    s.put("ns", "a/b", result("1.00"))
+    stuck = _peer(path, "stuck")
+    s.put("ns", "c/d", result())  # gives up: no write finishes
+    stuck.communicate("release\n", timeout=30)
+    s.close()
+    closing = _peer(path, "exclusive", 1.0)  # holds the exclusive lock for 1 s
+    assert s.get("ns", "a/b") == result("1.00")
+    closing.communicate(timeout=30)
+    assert s.warnings == [
+        f"cache at {path} is locked by another process (waited 0.2 s); write skipped"
+    ]
+
+
+def test_a_markets_write_never_waits_long_nor_warns(tmp_path: Path) -> None:
+    """Markets are written while a refresh is under way (its timeouts running): when the
+    store is busy they are skipped after a short wait, quietly (they are fetched again next
+    time); the balances written after the refresh wait their full time and say so."""
+    path = tmp_path / "balances.sqlite3"
+    s = SqliteStore(path, busy_timeout=2.0)
+    s.put("ns", "a/b", result("1.00"))
+    stuck = _peer(path, "stuck")
+    try:
+        s.save_markets("kraken", {"BTC/USD": {}})
+        s.save_markets("binance", {"BTC/USDT": {}})
+        assert s.warnings == []
+        s.put("ns", "a/b", result("2.00", fetched_at=T0 + 1))
+    finally:
+        stuck.communicate("release\n", timeout=30)
+    assert s.warnings == [
+        f"cache at {path} is locked by another process (waited 2 s); write skipped"
+    ]
+    assert s.load_markets("kraken", 1e9) is None  # skipped, not half-written
+    s.save_markets("kraken", {"BTC/USD": {}})  # free again: written
+    assert s.load_markets("kraken", 1e9) == {"BTC/USD": {}}
+
+
+SWAPPER = r"""
+import select, sys
+from pathlib import Path
+from nija_balances.store.sqlite import SqliteStore
+from test_cache import result
+
+store = SqliteStore(Path(sys.argv[1]))
+print("busy", flush=True)
+n = 0
+while not select.select([sys.stdin], [], [], 0)[0] or n == 0:
+    store.put("ns", "swapper/x", result())
+    store._recover("rebuilt by the test")  # what a process that met a corrupt file does
+    n += 1
+print(n, flush=True)
+"""
+
+CHURN = r"""
+import json, sys
+from pathlib import Path
+from nija_balances.store.sqlite import SqliteStore
+from test_cache import result
+
+path, name, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+warnings = []
+for i in range(n):  # one short-lived `nija` process after another
+    store = SqliteStore(path)
+    store.put("ns", f"{name}/{i}", result(str(i)))
+    store.get_many("ns", [f"{name}/{i}", "swapper/x"])
+    store.save_markets(name, {"A/B": {}})
+    store.close()
+    warnings += store.warnings
+print(json.dumps(warnings), flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_store_rebuilt_by_another_process_never_fails_this_one(tmp_path: Path) -> None:
+    """While another process moves the file aside and builds a new one, over and over,
+    processes using the store see no error at all: no `disk I/O error`, no `readonly`,
+    no `locked`. (A rebuild loses what the old file held; that is what rebuilding is.)"""
+    path = tmp_path / "balances.sqlite3"
+    SqliteStore(path).put("ns", "a/b", result())
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+    swapper = subprocess.Popen(
+        [sys.executable, "-c", SWAPPER, str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert swapper.stdout is not None and swapper.stdout.readline() == "busy\n"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHURN, str(path), f"w{i}", "60"],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for i in range(3)
+    ]
+    reports = [json.loads(w.communicate(timeout=300)[0]) for w in workers]
+    rebuilt = int(swapper.communicate("stop\n", timeout=120)[0])
+    assert rebuilt >= 10  # the file really was replaced again and again meanwhile
+    assert reports == [[], [], []]
+
+
 def test_a_remembered_failure_round_trips(tmp_path: Path) -> None:
     from nija_balances.store.codec import decode, encode
 
@@ -522,3 +690,157 @@ def test_a_remembered_failure_round_trips(tmp_path: Path) -> None:
     )
     assert decode(encode(failed)) == failed
     assert decode(encode(StoredResult("kraken", value, 10.0))).failure is None
+
+
+# ---------------------------------------------------------------------------- whose store it is
+
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+OTHER_UID = 1000  # as root, a file chowned to this uid is "another user's"
+as_root = pytest.mark.skipif(not IS_ROOT, reason="giving a file to another user needs root")
+
+
+def _ours(tmp_path: Path) -> Path:
+    """A store of ours holding a/b = 1.00, in a private directory; returns its path."""
+    path = tmp_path / "cache" / "balances.sqlite3"
+    with SqliteStore(path) as s:
+        s.put("ns", "a/b", result("1.00"))
+    return path
+
+
+def _world(tmp_path: Path) -> Path:
+    """A directory like /tmp: mode 1777, owned by another user (or by us when not root)."""
+    world = tmp_path / "world"
+    world.mkdir()
+    world.chmod(0o1777)
+    if IS_ROOT:
+        os.chown(world, OTHER_UID, OTHER_UID)
+    return world
+
+
+def _distrust(reason: str) -> str:
+    return f"is not trusted ({reason})"
+
+
+def _file_of_another_user(path: Path, tmp_path: Path) -> str:
+    os.chown(path, OTHER_UID, OTHER_UID)
+    return _distrust(f"the file is owned by uid {OTHER_UID}, not by you")
+
+
+def _file_writable_by_others(path: Path, tmp_path: Path) -> str:
+    path.chmod(0o666)
+    return _distrust("the file is writable by other users (mode 666)")
+
+
+def _file_writable_by_group(path: Path, tmp_path: Path) -> str:
+    path.chmod(0o620)
+    return _distrust("the file is writable by other users (mode 620)")
+
+
+def _wal_of_another_user(path: Path, tmp_path: Path) -> str:
+    Path(f"{path}-wal").write_bytes(b"")  # planted beside the store
+    os.chown(f"{path}-wal", OTHER_UID, OTHER_UID)
+    return _distrust(f"{path.name}-wal is owned by uid {OTHER_UID}, not by you")
+
+
+def _directory_of_another_user(path: Path, tmp_path: Path) -> str:
+    os.chown(path.parent, OTHER_UID, OTHER_UID)
+    return _distrust(f"its directory {path.parent} is owned by uid {OTHER_UID}, not by you")
+
+
+def _directory_writable_by_others(path: Path, tmp_path: Path) -> str:
+    path.parent.chmod(0o1777)
+    return _distrust(f"its directory {path.parent} is writable by other users (mode 1777)")
+
+
+def _directory_writable_by_group(path: Path, tmp_path: Path) -> str:
+    path.parent.chmod(0o770)
+    return _distrust(f"its directory {path.parent} is writable by other users (mode 770)")
+
+
+def _directory_linked_into_a_world_writable_place(path: Path, tmp_path: Path) -> str:
+    world = _world(tmp_path)
+    for p in path.parent.iterdir():  # the store and its lock file
+        os.replace(p, world / p.name)  # the store now lives in the shared place
+    path.parent.rmdir()
+    path.parent.symlink_to(world)
+    why = (
+        f"is owned by uid {OTHER_UID}, not by you"
+        if IS_ROOT
+        else "is writable by other users (mode 1777)"
+    )
+    return _distrust(f"its directory {path.parent} (a link to {world}) {why}")
+
+
+def _directory_linked_to_a_shared_place_of_ours(path: Path, tmp_path: Path) -> str:
+    shared = tmp_path / "shared"  # like /tmp seen by root: ours, but everyone writes in it
+    shared.mkdir()
+    shared.chmod(0o1777)
+    for p in path.parent.iterdir():  # the store and its lock file
+        os.replace(p, shared / p.name)
+    path.parent.rmdir()
+    path.parent.symlink_to(shared)
+    why = "is writable by other users (mode 1777)"
+    return _distrust(f"its directory {path.parent} (a link to {shared}) {why}")
+
+
+def _not_a_regular_file(path: Path, tmp_path: Path) -> str:
+    path.unlink()
+    os.mkfifo(path, 0o600)  # reading it would wait forever
+    return f"cannot be opened ({path} is not a regular file)"
+
+
+UNTRUSTED = [
+    pytest.param(_file_of_another_user, marks=as_root, id="file-of-another-user"),
+    pytest.param(_file_writable_by_others, id="file-writable-by-others"),
+    pytest.param(_file_writable_by_group, id="file-writable-by-group"),
+    pytest.param(_wal_of_another_user, marks=as_root, id="wal-of-another-user"),
+    pytest.param(_directory_of_another_user, marks=as_root, id="directory-of-another-user"),
+    pytest.param(_directory_writable_by_others, id="directory-writable-by-others"),
+    pytest.param(_directory_writable_by_group, id="directory-writable-by-group"),
+    pytest.param(_directory_linked_into_a_world_writable_place, id="directory-linked-to-1777"),
+    pytest.param(_directory_linked_to_a_shared_place_of_ours, id="directory-linked-to-our-1777"),
+    pytest.param(_not_a_regular_file, id="not-a-regular-file"),
+]
+
+
+@pytest.mark.parametrize("spoil", UNTRUSTED)
+def test_a_store_others_could_have_written_is_refused(tmp_path: Path, spoil: Any) -> None:
+    """Its values may be planted: the store is not used at all (reads miss, writes are
+    dropped, nothing is moved or changed), and one warning says why."""
+    path = _ours(tmp_path)
+    reason = spoil(path, tmp_path)
+    files = {p: p.lstat() for p in path.parent.iterdir() if not p.is_fifo()}
+    s = SqliteStore(path)
+    assert s.get("ns", "a/b") is None
+    s.put("ns", "a/b", result("2.00", fetched_at=T0 + 1))
+    s.save_markets("kraken", {})
+    assert s.clear() == 0 and s.info().entries == 0 and s.load_markets("kraken", 1e9) is None
+    assert s.available is False
+    assert s.warnings == [f"cache at {path} {reason}; not caching"]
+    assert {p: p.lstat() for p in path.parent.iterdir() if not p.is_fifo()} == files
+    s.close()
+
+
+def test_a_store_directory_we_create_in_a_shared_directory_is_used(tmp_path: Path) -> None:
+    """`NIJA_BALANCES_HOME=/tmp/...`: /tmp itself is 1777 and not ours, but the directory
+    the store creates in it is (0700), and that is the one that counts."""
+    for path in (
+        _world(tmp_path) / "home" / "cache" / "balances.sqlite3",
+        tmp_path / "world" / "cache" / "balances.sqlite3",
+    ):
+        s = SqliteStore(path)
+        s.put("ns", "a/b", result())
+        assert s.get("ns", "a/b") == result() and s.warnings == []
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        s.close()
+
+
+def test_a_store_directory_linked_to_a_private_directory_of_ours_is_used(tmp_path: Path) -> None:
+    private = tmp_path / "elsewhere"
+    private.mkdir(mode=0o700)
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "cache").symlink_to(private)
+    s = SqliteStore(tmp_path / "home" / "cache" / "balances.sqlite3")
+    s.put("ns", "a/b", result())
+    assert s.get("ns", "a/b") == result() and s.warnings == []
+    assert (private / "balances.sqlite3").exists()

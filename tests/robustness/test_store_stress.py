@@ -67,6 +67,14 @@ STORED = ["platform/kraken", "alice/binance", "bob/okx", "bob/kraken-2"]
 def check_document(text: str, since: datetime, statuses: dict[str, str] | None = None) -> None:
     """A correct `nija show --json` document, fetched after `since` unless said otherwise."""
     doc = json.loads(text)
+    wanted = {"dave/kraken": "disabled"} | (statuses or {})
+    seen = {
+        f"{c['account']}/{c['connection']}": (c["status"], c["error"]) for c in doc["connections"]
+    }
+    # statuses first, with their errors: a failure says why (a timeout, a store problem)
+    assert {key: status for key, (status, _) in seen.items()} == {
+        key: wanted.get(key, "ok") for key in seen
+    }, seen
     assert doc["balances"] == EXPECTED_BALANCES
     summary = doc["summary"]
     assert summary["platform_total"] == 30100.10
@@ -74,7 +82,6 @@ def check_document(text: str, since: datetime, statuses: dict[str, str] | None =
     assert summary["total_user_capital"] == 19768.01
     assert (summary["user_count"], summary["connections_total"]) == (3, 5)
     assert (summary["connections_counted"], summary["complete"]) == (5, True)
-    wanted = {"dave/kraken": "disabled"} | (statuses or {})
     for conn in doc["connections"]:
         key = f"{conn['account']}/{conn['connection']}"
         assert conn["status"] == wanted.get(key, "ok"), conn

@@ -8,6 +8,8 @@ import contextlib
 import logging
 import os
 import sqlite3
+import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ log = logging.getLogger("nija_balances.store.sqlite")  # the store's logger, as 
 SCHEMA_VERSION = 1
 CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
 BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+IOERR, FULL = 10, 13  # SQLITE_IOERR (e.g. IOERR_SHMSIZE: no room for the -shm), SQLITE_FULL
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE balances (namespace TEXT NOT NULL, key TEXT NOT NULL,"
@@ -29,6 +32,64 @@ class NewerSchema(Exception):
     pass
 
 
+class Untrusted(Exception):
+    """The store's file or directory could have been written by someone else (the reason)."""
+
+
+def check_trusted(path: Path) -> None:
+    """Raise `Untrusted` unless only the current user can have written the store at `path`
+    (OSError when the file, or a side file, is not a regular file).
+
+    The rule (POSIX; elsewhere nothing is checked): the directory that holds the store file,
+    symlinks followed, must be owned by the current user and not writable by group or others;
+    so must the file, its `-wal` and its `-shm` where they exist, and the file must be a
+    regular file. When the file is a symlink, the directory it really lives in is checked
+    too. The directories above are not: a directory the store made for itself inside /tmp
+    (1777, root's) is fine, since others can neither write in it nor, under the sticky bit,
+    rename it. A missing directory is created 0700 by `make_dirs` before this check.
+    """
+    if not hasattr(os, "geteuid"):
+        return
+    uid = os.geteuid()
+    directory = path.parent
+    _check_owner(directory, uid, _directory_name(directory))
+    real = Path(os.path.realpath(path))
+    if real.parent != Path(os.path.realpath(directory)):
+        _check_owner(real.parent, uid, _directory_name(real.parent))
+    for suffix in ("", "-wal", "-shm"):
+        name = "the file" if not suffix else f"{real.name}{suffix}"
+        try:
+            st = os.stat(f"{real}{suffix}")
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise Untrusted(f"{name} cannot be checked: {exc}") from None
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the open: unusable, not unsafe
+            raise OSError(f"{real}{suffix} is not a regular file")
+        _check_stat(st, uid, name)
+
+
+def _directory_name(directory: Path) -> str:
+    if directory.is_symlink():
+        return f"its directory {directory} (a link to {os.path.realpath(directory)})"
+    return f"its directory {directory}"
+
+
+def _check_owner(path: Path, uid: int, name: str) -> None:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise Untrusted(f"{name} cannot be checked: {exc}") from None
+    _check_stat(st, uid, name)
+
+
+def _check_stat(st: os.stat_result, uid: int, name: str) -> None:
+    if st.st_uid != uid:
+        raise Untrusted(f"{name} is owned by uid {st.st_uid}, not by you")
+    if st.st_mode & 0o022:
+        raise Untrusted(f"{name} is writable by other users (mode {stat.S_IMODE(st.st_mode):o})")
+
+
 def error_code(exc: sqlite3.Error) -> int:
     return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
 
@@ -39,6 +100,19 @@ def file_identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_dev, st.st_ino
+
+
+def free_space(path: Path) -> int | None:
+    """Bytes this process may still write on the filesystem of `path` or of its nearest
+    existing parent (None: unknown). Root may use the blocks reserved for it, as SQLite does."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        st = os.statvfs(path)
+    except (OSError, AttributeError):
+        return None
+    blocks = st.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else st.f_bavail
+    return int(blocks * st.f_frsize)
 
 
 def make_dirs(directory: Path) -> None:
@@ -57,10 +131,10 @@ def make_dirs(directory: Path) -> None:
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
     """Create the tables, or rebuild them when the file holds an older or unknown schema."""
-    if _schema_version(conn) == SCHEMA_VERSION:
+    if schema_version(conn) == SCHEMA_VERSION:
         return
     with transaction(conn):
-        version = _schema_version(conn)
+        version = schema_version(conn)
         if version is not None and version > SCHEMA_VERSION:
             raise NewerSchema(version)
         if version == SCHEMA_VERSION:
@@ -75,7 +149,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         log.info("cache schema %s rebuilt as %s", version, SCHEMA_VERSION)
 
 
-def _schema_version(conn: sqlite3.Connection) -> int | None:
+def schema_version(conn: sqlite3.Connection) -> int | None:
     """The stored version; None without a meta table; -1 when unreadable (rebuilt)."""
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -102,17 +176,70 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes (POSIX); a no-op where fcntl is missing."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+class LockTimeout(Exception):
+    """The file lock was not had within the time given (another process holds it)."""
+
+
+class FileLock:
+    """`flock(2)` on a lock file beside the store, between processes: shared while a process
+    opens the store, exclusive while one creates, upgrades or rebuilds the file. So a process
+    never opens a file another one is replacing or has not finished creating.
+
+    Waits are bounded (`LockTimeout`). Best effort: where the lock file cannot be made (a
+    read-only or full directory) or fcntl is missing, nothing is locked.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pid = os.getpid()
+        self._held = False
+
+    @contextlib.contextmanager
+    def held(self, *, exclusive: bool, timeout: float) -> Iterator[None]:
+        try:
+            import fcntl
+        except ImportError:
+            yield
+            return
+        fd = self._open()
+        if fd is None:
+            yield
+            return
+        flag = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+        deadline, pause = time.monotonic() + timeout, 0.001
+        while True:
+            try:
+                fcntl.flock(fd, flag)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(timeout) from None
+                time.sleep(pause)  # flock has no timed wait: poll, backing off to 50 ms
+                pause = min(pause * 2, 0.05)
+        self._held = True
+        try:
+            yield
+        finally:
+            self._held = False
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _open(self) -> int | None:
+        if self._fd is not None and self._pid != os.getpid():
+            with contextlib.suppress(OSError):  # forked: the parent's lock is not ours
+                os.close(self._fd)
+            self._fd, self._pid = None, os.getpid()
+        if self._fd is None:
+            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+            try:
+                self._fd = os.open(self.path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+            except OSError:
+                return None
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd is not None and not self._held and self._pid == os.getpid():
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
