@@ -9,9 +9,6 @@ plus the store's own behaviour (`SqliteStore`) where the CLI would hide a detail
 - **A store planted by another user.** A cache directory of mode 1777 holding a store owned
   by someone else (as root: `chown` to uid 1000), mode 0666, with a planted balance: it is
   not used at all (every connection is fetched), and one warning says why.
-- **An input file too large to read.** `files.read_text_capped` reads at most `limit + 1`
-  bytes of a file (regular, growing, a device or a pipe) and refuses it beyond `limit`,
-  with a clear error; the config loader is to read through it.
 """
 
 from __future__ import annotations
@@ -21,7 +18,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -252,123 +248,3 @@ def test_a_store_planted_by_another_user_is_not_trusted(
         f"uid {OTHER_UID}, not by you); not caching\n"
     )
     assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == files  # left as it was
-
-
-# ---------------------------------------------------------------------------- an input too large
-
-KIB = 1024
-
-
-def bytes_read() -> int:
-    """What this process has read through read(2) so far (Linux: /proc/self/io `rchar`)."""
-    for line in Path("/proc/self/io").read_text().splitlines():
-        if line.startswith("rchar:"):
-            return int(line.split()[1])
-    raise AssertionError("no rchar in /proc/self/io")
-
-
-def test_a_file_within_the_limit_is_read_as_text(tmp_path: Path) -> None:
-    from nija_balances.files import read_text_capped
-
-    path = tmp_path / "config.toml"
-    path.write_bytes(b"\xef\xbb\xbf" + b"x" * (64 * KIB - 3))  # a BOM, exactly at the limit
-    assert read_text_capped(path, 64 * KIB) == "x" * (64 * KIB - 3)
-    path.write_bytes("zoë = 1\n".encode())
-    assert read_text_capped(path, 64 * KIB) == "zoë = 1\n"
-    path.write_bytes(b"caf\xe9")  # not UTF-8: the error the loader already reports
-    with pytest.raises(UnicodeDecodeError):
-        read_text_capped(path, 64 * KIB)
-
-
-@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs /proc/self/io")
-def test_a_huge_file_is_refused_without_being_read(tmp_path: Path) -> None:
-    from nija_balances.files import FileTooLarge, read_text_capped
-
-    path = tmp_path / "config.toml"
-    with path.open("wb") as f:  # 1 GB (sparse: nothing of it is on the disk)
-        f.truncate(1 << 30)
-    before = bytes_read()
-    with pytest.raises(FileTooLarge) as caught:
-        read_text_capped(path, 1 << 20)
-    assert bytes_read() - before < 64 * KIB  # refused from its size: not a byte of it read
-    exc = caught.value
-    assert (exc.path, exc.limit, exc.size) == (path, 1 << 20, 1 << 30)
-    assert isinstance(exc, OSError) and exc.errno == errno.EFBIG
-    assert str(exc) == (
-        f"{path} is too large to read (1,073,741,824 bytes; at most 1,048,576 are read)"
-    )
-
-
-def test_a_file_exactly_one_byte_over_the_limit_is_refused(tmp_path: Path) -> None:
-    from nija_balances.files import FileTooLarge, read_text_capped
-
-    path = tmp_path / "config.toml"
-    path.write_text(" " * (64 * KIB + 1))
-    with pytest.raises(FileTooLarge):
-        read_text_capped(path, 64 * KIB)
-
-
-@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs /proc/self/io")
-def test_a_file_without_a_size_is_read_only_to_the_limit(tmp_path: Path) -> None:
-    """A device or a file in /proc says size 0; /dev/zero never ends. At most `limit + 1`
-    bytes are read, then it is refused (its size is not known)."""
-    from nija_balances.files import FileTooLarge, read_text_capped
-
-    before = bytes_read()
-    with pytest.raises(FileTooLarge) as caught:
-        read_text_capped(Path("/dev/zero"), 256 * KIB)
-    assert bytes_read() - before <= 256 * KIB + 1 + 64 * KIB
-    assert caught.value.size is None
-    assert str(caught.value) == (
-        "/dev/zero is too large to read (more than 262,144 bytes; at most 262,144 are read)"
-    )
-
-
-def test_a_pipe_that_keeps_writing_is_cut_at_the_limit(tmp_path: Path) -> None:
-    """1 MB of whitespace down a named pipe (a writer that would go on): refused after
-    `limit + 1` bytes; the writer sees the pipe closed."""
-    from nija_balances.files import FileTooLarge, read_text_capped
-
-    fifo = tmp_path / "config.toml"
-    os.mkfifo(fifo, 0o600)
-    outcome: list[BaseException | int] = []
-
-    def write() -> None:
-        sent = 0
-        try:
-            with open(fifo, "wb") as f:
-                for _ in range(16):
-                    f.write(b" " * (64 * KIB))
-                    sent += 64 * KIB
-        except BrokenPipeError as exc:
-            outcome.append(exc)
-        else:
-            outcome.append(sent)
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    with pytest.raises(FileTooLarge):
-        read_text_capped(fifo, 64 * KIB)
-    writer.join(30)
-    assert not writer.is_alive() and isinstance(outcome[0], BrokenPipeError)
-
-
-def test_a_file_that_grew_after_its_size_was_read_is_cut_at_the_limit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Its size said 10 bytes (as when it was looked at), it holds 1 MB by the time it is read."""
-    from nija_balances import files
-
-    path = tmp_path / "config.toml"
-    path.write_text(" " * (1 << 20))
-    real = os.fstat
-
-    def looked_at_earlier(fd: int) -> os.stat_result:
-        st = list(real(fd))
-        st[6] = 10  # st_size
-        return os.stat_result(st)
-
-    monkeypatch.setattr(files.os, "fstat", looked_at_earlier)
-    with pytest.raises(files.FileTooLarge) as caught:
-        files.read_text_capped(path, 64 * KIB)
-    assert caught.value.size is None
