@@ -102,12 +102,14 @@ def test_demo_json_equals_the_seeds_json_for_every_seed_key() -> None:
     assert doc["balances"] == SEED_JSON["balances"]
     for key, value in SEED_JSON["summary"].items():
         assert doc["summary"][key] == value, key
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}", doc["timestamp"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", doc["timestamp"])
 
 
 def test_json_document_has_exactly_the_contract_keys() -> None:
     doc = json.loads(invoke("show", "--demo", "--json")[1])
-    assert list(doc) == ["timestamp", "balances", "summary", "basis", "quote", "connections"]
+    assert list(doc) == [
+        "schema_version", "timestamp", "balances", "summary", "basis", "quote", "connections",
+    ]  # fmt: skip
     assert set(doc["summary"]) == {
         "platform_total", "user_totals", "total_user_capital", "user_count",
         "average_per_user", "connections_total", "connections_counted", "complete",

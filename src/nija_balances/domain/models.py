@@ -273,7 +273,7 @@ class Summary:
 class Portfolio:
     """Everything one refresh found: the single model every output is made from."""
 
-    generated_at: datetime  # local time, naive, as the seeds print it
+    generated_at: datetime  # local time with its offset (printed as local time, JSON in UTC)
     basis: Basis
     quote: str
     platform: AccountReport
