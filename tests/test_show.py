@@ -31,7 +31,7 @@ SEED_JSON = {  # the v2 seed's JSON example, verbatim in values
 
 DEMO_REPORT = """\
 ================================================================================
-NIJA USER ACCOUNT BALANCES
+NIJA USER ACCOUNT BALANCES — DEMO (simulated accounts)
 ================================================================================
 Generated: <time>    Basis: equity (USD)
 ================================================================================
@@ -108,8 +108,10 @@ def test_demo_json_equals_the_seeds_json_for_every_seed_key() -> None:
 def test_json_document_has_exactly_the_contract_keys() -> None:
     doc = json.loads(invoke("show", "--demo", "--json")[1])
     assert list(doc) == [
-        "schema_version", "timestamp", "balances", "summary", "basis", "quote", "connections",
+        "schema_version", "timestamp", "demo", "balances", "summary", "basis", "quote",
+        "connections",
     ]  # fmt: skip
+    assert doc["demo"] is True
     assert set(doc["summary"]) == {
         "platform_total", "user_totals", "total_user_capital", "user_count",
         "average_per_user", "connections_total", "connections_counted", "complete",

@@ -65,6 +65,12 @@ class Terminal:
             return
         if given:
             self._given.add(name)
+            if {"config", "demo"} <= self._given:
+                # an explicit config never silently gives way to the demo ($NIJA_CONFIG does)
+                self.fail(
+                    "--demo and --config cannot be combined (--demo reads the built-in demo, "
+                    "not your config)"
+                )
         setattr(self, name, value)
         if name == "verbose":
             self._log_to_stderr(bool(value))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import stat
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -361,7 +362,7 @@ def load_demo() -> Config:
     text = (
         resources.files("nija_balances.config").joinpath(DEMO_RESOURCE).read_text(encoding="utf-8")
     )
-    return parse_document(tomllib.loads(text), None, text)
+    return replace(parse_document(tomllib.loads(text), None, text), demo=True)
 
 
 def load_config(path: Path | None = None, *, demo: bool = False) -> Config:

@@ -134,6 +134,7 @@ class Config:
     namespace: str = "default"  # separates cache entries of different configs
     env_files: tuple[Path, ...] = ()
     warnings: tuple[str, ...] = ()  # shown on stderr, e.g. inline secrets in a shared file
+    demo: bool = False  # the built-in demo (simulated accounts): every output says so
 
     @property
     def accounts(self) -> tuple[AccountConfig, ...]:
@@ -279,6 +280,7 @@ class Portfolio:
     platform: AccountReport
     users: tuple[AccountReport, ...]
     summary: Summary
+    demo: bool = False  # made from the built-in demo config: every output says so
 
     @property
     def accounts(self) -> tuple[AccountReport, ...]:

@@ -70,6 +70,7 @@ def build_portfolio(
         platform=platform,
         users=users,
         summary=summary,
+        demo=config.demo,
     )
 
 

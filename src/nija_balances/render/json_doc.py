@@ -83,6 +83,7 @@ def document(portfolio: Portfolio) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "timestamp": utc_iso(portfolio.generated_at, "microseconds"),
+        "demo": portfolio.demo,  # true: the built-in demo's simulated accounts, not real data
         "balances": {
             "platform": balances(portfolio.platform.connections),
             "users": {u.id: balances(u.connections) for u in portfolio.users},
@@ -128,6 +129,7 @@ def status_document(portfolio: Portfolio) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "timestamp": utc_iso(portfolio.generated_at, "microseconds"),
+        "demo": portfolio.demo,  # true: the built-in demo's simulated accounts, not real data
         "healthy": all_healthy(portfolio),
         "connections_total": portfolio.summary.connections_total,
         "connections_counted": portfolio.summary.connections_counted,
@@ -140,6 +142,7 @@ def user_document(account: AccountReport, portfolio: Portfolio) -> dict[str, Any
     return {
         "schema_version": SCHEMA_VERSION,
         "timestamp": utc_iso(portfolio.generated_at, "microseconds"),
+        "demo": portfolio.demo,  # true: the built-in demo's simulated accounts, not real data
         "user_id": account.id,
         "name": account.name,
         "enabled": account.enabled,

@@ -18,6 +18,7 @@ from nija_balances.domain.models import AccountReport, ConnectionReport, Portfol
 from nija_balances.render.markers import marker, money, shown_balance, status_text, style
 
 RULE_WIDTH = 80
+DEMO_TITLE = " — DEMO (simulated accounts)"
 
 
 def _rule(char: str, width: int) -> Text:
@@ -158,6 +159,8 @@ def report(
     title: str = "NIJA USER ACCOUNT BALANCES",
 ) -> Group:
     """The whole report as one renderable (status on every row)."""
+    if portfolio.demo:
+        title += DEMO_TITLE
     heavy, light = _rule("=", width), _rule("-", width)
     when = portfolio.generated_at.strftime("%Y-%m-%d %H:%M:%S")
     parts: list[RenderableType] = [
