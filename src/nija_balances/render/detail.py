@@ -11,6 +11,7 @@ from rich.text import Text
 
 from nija_balances.domain.models import AccountReport, Portfolio, Status
 from nija_balances.render.markers import age, marker, money, shown_balance, status_text, style
+from nija_balances.render.table import counted_words, total_text
 
 
 def _amount(value: Decimal) -> str:
@@ -59,12 +60,10 @@ def user_detail(user: AccountReport, quote: str) -> Group:
             parts.append(
                 Text(f"  unpriced (not in the value): {', '.join(conn.unpriced)}", style="yellow")
             )
-    subtotal = Text(f"SUBTOTAL  {money(user.total, quote)}", style="bold")
-    if user.enabled and not user.complete:  # a total says what it covers
-        counted = sum(1 for c in user.connections if c.counted)
-        subtotal.append(
-            f"  ({counted} of {len(user.connections)} connections counted)", style="yellow"
-        )
+    subtotal = Text(f"SUBTOTAL  {total_text(user, quote)}", style="bold")
+    words = counted_words(user) or ("no connections" if not user.connections else None)
+    if words is not None:  # a total says what it covers
+        subtotal.append(f"  ({words})", style="yellow" if user.enabled else "dim")
     parts += [Text(""), subtotal]
     return Group(*parts)
 

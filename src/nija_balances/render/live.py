@@ -18,8 +18,14 @@ from rich.table import Table
 from rich.text import Text
 
 from nija_balances.domain.models import ConnectionReport, Portfolio, Status
-from nija_balances.render.markers import marker, money, shown_balance, status_text, style
-from nija_balances.render.table import change_cell, coverage_line, report
+from nija_balances.render.markers import marker, shown_balance, status_text, style
+from nija_balances.render.table import (
+    NOT_SELECTED,
+    change_cell,
+    coverage_line,
+    figures,
+    report,
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,12 @@ def _problem_rank(c: ConnectionReport) -> int:
     return 0 if not c.status.healthy and c.status is not Status.DISABLED else 1
 
 
-def compact(portfolio: Portfolio, changes: Mapping[str, Decimal], max_rows: int) -> RenderableType:
+def compact(
+    portfolio: Portfolio,
+    changes: Mapping[str, Decimal],
+    max_rows: int,
+    platform_note: str | None = None,
+) -> RenderableType:
     """One table, one row per connection, problems first, cut to `max_rows`."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1))
     table.add_column("", width=1)
@@ -93,11 +104,12 @@ def compact(portfolio: Portfolio, changes: Mapping[str, Decimal], max_rows: int)
         hidden = len(rows) - len(shown)
         noun = "connection" if hidden == 1 else "connections"
         parts.append(Text(f"… {hidden} more {noun} not shown", style="dim"))
+    fig = figures(portfolio, platform_note)
     parts.append(
         Text(
-            f"Platform {money(s.platform_total, portfolio.quote)} · "
-            f"Users {s.user_count}: {money(s.total_user_capital, portfolio.quote)} · "
-            f"avg {money(s.average_per_user, portfolio.quote)} · "
+            f"Platform {fig.platform_short} · "
+            f"Users {s.user_count}: {fig.short or fig.capital} · "
+            f"avg {fig.short or fig.average} · "
             f"{s.connections_counted}/{s.connections_total} counted",
             style="bold",
         )
@@ -114,11 +126,14 @@ class WatchView:
         changes: Mapping[str, Decimal],
         state: WatchState,
         show_platform: bool = True,
+        platform_note: str | None = None,
     ) -> None:
         self.portfolio = portfolio
         self.changes = changes
         self.state = state
         self.show_platform = show_platform
+        # why the platform is not in the view (`not selected`); see `table.report`
+        self.platform_note = platform_note
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         top = header(self.state)
@@ -131,6 +146,7 @@ class WatchView:
         full = report(
             self.portfolio,
             show_platform=self.show_platform,
+            platform_note=self.platform_note,
             changes=self.changes,
             width=min(options.max_width, 100),
         )
@@ -141,6 +157,7 @@ class WatchView:
         coverage = coverage_line(self.portfolio)
         extra = 0 if coverage is None else 2
         # header row + rule + summary line + "more" line + coverage
-        yield compact(self.portfolio, self.changes, room - 5 - extra)
+        note = self.platform_note or (None if self.show_platform else NOT_SELECTED)
+        yield compact(self.portfolio, self.changes, room - 5 - extra, note)
         if coverage is not None:
             yield coverage

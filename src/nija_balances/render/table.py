@@ -7,6 +7,7 @@ change since the previous refresh) and the API's text report.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from rich import box
@@ -14,7 +15,13 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from nija_balances.domain.models import AccountReport, ConnectionReport, Portfolio, Status
+from nija_balances.domain.models import (
+    AccountReport,
+    Config,
+    ConnectionReport,
+    Portfolio,
+    Status,
+)
 from nija_balances.render.markers import marker, money, shown_balance, status_text, style
 
 RULE_WIDTH = 80
@@ -56,13 +63,33 @@ def notes(account: AccountReport) -> Text | None:
     return text or None
 
 
+def counted_words(account: AccountReport) -> str | None:
+    """What an account's total covers, when that is not simply every connection:
+    `0 of 1 connections counted`, `not in totals` (disabled); None when all are counted."""
+    if not account.enabled:
+        return "not in totals"
+    counted = sum(1 for c in account.connections if c.counted)
+    if counted == len(account.connections):
+        return None
+    return f"{counted} of {len(account.connections)} connections counted"
+
+
+def total_text(account: AccountReport, quote: str) -> str:
+    """An account's total, or `—` when nothing in it is counted (never a made-up `$0.00`)."""
+    if account.enabled and any(c.counted for c in account.connections):
+        return money(account.total, quote)
+    return "—"
+
+
 def account_table(
     account: AccountReport,
     quote: str,
     total_label: str,
     changes: Mapping[str, Decimal] | None = None,
 ) -> Table:
-    """One account: a row per connection with marker, balance and status, then the total."""
+    """One account: a row per connection with marker, balance and status, then the total
+    (with what it covers when that is not every connection)."""
+    words = counted_words(account)
     table = Table(
         box=box.SIMPLE,
         show_header=False,
@@ -78,11 +105,16 @@ def account_table(
         "balance",
         justify="right",
         min_width=14,
-        footer=Text(money(account.total, quote), style="bold"),
+        footer=Text(total_text(account, quote), style="bold"),
     )
     if changes is not None:
         table.add_column("change", justify="right", min_width=11, footer="")
-    table.add_column("status", overflow="fold", max_width=38, footer="")
+    table.add_column(
+        "status",
+        overflow="fold",
+        max_width=38,
+        footer=Text(words or "", style="yellow" if account.enabled else "dim"),
+    )
     if not account.connections:
         empty: list[RenderableType] = ["", Text("(no connections)", style="dim"), "", ""]
         table.add_row(*empty, *([""] if changes is not None else []), "")
@@ -136,15 +168,77 @@ def coverage_line(portfolio: Portfolio) -> Text | None:
     return text
 
 
-def summary_table(portfolio: Portfolio) -> Table:
+NOT_SELECTED = "not selected"
+NO_PLATFORM = "no platform account configured"
+
+
+def platform_absence(
+    full: Config, shown: Config, user: str | None, broker: str | None
+) -> str | None:
+    """Why the report has no platform figure although the config has a platform account:
+    `--user` leaves the platform out, `--broker` may match none of its connections."""
+    if not full.platform.connections:
+        return None  # nothing configured: the report says so by itself
+    if user is not None:
+        return NOT_SELECTED
+    if not shown.platform.connections:
+        return f"{NOT_SELECTED} (no platform connection matches --broker {broker})"
+    return None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The summary's figures as shown: money when known, else the words saying why not
+    (`short`: the one-word form of the live view's summary line)."""
+
+    platform: str
+    platform_short: str
+    capital: str
+    average: str
+    short: str  # capital and average, short, when unknown
+
+
+def figures(portfolio: Portfolio, platform_note: str | None = None) -> Figures:
+    """`platform_note`: why the platform is not in this report (e.g. `not selected`); None
+    when it is (an empty platform then means none is configured)."""
     s, quote = portfolio.summary, portfolio.quote
+    platform = portfolio.platform
+    if platform_note is not None:
+        plat, plat_short = platform_note, NOT_SELECTED
+    elif not platform.connections:
+        plat, plat_short = NO_PLATFORM, "none"
+    elif not any(c.counted for c in platform.connections):
+        plat = f"— (0 of {len(platform.connections)} platform connections counted)"
+        plat_short = "—"
+    else:
+        plat = plat_short = money(s.platform_total, quote)
+    enabled = [u for u in portfolio.users if u.enabled]
+    user_connections = [c for u in enabled for c in u.connections]
+    if not portfolio.users:
+        capital = average = "no user accounts configured"
+        short = "none"
+    elif not enabled:
+        capital = average = "no enabled user accounts"
+        short = "none"
+    elif not any(c.counted for c in user_connections):
+        capital = average = f"— (0 of {len(user_connections)} user connections counted)"
+        short = "—"
+    else:
+        capital, average = money(s.total_user_capital, quote), money(s.average_per_user, quote)
+        short = ""
+    return Figures(plat, plat_short, capital, average, short)
+
+
+def summary_table(portfolio: Portfolio, platform_note: str | None = None) -> Table:
+    s = portfolio.summary
+    shown = figures(portfolio, platform_note)
     table = Table.grid(padding=(0, 3))
     table.add_column()
     table.add_column()
     table.add_row("Total Users:", str(s.user_count))
-    table.add_row("Total User Capital:", money(s.total_user_capital, quote))
-    table.add_row("Average per User:", money(s.average_per_user, quote))
-    table.add_row("Platform Total:", money(s.platform_total, quote))
+    table.add_row("Total User Capital:", shown.capital)
+    table.add_row("Average per User:", shown.average)
+    table.add_row("Platform Total:", shown.platform)
     counted = f"{s.connections_counted} of {s.connections_total} counted"
     table.add_row("Connections:", Text(counted, style="" if s.complete else "yellow"))
     return table
@@ -157,8 +251,15 @@ def report(
     changes: Mapping[str, Decimal] | None = None,
     width: int = RULE_WIDTH,
     title: str = "NIJA USER ACCOUNT BALANCES",
+    platform_note: str | None = None,
 ) -> Group:
-    """The whole report as one renderable (status on every row)."""
+    """The whole report as one renderable (status on every row).
+
+    `platform_note` says why the platform is left out (`not selected`): the summary shows it
+    instead of a platform total. Without `show_platform` it is `not selected`.
+    """
+    if not show_platform and platform_note is None:
+        platform_note = NOT_SELECTED
     if portfolio.demo:
         title += DEMO_TITLE
     heavy, light = _rule("=", width), _rule("-", width)
@@ -173,10 +274,21 @@ def report(
     if show_platform:
         parts += [
             Text(""),
-            Text(f"🔷 PLATFORM ACCOUNT ({portfolio.platform.name})", style="bold"),
+            Text(
+                f"🔷 PLATFORM ACCOUNT ({portfolio.platform.name})"
+                if portfolio.platform.connections
+                else "🔷 PLATFORM ACCOUNT",
+                style="bold",
+            ),
             light,
-            _indent(account_table(portfolio.platform, portfolio.quote, "TOTAL", changes), 3),
         ]
+        if portfolio.platform.connections:
+            parts.append(
+                _indent(account_table(portfolio.platform, portfolio.quote, "TOTAL", changes), 3)
+            )
+        else:
+            why = (platform_note or NO_PLATFORM).capitalize()
+            parts.append(_indent(Text(f"{why}.", style="dim"), 3))
         if (platform_notes := notes(portfolio.platform)) is not None:
             parts.append(_indent(platform_notes, 3))
     parts += [Text(""), Text("🔷 USER ACCOUNTS", style="bold"), light]
@@ -197,7 +309,7 @@ def report(
         if (user_notes := notes(user)) is not None:
             parts.append(_indent(user_notes, 6))
     parts += [Text(""), heavy, Text("SUMMARY", style="bold"), heavy]
-    parts.append(_indent(summary_table(portfolio), 3))
+    parts.append(_indent(summary_table(portfolio, platform_note), 3))
     coverage = coverage_line(portfolio)
     if coverage is not None:
         parts.append(_indent(coverage, 3))
