@@ -107,7 +107,7 @@ def test_view_compacts_to_the_height_with_problems_first() -> None:
     assert any("SUBTOTAL" in line for line in tall)
     short = render(WatchView(portfolio, {}, state), 80, 10)
     assert len(short) <= 10
-    assert "… 1 more connection not shown" in "\n".join(short)
+    assert "… 2 more connections not shown" in "\n".join(short)  # a rule under the header
 
 
 def test_changes_between_refreshes() -> None:

@@ -46,9 +46,10 @@ def show(
 
         term.write_data(dumps(document(portfolio)))
     else:
+        from nija_balances.render.frame import print_report
         from nija_balances.render.table import platform_absence, report
 
         note = platform_absence(full, config, user, broker)
-        term.out.print(report(portfolio, show_platform=user is None, platform_note=note))
+        print_report(term.out, report(portfolio, show_platform=user is None, platform_note=note))
     if strict and not portfolio.summary.complete:
         raise typer.Exit(EXIT_INCOMPLETE)

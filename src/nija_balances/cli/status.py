@@ -28,7 +28,8 @@ def status(
         term.write_data(dumps(status_document(portfolio)))
     else:
         from nija_balances.render.detail import status_table
+        from nija_balances.render.frame import print_report
 
-        term.out.print(status_table(portfolio))
+        print_report(term.out, status_table(portfolio))
     if not all_healthy(portfolio):
         raise typer.Exit(EXIT_INCOMPLETE)

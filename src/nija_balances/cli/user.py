@@ -33,5 +33,6 @@ def user(
         term.write_data(dumps(user_document(account, portfolio)))
         return
     from nija_balances.render.detail import user_detail
+    from nija_balances.render.frame import print_report
 
-    term.out.print(user_detail(account, portfolio.quote))
+    print_report(term.out, user_detail(account, portfolio))

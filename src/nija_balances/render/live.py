@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nija_balances.domain.models import ConnectionReport, Portfolio, Status
+from nija_balances.render.frame import HEAVY, MAX_WIDTH, rule
 from nija_balances.render.markers import marker, shown_balance, status_text, style
 from nija_balances.render.table import (
     NOT_SELECTED,
@@ -143,17 +144,21 @@ class WatchView:
             return
         height = options.height or console.size.height
         room = height - len(console.render_lines(top, options.update(height=None), pad=False))
+        width = min(options.max_width, MAX_WIDTH)
         full = report(
             self.portfolio,
             show_platform=self.show_platform,
             platform_note=self.platform_note,
             changes=self.changes,
-            width=min(options.max_width, 100),
+            width=width,
         )
-        lines = console.render_lines(full, options.update(height=None), pad=False)
-        if len(lines) <= room:
-            yield full
-            return
+        if full.fits(width):
+            lines = console.render_lines(full, options.update(height=None), pad=False)
+            if len(lines) <= room:
+                yield full
+                return
+        yield rule(HEAVY, width)
+        room -= 1
         coverage = coverage_line(self.portfolio)
         extra = 0 if coverage is None else 2
         # header row + rule + summary line + "more" line + coverage

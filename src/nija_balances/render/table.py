@@ -1,7 +1,8 @@
 """The balance report as Rich tables: header, platform, users, summary.
 
 `report(portfolio)` returns one Rich renderable, used by `nija show`, `nija watch` (with the
-change since the previous refresh) and the API's text report.
+change since the previous refresh) and the API's text report. It is laid out when rendered,
+for the width it is rendered at.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -22,14 +24,12 @@ from nija_balances.domain.models import (
     Portfolio,
     Status,
 )
+from nija_balances.render.frame import HEAVY, LIGHT, Column, fit_columns, heading, rule, when
 from nija_balances.render.markers import marker, money, shown_balance, status_text, style
 
-RULE_WIDTH = 80
-DEMO_TITLE = " — DEMO (simulated accounts)"
-
-
-def _rule(char: str, width: int) -> Text:
-    return Text(char * width)
+TITLE = "NIJA USER ACCOUNT BALANCES"
+STATUS_MAX = 38  # a longer status cell (a list of unpriced assets) folds
+COLUMN_GAP = 3  # between two columns: a space of padding, the box's space, a space
 
 
 def change_cell(change: Decimal | None, quote: str) -> Text:
@@ -86,40 +86,31 @@ def account_table(
     quote: str,
     total_label: str,
     changes: Mapping[str, Decimal] | None = None,
+    width: int | None = None,
 ) -> Table:
     """One account: a row per connection with marker, balance and status, then the total
-    (with what it covers when that is not every connection)."""
+    (with what it covers when that is not every connection).
+
+    Within `width` the marker, balance, change and status word are always whole: padding
+    goes first, then the status column folds, then connection and exchange names are cut.
+    """
+    table, _ = _account_table(account, quote, total_label, changes, width)
+    return table
+
+
+def _account_table(
+    account: AccountReport,
+    quote: str,
+    total_label: str,
+    changes: Mapping[str, Decimal] | None,
+    width: int | None,
+) -> tuple[Table, bool]:
+    """The table and whether it fits `width` (None: any width)."""
     words = counted_words(account)
-    table = Table(
-        box=box.SIMPLE,
-        show_header=False,
-        show_footer=True,
-        padding=(0, 1),
-        pad_edge=False,
-        show_edge=False,
-    )
-    table.add_column("", width=1, footer="")
-    table.add_column("connection", min_width=16, footer=Text(total_label, style="bold"))
-    table.add_column("exchange", min_width=9, style="dim", footer="")
-    table.add_column(
-        "balance",
-        justify="right",
-        min_width=14,
-        footer=Text(total_text(account, quote), style="bold"),
-    )
-    if changes is not None:
-        table.add_column("change", justify="right", min_width=11, footer="")
-    table.add_column(
-        "status",
-        overflow="fold",
-        max_width=38,
-        footer=Text(words or "", style="yellow" if account.enabled else "dim"),
-    )
-    if not account.connections:
-        empty: list[RenderableType] = ["", Text("(no connections)", style="dim"), "", ""]
-        table.add_row(*empty, *([""] if changes is not None else []), "")
+    with_change = changes is not None
+    rows: list[list[Text]] = []
     for report in account.connections:
-        cells: list[RenderableType] = [
+        cells = [
             Text(marker(report.status), style=style(report.status)),
             Text(report.connection.upper()),
             Text(report.exchange),
@@ -128,8 +119,70 @@ def account_table(
         if changes is not None:
             cells.append(change_cell(changes.get(report.key), quote))
         cells.append(_status_cell(report))
+        rows.append(cells)
+    if not account.connections:
+        empty = [Text(""), Text("(no connections)", style="dim"), Text(""), Text("")]
+        rows.append([*empty, *([Text("")] if with_change else []), Text("")])
+    footer = [
+        Text(""),
+        Text(total_label, style="bold"),
+        Text(""),
+        Text(total_text(account, quote), style="bold"),
+        *([Text("")] if with_change else []),
+        Text(words or "", style="yellow" if account.enabled else "dim"),
+    ]
+
+    def widest(column: int) -> int:
+        return max(_text_width(cells[column]) for cells in [*rows, footer])
+
+    status = len(footer) - 1
+    status_content = min(STATUS_MAX, widest(status))
+    status_least = max((cell_len(status_text(r)) for r in account.connections), default=0)
+    columns = [
+        Column(1, 1, 1),
+        Column(max(16, widest(1)), widest(1), min(widest(1), 8), step=2),
+        Column(max(9, widest(2)), widest(2), min(widest(2), 6), step=2),
+        Column(max(14, widest(3)), widest(3), widest(3)),
+        *([Column(max(11, widest(4)), widest(4), widest(4))] if with_change else []),
+        Column(status_content, status_content, min(status_content, status_least), step=1),
+    ]
+    if width is None:
+        widths, fits = [c.natural for c in columns], True
+    else:
+        widths, fits = fit_columns(columns, width, gap=COLUMN_GAP)
+    table = Table(
+        box=box.SIMPLE,
+        show_header=False,
+        show_footer=True,
+        padding=(0, 1),
+        pad_edge=False,
+        show_edge=False,
+    )
+    names = [
+        "",
+        "connection",
+        "exchange",
+        "balance",
+        *(["change"] if with_change else []),
+        "status",
+    ]
+    for i, name in enumerate(names):
+        table.add_column(
+            name,
+            width=widths[i],
+            footer=footer[i],
+            justify="right" if name in ("balance", "change") else "left",
+            style="dim" if name == "exchange" else "",
+            no_wrap=name != "status",
+            overflow="fold" if name == "status" else "ellipsis",
+        )
+    for cells in rows:
         table.add_row(*cells)
-    return table
+    return table, fits
+
+
+def _text_width(text: Text) -> int:
+    return max((cell_len(line) for line in text.plain.split("\n")), default=0)
 
 
 def _indent(renderable: RenderableType, spaces: int) -> RenderableType:
@@ -249,69 +302,91 @@ def report(
     *,
     show_platform: bool = True,
     changes: Mapping[str, Decimal] | None = None,
-    width: int = RULE_WIDTH,
-    title: str = "NIJA USER ACCOUNT BALANCES",
+    width: int | None = None,
+    title: str = TITLE,
     platform_note: str | None = None,
-) -> Group:
-    """The whole report as one renderable (status on every row).
+) -> Report:
+    """The whole report as one renderable (status on every row), `width` wide (None: the
+    width it is rendered at).
 
     `platform_note` says why the platform is left out (`not selected`): the summary shows it
     instead of a platform total. Without `show_platform` it is `not selected`.
     """
     if not show_platform and platform_note is None:
         platform_note = NOT_SELECTED
-    if portfolio.demo:
-        title += DEMO_TITLE
-    heavy, light = _rule("=", width), _rule("-", width)
-    when = portfolio.generated_at.strftime("%Y-%m-%d %H:%M:%S")
-    parts: list[RenderableType] = [
-        heavy,
-        Text(title, style="bold"),
-        heavy,
-        Text(f"Generated: {when}    Basis: {portfolio.basis} ({portfolio.quote})"),
-        heavy,
-    ]
-    if show_platform:
-        parts += [
-            Text(""),
-            Text(
-                f"🔷 PLATFORM ACCOUNT ({portfolio.platform.name})"
-                if portfolio.platform.connections
-                else "🔷 PLATFORM ACCOUNT",
-                style="bold",
-            ),
-            light,
-        ]
-        if portfolio.platform.connections:
-            parts.append(
-                _indent(account_table(portfolio.platform, portfolio.quote, "TOTAL", changes), 3)
-            )
-        else:
-            why = (platform_note or NO_PLATFORM).capitalize()
-            parts.append(_indent(Text(f"{why}.", style="dim"), 3))
-        if (platform_notes := notes(portfolio.platform)) is not None:
-            parts.append(_indent(platform_notes, 3))
-    parts += [Text(""), Text("🔷 USER ACCOUNTS", style="bold"), light]
-    if not portfolio.users:
-        parts.append(_indent(Text("No user accounts configured.", style="dim"), 3))
-    for user in portfolio.users:
-        heading = f"👤 User: {user.id}"
-        if user.name != user.id:
-            heading += f" ({user.name})"
-        if not user.enabled:
-            heading += " — disabled, not in totals"
-        parts += [
-            Text(""),
-            _indent(Text(heading, style="bold" if user.enabled else "dim"), 3),
-            _indent(_rule("-", width - 3), 3),
-            _indent(account_table(user, portfolio.quote, "SUBTOTAL", changes), 6),
-        ]
-        if (user_notes := notes(user)) is not None:
-            parts.append(_indent(user_notes, 6))
-    parts += [Text(""), heavy, Text("SUMMARY", style="bold"), heavy]
-    parts.append(_indent(summary_table(portfolio, platform_note), 3))
-    coverage = coverage_line(portfolio)
-    if coverage is not None:
-        parts.append(_indent(coverage, 3))
-    parts.append(heavy)
-    return Group(*parts)
+    return Report(portfolio, show_platform, changes, width, title, platform_note)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The report of `report()`, laid out for the width it is rendered at."""
+
+    portfolio: Portfolio
+    show_platform: bool
+    changes: Mapping[str, Decimal] | None
+    width: int | None
+    title: str
+    platform_note: str | None
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width if self.width is None else min(self.width, options.max_width)
+        yield Group(*self.parts(width)[0])
+
+    def fits(self, width: int) -> bool:
+        """Whether every table fits `width` with its figures whole."""
+        return self.parts(width)[1]
+
+    def parts(self, width: int) -> tuple[list[RenderableType], bool]:
+        portfolio, changes, quote = self.portfolio, self.changes, self.portfolio.quote
+        light = rule(LIGHT, width)
+        detail = f"{when(portfolio.generated_at)}    Basis: {portfolio.basis} ({quote})"
+        parts: list[RenderableType] = [*heading(self.title, detail, width, demo=portfolio.demo)]
+        fits = True
+        if self.show_platform:
+            platform = portfolio.platform
+            parts += [
+                Text(""),
+                Text(
+                    f"🔷 PLATFORM ACCOUNT ({platform.name})"
+                    if platform.connections
+                    else "🔷 PLATFORM ACCOUNT",
+                    style="bold",
+                ),
+                light,
+            ]
+            if platform.connections:
+                table, fit = _account_table(platform, quote, "TOTAL", changes, width - 3)
+                parts.append(_indent(table, 3))
+                fits &= fit
+            else:
+                why = (self.platform_note or NO_PLATFORM).capitalize()
+                parts.append(_indent(Text(f"{why}.", style="dim"), 3))
+            if (platform_notes := notes(platform)) is not None:
+                parts.append(_indent(platform_notes, 3))
+        parts += [Text(""), Text("🔷 USER ACCOUNTS", style="bold"), light]
+        if not portfolio.users:
+            parts.append(_indent(Text("No user accounts configured.", style="dim"), 3))
+        for user in portfolio.users:
+            title = f"👤 User: {user.id}"
+            if user.name != user.id:
+                title += f" ({user.name})"
+            if not user.enabled:
+                title += " — disabled, not in totals"
+            table, fit = _account_table(user, quote, "SUBTOTAL", changes, width - 6)
+            fits &= fit
+            parts += [
+                Text(""),
+                _indent(Text(title, style="bold" if user.enabled else "dim"), 3),
+                _indent(rule(LIGHT, width - 3), 3),
+                _indent(table, 6),
+            ]
+            if (user_notes := notes(user)) is not None:
+                parts.append(_indent(user_notes, 6))
+        heavy = rule(HEAVY, width)
+        parts += [Text(""), heavy, Text("SUMMARY", style="bold"), heavy]
+        parts.append(_indent(summary_table(portfolio, self.platform_note), 3))
+        coverage = coverage_line(portfolio)
+        if coverage is not None:
+            parts.append(_indent(coverage, 3))
+        parts.append(heavy)
+        return parts, fits
