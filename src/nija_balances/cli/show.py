@@ -42,9 +42,9 @@ def show(
     config = term.narrow(full, user, broker, basis)
     portfolio = term.refresh(config, refresh=refresh, max_age=max_age)
     if json:
-        from nija_balances.render.json_doc import document, dumps
+        from nija_balances.render.json_doc import document, dumps, stdout_ascii_only
 
-        term.write_data(dumps(document(portfolio)))
+        term.write_data(dumps(document(portfolio), ascii_only=stdout_ascii_only()))
     else:
         from nija_balances.render.frame import print_report
         from nija_balances.render.table import platform_absence, report

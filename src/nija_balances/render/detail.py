@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
@@ -17,7 +16,17 @@ from rich.text import Text
 
 from nija_balances.domain.models import AccountReport, Portfolio, Status
 from nija_balances.render.frame import HEAVY, Column, fit_columns, heading, rule, when
-from nija_balances.render.markers import age, marker, money, shown_balance, status_text, style
+from nija_balances.render.markers import (
+    UNICODE,
+    Glyphs,
+    age,
+    glyphs,
+    marker,
+    money,
+    shown_balance,
+    status_text,
+    style,
+)
 from nija_balances.render.table import counted_words, total_text
 
 GAP = 2  # between two columns: a space of padding and the box's space
@@ -34,12 +43,13 @@ def _fitted_table(
     rows: list[list[Text]],
     width: int,
     columns: list[Column],
+    g: Glyphs,
     right: frozenset[str] = frozenset(),
     wraps: frozenset[str] = frozenset(),
 ) -> Table:
     """A table with a header row whose columns get the widths of `fit_columns`."""
     widths, _ = fit_columns(columns, width, GAP)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
+    table = Table(box=g.head, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
     for name, column_width in zip(headers, widths, strict=True):
         table.add_column(
             name,
@@ -68,23 +78,23 @@ class UserDetail:
     portfolio: Portfolio
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Group(*self.parts(options.max_width))
+        yield Group(*self.parts(options.max_width, glyphs(options)))
 
-    def parts(self, width: int) -> list[RenderableType]:
+    def parts(self, width: int, g: Glyphs = UNICODE) -> list[RenderableType]:
         user, quote = self.user, self.portfolio.quote
         title = f"NIJA USER: {user.id}" + (f" ({user.name})" if user.name != user.id else "")
         if not user.enabled:
-            title += " — disabled, not in totals"
+            title += f"{g.dash}disabled, not in totals"
         p = self.portfolio
         detail = f"{when(p.generated_at)}    Basis: {p.basis} ({quote})"
-        parts: list[RenderableType] = [*heading(title, detail, width, demo=p.demo)]
+        parts: list[RenderableType] = [*heading(title, detail, width, demo=p.demo, g=g)]
         for conn in user.connections:
             head = Text()
-            head.append(f"{marker(conn.status)} ", style=style(conn.status))
+            head.append(f"{marker(conn.status, g)} ", style=style(conn.status))
             head.append(f"{conn.connection.upper()}", style="bold")
             head.append(f"  {conn.exchange}  ", style="dim")
             head.append(status_text(conn), style=style(conn.status))
-            head.append(f"  {shown_balance(conn, quote)}")
+            head.append(f"  {shown_balance(conn, quote, g)}")
             parts += [Text(""), head]
             if conn.error and conn.status is not Status.DISABLED:
                 parts.append(Text(f"  {conn.error}", style="dim"))
@@ -99,7 +109,7 @@ class UserDetail:
                     Text(_amount(asset.free)),
                     Text(_amount(asset.used)),
                     Text(_amount(asset.total)),
-                    Text("—" if asset.price is None else _amount(asset.price)),
+                    Text(g.none if asset.price is None else _amount(asset.price)),
                     Text("unpriced", style="yellow")
                     if asset.value is None
                     else Text(money(asset.value, quote)),
@@ -110,7 +120,7 @@ class UserDetail:
             columns = [Column(widest[0], widest[0], min(widest[0], 4), step=1)]
             columns += [Column(w, w, w) for w in widest[1:]]  # amounts are never cut
             numbers = frozenset(headers[1:])
-            parts.append(_fitted_table(headers, rows, width, columns, right=numbers))
+            parts.append(_fitted_table(headers, rows, width, columns, g, right=numbers))
             if conn.unpriced:
                 parts.append(
                     Text(
@@ -118,7 +128,7 @@ class UserDetail:
                         style="yellow",
                     )
                 )
-        subtotal = Text(f"SUBTOTAL  {total_text(user, quote)}", style="bold")
+        subtotal = Text(f"SUBTOTAL  {total_text(user, quote, g)}", style="bold")
         words = counted_words(user) or ("no connections" if not user.connections else None)
         if words is not None:  # a total says what it covers
             subtotal.append(f"  ({words})", style="yellow" if user.enabled else "dim")
@@ -137,19 +147,19 @@ class StatusReport:
     portfolio: Portfolio
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Group(*self.parts(options.max_width))
+        yield Group(*self.parts(options.max_width, glyphs(options)))
 
-    def parts(self, width: int) -> list[RenderableType]:
+    def parts(self, width: int, g: Glyphs = UNICODE) -> list[RenderableType]:
         portfolio, s = self.portfolio, self.portfolio.summary
         counted = f"{s.connections_counted} of {s.connections_total} counted"
         detail = f"{when(portfolio.generated_at)}    {counted}"
         parts: list[RenderableType] = [
-            *heading("NIJA CONNECTION STATUS", detail, width, demo=portfolio.demo)
+            *heading("NIJA CONNECTION STATUS", detail, width, demo=portfolio.demo, g=g)
         ]
         headers = ["", "account", "connection", "exchange", "status", "age", "latency"]
         rows = [
             [
-                Text(marker(conn.status), style=style(conn.status)),
+                Text(marker(conn.status, g), style=style(conn.status)),
                 Text(conn.account),
                 Text(conn.connection),
                 Text(conn.exchange, style="dim"),
@@ -168,13 +178,13 @@ class StatusReport:
             *(Column(w, w, w) for w in widest[4:]),  # status, age, latency: whole
         ]
         right = frozenset({"age", "latency"})
-        parts.append(_fitted_table(headers, rows, width, columns, right=right))
+        parts.append(_fitted_table(headers, rows, width, columns, g, right=right))
         errors = Text()
         for conn in portfolio.connections:
             if conn.error and conn.status is not Status.DISABLED:
                 if errors:
                     errors.append("\n")
-                errors.append(f"{marker(conn.status)} {conn.key}: ", style=style(conn.status))
+                errors.append(f"{marker(conn.status, g)} {conn.key}: ", style=style(conn.status))
                 errors.append(conn.error, style="dim")
         if errors:
             parts.append(errors)

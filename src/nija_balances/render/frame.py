@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.text import Text
+
+from nija_balances.render.markers import UNICODE, Glyphs
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -28,7 +31,7 @@ MIN_WIDTH = 60
 MAX_WIDTH = 120
 PIPE_WIDTH = 100
 HEAVY, LIGHT = "=", "-"
-DEMO_TITLE = " — DEMO (simulated accounts)"
+DEMO = "DEMO (simulated accounts)"  # after the title of a report of the built-in demo
 
 
 def clamp_width(width: int) -> int:
@@ -46,20 +49,45 @@ def output_width(console: Console, environ: Mapping[str, str] | None = None) -> 
 def print_report(console: Console, renderable: RenderableType) -> None:
     """Print a report at its output width, without trailing spaces."""
     console.width = output_width(console)
-    console.print(Trimmed(renderable))
+    console.print(Printable(renderable))
 
 
-class Trimmed:
-    """`renderable` with the spaces at the end of each line removed (tables pad every cell)."""
+class Printable:
+    """`renderable` as it can be printed: the spaces at the end of each line removed
+    (tables pad every cell), and what the output's encoding cannot carry replaced (a user's
+    name, an exchange's message, Rich's `…`) so that printing never fails. Our own glyphs
+    are chosen for the encoding before this (`markers.glyphs`)."""
 
-    def __init__(self, renderable: RenderableType) -> None:
-        self.renderable = renderable
+    def __init__(self, renderable: RenderableType, *, trim: bool = True) -> None:
+        self.renderable, self.trim = renderable, trim
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        lines = console.render_lines(self.renderable, options, pad=False, new_lines=False)
+        lines = console.render_lines(self.renderable, options, pad=not self.trim, new_lines=False)
+        encoding = options.encoding
         for line in lines:
-            yield from rstrip_segments(line)
+            for segment in rstrip_segments(line) if self.trim else line:
+                yield encodable(segment, encoding)
             yield Segment.line()
+
+
+def encodable(segment: Segment, encoding: str) -> Segment:
+    """`segment` with each character `encoding` cannot carry replaced, cell for cell: `…` by
+    `~`, anything else by `?` (a wide character by `??`), so columns stay aligned."""
+    if segment.control or encoding.startswith("utf"):
+        return segment
+    try:
+        segment.text.encode(encoding)
+        return segment
+    except (UnicodeEncodeError, LookupError):
+        pass
+    out = []
+    for char in segment.text:
+        try:
+            char.encode(encoding)
+            out.append(char)
+        except (UnicodeEncodeError, LookupError):
+            out.append("~" if char == "…" else "?" * max(1, cell_len(char)))
+    return Segment("".join(out), segment.style, segment.control)
 
 
 def rstrip_segments(line: Sequence[Segment]) -> list[Segment]:
@@ -80,12 +108,14 @@ def when(moment: datetime) -> str:
     return f"Generated: {moment.strftime('%Y-%m-%d %H:%M:%S')}"
 
 
-def heading(title: str, detail: str, width: int, *, demo: bool = False) -> list[Text]:
+def heading(
+    title: str, detail: str, width: int, *, demo: bool = False, g: Glyphs = UNICODE
+) -> list[Text]:
     """The block every report opens with."""
     heavy = rule(HEAVY, width)
     return [
         heavy,
-        Text(title + (DEMO_TITLE if demo else ""), style="bold"),
+        Text(title + (f"{g.dash}{DEMO}" if demo else ""), style="bold"),
         heavy,
         Text(detail),
         heavy,

@@ -156,5 +156,16 @@ def user_document(account: AccountReport, portfolio: Portfolio) -> dict[str, Any
     }
 
 
-def dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False)
+def dumps(data: dict[str, Any], *, ascii_only: bool = False) -> str:
+    """The document as JSON text; `ascii_only` escapes what is not ASCII (`\\u00eb`), for
+    output that cannot encode it (see `stdout_ascii_only`)."""
+    return json.dumps(data, indent=2, ensure_ascii=ascii_only)
+
+
+def stdout_ascii_only() -> bool:
+    """Whether stdout cannot carry Unicode (`PYTHONIOENCODING=ascii`, a C locale without
+    Python's UTF-8 mode)."""
+    import sys
+
+    encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower()
+    return not encoding.startswith("utf")

@@ -14,15 +14,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from nija_balances.domain.models import ConnectionReport, Portfolio, Status
-from nija_balances.render.frame import HEAVY, MAX_WIDTH, Column, fit_columns, rule
-from nija_balances.render.markers import marker, shown_balance, status_text, style
+from nija_balances.render.frame import HEAVY, MAX_WIDTH, Column, Printable, fit_columns, rule
+from nija_balances.render.markers import (
+    UNICODE,
+    Glyphs,
+    glyphs,
+    marker,
+    shown_balance,
+    status_text,
+    style,
+)
 from nija_balances.render.table import (
     NOT_SELECTED,
     change_cell,
@@ -59,19 +66,20 @@ def changes_between(previous: Portfolio | None, current: Portfolio) -> dict[str,
     }
 
 
-def header(state: WatchState) -> Text:
+def header(state: WatchState, g: Glyphs = UNICODE) -> Text:
     text = Text()
     text.append("nija watch", style="bold")
     if state.last_refresh is not None:
-        text.append(f" · refreshed {state.last_refresh.strftime('%H:%M:%S')}")
+        text.append(f"{g.sep}refreshed {state.last_refresh.strftime('%H:%M:%S')}")
     if state.refreshing:
-        text.append(" · refreshing…", style="cyan")
+        text.append(f"{g.sep}refreshing{g.ellipsis}", style="cyan")
     else:
-        text.append(f" · next in {max(0, int(state.seconds_to_next))}s")
+        text.append(f"{g.sep}next in {max(0, int(state.seconds_to_next))}s")
     if state.attempted:
         ok = state.answered == state.attempted
-        text.append(f" · {state.answered}/{state.attempted} answered", style="" if ok else "yellow")
-    text.append(" · q quits", style="dim")
+        answered = f"{g.sep}{state.answered}/{state.attempted} answered"
+        text.append(answered, style="" if ok else "yellow")
+    text.append(f"{g.sep}q quits", style="dim")
     if state.message:
         text.append(f"\n{state.message}", style="yellow")
     return text
@@ -88,6 +96,7 @@ def compact(
     room: int,
     measure: Callable[[RenderableType], int],
     platform_note: str | None = None,
+    g: Glyphs = UNICODE,
 ) -> Group:
     """The portfolio in `room` lines of `width` columns: one row per connection (problems
     first) with its marker, balance, change and status word, always whole; under the table
@@ -98,15 +107,15 @@ def compact(
     quote = portfolio.quote
     rows = sorted(portfolio.connections, key=_problem_rank)
     s = portfolio.summary
-    fig = figures(portfolio, platform_note)
+    fig = figures(portfolio, platform_note, g)
     summary = Text(
-        f"Platform {fig.platform_short} · "
-        f"Users {s.user_count}: {fig.short or fig.capital} · "
-        f"avg {fig.short or fig.average} · "
+        f"Platform {fig.platform_short}{g.sep}"
+        f"Users {s.user_count}: {fig.short or fig.capital}{g.sep}"
+        f"avg {fig.short or fig.average}{g.sep}"
         f"{s.connections_counted}/{s.connections_total} counted",
         style="bold",
     )
-    coverage = coverage_line(portfolio)
+    coverage = coverage_line(portfolio, g)
     tail: list[RenderableType] = [rule(HEAVY, width), summary]
     if coverage is not None:  # one line each: the rows and reasons say the rest
         coverage.no_wrap, coverage.overflow = True, "ellipsis"
@@ -126,34 +135,41 @@ def compact(
             shown = rows[: max(1, free - len(first))]
     with_reason = [c for c in shown if c.key in explained]
     reasons = with_reason[: max(0, free - len(shown))]
-    parts: list[RenderableType] = [rule(HEAVY, width), _rows_table(shown, changes, quote, width)]
+    parts: list[RenderableType] = [
+        rule(HEAVY, width),
+        _rows_table(shown, changes, quote, width, g),
+    ]
     for c in reasons:
         note = Text(no_wrap=True, overflow="ellipsis")
-        note.append(f"{marker(c.status)} {c.key}: ", style=style(c.status))
+        note.append(f"{marker(c.status, g)} {c.key}: ", style=style(c.status))
         note.append(" ".join((c.error or "").split()), style="dim")  # one line, cut
         parts.append(note)
     left_out = []
     if (hidden := len(rows) - len(shown)) > 0:
         noun = "connection" if hidden == 1 else "connections"
-        left_out.append(f"… {hidden} more {noun} not shown")
+        left_out.append(f"{g.ellipsis} {hidden} more {noun} not shown")
     if (unsaid := len(with_reason) - len(reasons)) > 0:
         noun = "reason" if unsaid == 1 else "reasons"
         left_out.append(f"{unsaid} more {noun}: nija status")
     if left_out:
-        parts.append(Text(" · ".join(left_out), style="dim", no_wrap=True, overflow="ellipsis"))
+        parts.append(Text(g.sep.join(left_out), style="dim", no_wrap=True, overflow="ellipsis"))
     return Group(*parts, *tail)
 
 
 def _rows_table(
-    rows: list[ConnectionReport], changes: Mapping[str, Decimal], quote: str, width: int
+    rows: list[ConnectionReport],
+    changes: Mapping[str, Decimal],
+    quote: str,
+    width: int,
+    g: Glyphs,
 ) -> Table:
     headers = ["", "account/connection", "balance", "change", "status"]
     cells = [
         [
-            Text(marker(c.status), style=style(c.status)),
+            Text(marker(c.status, g), style=style(c.status)),
             Text(c.key),
-            Text(shown_balance(c, quote), style="" if c.counted else "dim"),
-            change_cell(changes.get(c.key), quote),
+            Text(shown_balance(c, quote, g), style="" if c.counted else "dim"),
+            change_cell(changes.get(c.key), quote, g),
             Text(status_text(c), style=style(c.status)),
         ]
         for c in rows
@@ -165,7 +181,7 @@ def _rows_table(
     columns = [Column(w, w, w) for w in widest]
     columns[1] = Column(widest[1], widest[1], min(widest[1], 10), step=1)  # only the key is cut
     widths, _ = fit_columns(columns, width, GAP)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
+    table = Table(box=g.head, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
     for name, column_width in zip(headers, widths, strict=True):
         table.add_column(
             name,
@@ -198,11 +214,14 @@ class WatchView:
         self.platform_note = platform_note
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        top = header(self.state)
-        yield top
+        # what the encoding cannot carry (a name, a message) is replaced, never fatal
+        yield Printable(Group(*self.parts(console, options)))
+
+    def parts(self, console: Console, options: ConsoleOptions) -> list[RenderableType]:
+        g = glyphs(options)
+        top = header(self.state, g)
         if self.portfolio is None:
-            yield Text("Fetching balances…", style="cyan")
-            return
+            return [top, Text(f"Fetching balances{g.ellipsis}", style="cyan")]
         height = options.height or console.size.height
         room = height - len(console.render_lines(top, options.update(height=None), pad=False))
         width = min(options.max_width, MAX_WIDTH)
@@ -213,15 +232,14 @@ class WatchView:
             changes=self.changes,
             width=width,
         )
-        if full.fits(width):
+        if full.fits(width, g):
             lines = console.render_lines(full, options.update(height=None), pad=False)
             if len(lines) <= room:
-                yield full
-                return
+                return [top, full]
         fitted = options.update(width=width, height=None)
 
         def measure(renderable: RenderableType) -> int:
             return len(console.render_lines(renderable, fitted, pad=False))
 
         note = self.platform_note or (None if self.show_platform else NOT_SELECTED)
-        yield compact(self.portfolio, self.changes, width, room, measure, note)
+        return [top, compact(self.portfolio, self.changes, width, room, measure, note, g)]

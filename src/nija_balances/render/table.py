@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
@@ -25,18 +24,27 @@ from nija_balances.domain.models import (
     Status,
 )
 from nija_balances.render.frame import HEAVY, LIGHT, Column, fit_columns, heading, rule, when
-from nija_balances.render.markers import marker, money, shown_balance, status_text, style
+from nija_balances.render.markers import (
+    UNICODE,
+    Glyphs,
+    glyphs,
+    marker,
+    money,
+    shown_balance,
+    status_text,
+    style,
+)
 
 TITLE = "NIJA USER ACCOUNT BALANCES"
 STATUS_MAX = 38  # a longer status cell (a list of unpriced assets) folds
 COLUMN_GAP = 3  # between two columns: a space of padding, the box's space, a space
 
 
-def change_cell(change: Decimal | None, quote: str) -> Text:
+def change_cell(change: Decimal | None, quote: str, g: Glyphs = UNICODE) -> Text:
     if change is None or change == 0:
         return Text("")
-    arrow, colour = ("▲", "green") if change > 0 else ("▼", "red")
-    return Text(f"{arrow} {money(abs(change), quote)}", style=colour)
+    arrow, colour = (g.up, "green") if change > 0 else (g.down, "red")
+    return Text(f"{arrow}{money(abs(change), quote)}", style=colour)
 
 
 def _status_cell(report: ConnectionReport) -> Text:
@@ -46,7 +54,7 @@ def _status_cell(report: ConnectionReport) -> Text:
     return text
 
 
-def notes(account: AccountReport) -> Text | None:
+def notes(account: AccountReport, g: Glyphs = UNICODE) -> Text | None:
     """One line per connection with something to explain (why it failed, what is stale).
 
     Printed under the table at full width, so a long reason is never squeezed into a cell.
@@ -57,7 +65,8 @@ def notes(account: AccountReport) -> Text | None:
             if text:
                 text.append("\n")
             text.append(
-                f"{marker(report.status)} {report.connection.upper()}: ", style=style(report.status)
+                f"{marker(report.status, g)} {report.connection.upper()}: ",
+                style=style(report.status),
             )
             text.append(report.error, style="dim")
     return text or None
@@ -74,11 +83,11 @@ def counted_words(account: AccountReport) -> str | None:
     return f"{counted} of {len(account.connections)} connections counted"
 
 
-def total_text(account: AccountReport, quote: str) -> str:
+def total_text(account: AccountReport, quote: str, g: Glyphs = UNICODE) -> str:
     """An account's total, or `—` when nothing in it is counted (never a made-up `$0.00`)."""
     if account.enabled and any(c.counted for c in account.connections):
         return money(account.total, quote)
-    return "—"
+    return g.none
 
 
 def account_table(
@@ -87,6 +96,7 @@ def account_table(
     total_label: str,
     changes: Mapping[str, Decimal] | None = None,
     width: int | None = None,
+    g: Glyphs = UNICODE,
 ) -> Table:
     """One account: a row per connection with marker, balance and status, then the total
     (with what it covers when that is not every connection).
@@ -94,7 +104,7 @@ def account_table(
     Within `width` the marker, balance, change and status word are always whole: padding
     goes first, then the status column folds, then connection and exchange names are cut.
     """
-    table, _ = _account_table(account, quote, total_label, changes, width)
+    table, _ = _account_table(account, quote, total_label, changes, width, g)
     return table
 
 
@@ -104,6 +114,7 @@ def _account_table(
     total_label: str,
     changes: Mapping[str, Decimal] | None,
     width: int | None,
+    g: Glyphs,
 ) -> tuple[Table, bool]:
     """The table and whether it fits `width` (None: any width)."""
     words = counted_words(account)
@@ -111,13 +122,13 @@ def _account_table(
     rows: list[list[Text]] = []
     for report in account.connections:
         cells = [
-            Text(marker(report.status), style=style(report.status)),
+            Text(marker(report.status, g), style=style(report.status)),
             Text(report.connection.upper()),
             Text(report.exchange),
-            Text(shown_balance(report, quote), style="" if report.counted else "dim"),
+            Text(shown_balance(report, quote, g), style="" if report.counted else "dim"),
         ]
         if changes is not None:
-            cells.append(change_cell(changes.get(report.key), quote))
+            cells.append(change_cell(changes.get(report.key), quote, g))
         cells.append(_status_cell(report))
         rows.append(cells)
     if not account.connections:
@@ -127,7 +138,7 @@ def _account_table(
         Text(""),
         Text(total_label, style="bold"),
         Text(""),
-        Text(total_text(account, quote), style="bold"),
+        Text(total_text(account, quote, g), style="bold"),
         *([Text("")] if with_change else []),
         Text(words or "", style="yellow" if account.enabled else "dim"),
     ]
@@ -151,7 +162,7 @@ def _account_table(
     else:
         widths, fits = fit_columns(columns, width, gap=COLUMN_GAP)
     table = Table(
-        box=box.SIMPLE,
+        box=g.table,
         show_header=False,
         show_footer=True,
         padding=(0, 1),
@@ -191,7 +202,7 @@ def _indent(renderable: RenderableType, spaces: int) -> RenderableType:
     return Padding(renderable, (0, 0, 0, spaces), expand=False)
 
 
-def coverage_line(portfolio: Portfolio) -> Text | None:
+def coverage_line(portfolio: Portfolio, g: Glyphs = UNICODE) -> Text | None:
     """`⚠ Totals cover 4 of 5 connections; not counted: bob/kraken (auth_failed)` or None."""
     summary = portfolio.summary
     stale = [c for c in portfolio.connections if c.status is Status.STALE]
@@ -205,7 +216,7 @@ def coverage_line(portfolio: Portfolio) -> Text | None:
         listed = ", ".join(f"{c.key} ({c.status.value})" for c in missing[:6])
         more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
         text.append(
-            f"⚠ Totals cover {summary.connections_counted} of {summary.connections_total} "
+            f"{g.warn} Totals cover {summary.connections_counted} of {summary.connections_total} "
             f"connections; not counted: {listed}{more}",
             style="yellow",
         )
@@ -215,7 +226,8 @@ def coverage_line(portfolio: Portfolio) -> Text | None:
         listed = ", ".join(c.key for c in stale[:6])
         more = f" and {len(stale) - 6} more" if len(stale) > 6 else ""
         text.append(
-            f"⚠ Stale values counted (last good value kept after a failed fetch): {listed}{more}",
+            f"{g.warn} Stale values counted (last good value kept after a failed fetch): "
+            f"{listed}{more}",
             style="yellow",
         )
     return text
@@ -251,7 +263,7 @@ class Figures:
     short: str  # capital and average, short, when unknown
 
 
-def figures(portfolio: Portfolio, platform_note: str | None = None) -> Figures:
+def figures(portfolio: Portfolio, platform_note: str | None = None, g: Glyphs = UNICODE) -> Figures:
     """`platform_note`: why the platform is not in this report (e.g. `not selected`); None
     when it is (an empty platform then means none is configured)."""
     s, quote = portfolio.summary, portfolio.quote
@@ -261,8 +273,8 @@ def figures(portfolio: Portfolio, platform_note: str | None = None) -> Figures:
     elif not platform.connections:
         plat, plat_short = NO_PLATFORM, "none"
     elif not any(c.counted for c in platform.connections):
-        plat = f"— (0 of {len(platform.connections)} platform connections counted)"
-        plat_short = "—"
+        plat = f"{g.none} (0 of {len(platform.connections)} platform connections counted)"
+        plat_short = g.none
     else:
         plat = plat_short = money(s.platform_total, quote)
     enabled = [u for u in portfolio.users if u.enabled]
@@ -274,17 +286,19 @@ def figures(portfolio: Portfolio, platform_note: str | None = None) -> Figures:
         capital = average = "no enabled user accounts"
         short = "none"
     elif not any(c.counted for c in user_connections):
-        capital = average = f"— (0 of {len(user_connections)} user connections counted)"
-        short = "—"
+        capital = average = f"{g.none} (0 of {len(user_connections)} user connections counted)"
+        short = g.none
     else:
         capital, average = money(s.total_user_capital, quote), money(s.average_per_user, quote)
         short = ""
     return Figures(plat, plat_short, capital, average, short)
 
 
-def summary_table(portfolio: Portfolio, platform_note: str | None = None) -> Table:
+def summary_table(
+    portfolio: Portfolio, platform_note: str | None = None, g: Glyphs = UNICODE
+) -> Table:
     s = portfolio.summary
-    shown = figures(portfolio, platform_note)
+    shown = figures(portfolio, platform_note, g)
     table = Table.grid(padding=(0, 3))
     table.add_column()
     table.add_column()
@@ -330,49 +344,51 @@ class Report:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width if self.width is None else min(self.width, options.max_width)
-        yield Group(*self.parts(width)[0])
+        yield Group(*self.parts(width, glyphs(options))[0])
 
-    def fits(self, width: int) -> bool:
+    def fits(self, width: int, g: Glyphs = UNICODE) -> bool:
         """Whether every table fits `width` with its figures whole."""
-        return self.parts(width)[1]
+        return self.parts(width, g)[1]
 
-    def parts(self, width: int) -> tuple[list[RenderableType], bool]:
+    def parts(self, width: int, g: Glyphs = UNICODE) -> tuple[list[RenderableType], bool]:
         portfolio, changes, quote = self.portfolio, self.changes, self.portfolio.quote
         light = rule(LIGHT, width)
         detail = f"{when(portfolio.generated_at)}    Basis: {portfolio.basis} ({quote})"
-        parts: list[RenderableType] = [*heading(self.title, detail, width, demo=portfolio.demo)]
+        parts: list[RenderableType] = [
+            *heading(self.title, detail, width, demo=portfolio.demo, g=g)
+        ]
         fits = True
         if self.show_platform:
             platform = portfolio.platform
             parts += [
                 Text(""),
                 Text(
-                    f"🔷 PLATFORM ACCOUNT ({platform.name})"
+                    f"{g.platform}PLATFORM ACCOUNT ({platform.name})"
                     if platform.connections
-                    else "🔷 PLATFORM ACCOUNT",
+                    else f"{g.platform}PLATFORM ACCOUNT",
                     style="bold",
                 ),
                 light,
             ]
             if platform.connections:
-                table, fit = _account_table(platform, quote, "TOTAL", changes, width - 3)
+                table, fit = _account_table(platform, quote, "TOTAL", changes, width - 3, g)
                 parts.append(_indent(table, 3))
                 fits &= fit
             else:
                 why = (self.platform_note or NO_PLATFORM).capitalize()
                 parts.append(_indent(Text(f"{why}.", style="dim"), 3))
-            if (platform_notes := notes(platform)) is not None:
+            if (platform_notes := notes(platform, g)) is not None:
                 parts.append(_indent(platform_notes, 3))
-        parts += [Text(""), Text("🔷 USER ACCOUNTS", style="bold"), light]
+        parts += [Text(""), Text(f"{g.platform}USER ACCOUNTS", style="bold"), light]
         if not portfolio.users:
             parts.append(_indent(Text("No user accounts configured.", style="dim"), 3))
         for user in portfolio.users:
-            title = f"👤 User: {user.id}"
+            title = f"{g.user}User: {user.id}"
             if user.name != user.id:
                 title += f" ({user.name})"
             if not user.enabled:
-                title += " — disabled, not in totals"
-            table, fit = _account_table(user, quote, "SUBTOTAL", changes, width - 6)
+                title += f"{g.dash}disabled, not in totals"
+            table, fit = _account_table(user, quote, "SUBTOTAL", changes, width - 6, g)
             fits &= fit
             parts += [
                 Text(""),
@@ -380,12 +396,12 @@ class Report:
                 _indent(rule(LIGHT, width - 3), 3),
                 _indent(table, 6),
             ]
-            if (user_notes := notes(user)) is not None:
+            if (user_notes := notes(user, g)) is not None:
                 parts.append(_indent(user_notes, 6))
         heavy = rule(HEAVY, width)
         parts += [Text(""), heavy, Text("SUMMARY", style="bold"), heavy]
-        parts.append(_indent(summary_table(portfolio, self.platform_note), 3))
-        coverage = coverage_line(portfolio)
+        parts.append(_indent(summary_table(portfolio, self.platform_note, g), 3))
+        coverage = coverage_line(portfolio, g)
         if coverage is not None:
             parts.append(_indent(coverage, 3))
         parts.append(heavy)
