@@ -73,7 +73,18 @@ class Terminal:
         """The config file the options name: `--config`, `$NIJA_CONFIG` or the default path."""
         from nija_balances.paths import default_config_path
 
+        self._refuse_demo_with_config()
         return self.config if self.config is not None else default_config_path()
+
+    def _refuse_demo_with_config(self) -> None:
+        """An explicit `--config` never silently gives way to the demo (`$NIJA_CONFIG`
+        does: `--demo` is the explicit one). Checked where the config is read, so commands
+        that read none (`cache`) still accept every global option."""
+        if {"config", "demo"} <= self._given:
+            self.fail(
+                "--demo and --config cannot be combined (--demo reads the built-in demo, "
+                "not your config)"
+            )
 
     # ------------------------------------------------------------------ output
 
@@ -129,6 +140,7 @@ class Terminal:
         from nija_balances.config.sources import load_config
         from nija_balances.domain.syntax import ConfigError
 
+        self._refuse_demo_with_config()
         try:
             config = load_config(self.config, demo=self.demo)
         except ConfigError as exc:

@@ -38,15 +38,18 @@ def show(
     Examples: `nija show --demo` · `nija show --json` · `nija show --user alice --refresh`
     """
     term = Terminal.of(ctx)
-    config = term.narrow(term.load_config(), user, broker, basis)
+    full = term.load_config()
+    config = term.narrow(full, user, broker, basis)
     portfolio = term.refresh(config, refresh=refresh, max_age=max_age)
     if json:
-        from nija_balances.render.json_doc import document, dumps
+        from nija_balances.render.json_doc import document, dumps, stdout_ascii_only
 
-        term.write_data(dumps(document(portfolio)))
+        term.write_data(dumps(document(portfolio), ascii_only=stdout_ascii_only()))
     else:
-        from nija_balances.render.table import report
+        from nija_balances.render.frame import print_report
+        from nija_balances.render.table import platform_absence, report
 
-        term.out.print(report(portfolio, show_platform=user is None))
+        note = platform_absence(full, config, user, broker)
+        print_report(term.out, report(portfolio, show_platform=user is None, platform_note=note))
     if strict and not portfolio.summary.complete:
         raise typer.Exit(EXIT_INCOMPLETE)

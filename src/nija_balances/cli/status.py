@@ -20,15 +20,21 @@ def status(
     Exits 1 when any connection is not `ok` or `cached` (disabled users excepted), so it
     can guard a cron job: `nija status || notify-operator`.
     """
-    from nija_balances.render.json_doc import all_healthy, dumps, status_document
+    from nija_balances.render.json_doc import (
+        all_healthy,
+        dumps,
+        status_document,
+        stdout_ascii_only,
+    )
 
     term = Terminal.of(ctx)
     portfolio = term.refresh(term.load_config(), refresh=refresh, max_age=max_age)
     if json:
-        term.write_data(dumps(status_document(portfolio)))
+        term.write_data(dumps(status_document(portfolio), ascii_only=stdout_ascii_only()))
     else:
         from nija_balances.render.detail import status_table
+        from nija_balances.render.frame import print_report
 
-        term.out.print(status_table(portfolio))
+        print_report(term.out, status_table(portfolio))
     if not all_healthy(portfolio):
         raise typer.Exit(EXIT_INCOMPLETE)

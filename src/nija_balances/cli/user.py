@@ -28,10 +28,12 @@ def user(
     account = portfolio.user(user_id)
     assert account is not None  # narrow() rejected unknown ids
     if json:
-        from nija_balances.render.json_doc import dumps, user_document
+        from nija_balances.render.json_doc import dumps, stdout_ascii_only, user_document
 
-        term.write_data(dumps(user_document(account, portfolio)))
+        doc = user_document(account, portfolio)
+        term.write_data(dumps(doc, ascii_only=stdout_ascii_only()))
         return
     from nija_balances.render.detail import user_detail
+    from nija_balances.render.frame import print_report
 
-    term.out.print(user_detail(account, portfolio.quote))
+    print_report(term.out, user_detail(account, portfolio))

@@ -43,11 +43,15 @@ def watch(
     cache, so `nija show` in another terminal stays warm. Press `q` (or Ctrl-C) to quit.
     """
     term = Terminal.of(ctx)
-    config = term.narrow(term.load_config(), user, broker)
+    full = term.load_config()
+    config = term.narrow(full, user, broker)
     if not term.out.is_terminal:
         term.fail("watch needs a terminal; in scripts use `nija show --json` instead")
     import asyncio
 
+    from nija_balances.render.table import platform_absence
+
+    note = platform_absence(full, config, user, broker)
     session = term.open_session(config)
 
     def reload() -> Config:
@@ -67,9 +71,7 @@ def watch(
     previous = signal.signal(signal.SIGTERM, terminated)
     try:
         with _keys_unbuffered():
-            asyncio.run(
-                _run(term.out, session, config, reload, interval, show_platform=user is None)
-            )
+            asyncio.run(_run(term.out, session, config, reload, interval, user is None, note))
     except KeyboardInterrupt:
         raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
@@ -80,9 +82,16 @@ def watch(
 class _Watcher:
     """The refresh loop's state, and the one place that redraws the screen."""
 
-    def __init__(self, live: Live, cfg: Config, interval: float, show_platform: bool) -> None:
+    def __init__(
+        self,
+        live: Live,
+        cfg: Config,
+        interval: float,
+        show_platform: bool,
+        platform_note: str | None,
+    ) -> None:
         self.live, self.cfg, self.interval = live, cfg, interval
-        self.show_platform = show_platform
+        self.show_platform, self.platform_note = show_platform, platform_note
         self.portfolio: Portfolio | None = None
         self.previous: Portfolio | None = None
         self.changes: dict[str, Decimal] = {}
@@ -105,7 +114,9 @@ class _Watcher:
             attempted=self.attempted,
             message="; ".join(m for m in (self.config_note, self.message) if m) or None,
         )
-        view = WatchView(self.portfolio, self.changes, state, self.show_platform)
+        view = WatchView(
+            self.portfolio, self.changes, state, self.show_platform, self.platform_note
+        )
         self.live.update(view, refresh=True)
 
     def accept(self, portfolio: Portfolio) -> None:
@@ -131,6 +142,7 @@ async def _run(
     reload: Callable[[], Config],
     interval: float,
     show_platform: bool,
+    platform_note: str | None,
 ) -> None:
     import asyncio
     import contextlib
@@ -145,7 +157,7 @@ async def _run(
     if sys.stdin.isatty():
         loop.add_reader(sys.stdin.fileno(), _on_key, quit_event)
     with Live(console=console, screen=True, auto_refresh=False, transient=True) as live:
-        watcher = _Watcher(live, cfg, interval, show_platform)
+        watcher = _Watcher(live, cfg, interval, show_platform, platform_note)
 
         def config_changed() -> bool:
             source = watcher.cfg.source

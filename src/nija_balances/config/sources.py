@@ -7,6 +7,7 @@ directory is read by `config.nija.reader`.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 from nija_balances.config.loader import load_toml, parse_document
@@ -17,13 +18,13 @@ DEMO_RESOURCE = "demo.toml"
 
 
 def load_demo() -> Config:
-    """The demo config shipped inside the package (the seeds' example, as paper accounts)."""
+    """The demo config shipped inside the package (simulated paper accounts), marked demo."""
     from importlib import resources
 
     text = (
         resources.files("nija_balances.config").joinpath(DEMO_RESOURCE).read_text(encoding="utf-8")
     )
-    return parse_document(tomllib.loads(text), None, text)
+    return replace(parse_document(tomllib.loads(text), None, text), demo=True)
 
 
 def load_config(path: Path | None = None, *, demo: bool = False) -> Config:

@@ -134,6 +134,7 @@ class Config:
     namespace: str = "default"  # separates cache entries of different configs
     env_files: tuple[Path, ...] = ()
     warnings: tuple[str, ...] = ()  # shown on stderr, e.g. inline secrets in a shared file
+    demo: bool = False  # the built-in demo (simulated accounts): every output says so
 
     @property
     def accounts(self) -> tuple[AccountConfig, ...]:
@@ -273,12 +274,13 @@ class Summary:
 class Portfolio:
     """Everything one refresh found: the single model every output is made from."""
 
-    generated_at: datetime  # local time, naive, as the seeds print it
+    generated_at: datetime  # local time with its offset (printed as local time, JSON in UTC)
     basis: Basis
     quote: str
     platform: AccountReport
     users: tuple[AccountReport, ...]
     summary: Summary
+    demo: bool = False  # made from the built-in demo config: every output says so
 
     @property
     def accounts(self) -> tuple[AccountReport, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from nija_balances.adapters import registry
@@ -70,6 +70,7 @@ def build_portfolio(
         platform=platform,
         users=users,
         summary=summary,
+        demo=config.demo,
     )
 
 
@@ -152,4 +153,5 @@ def _without_loop(coroutine: Coroutine[Any, Any, Portfolio]) -> Portfolio:
 
 
 def _local_now(clock: Callable[[], float]) -> datetime:
-    return datetime.fromtimestamp(clock())
+    """Local time with its offset: printed as local time, converted to UTC exactly."""
+    return datetime.fromtimestamp(clock(), UTC).astimezone()

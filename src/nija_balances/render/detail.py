@@ -1,16 +1,35 @@
-"""Per-connection detail: `nija user` (assets with prices) and `nija status` (health)."""
+"""Per-connection detail: `nija user` (assets with prices) and `nija status` (health).
+
+Both open with the header every report shares (`frame.heading`) and end with a heavy rule;
+they are laid out when rendered, for the width they are rendered at.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
-from rich import box
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from nija_balances.domain.models import AccountReport, Portfolio, Status
-from nija_balances.render.markers import age, marker, money, shown_balance, status_text, style
+from nija_balances.render.frame import HEAVY, Column, fit_columns, heading, rule, when
+from nija_balances.render.markers import (
+    UNICODE,
+    Glyphs,
+    age,
+    glyphs,
+    marker,
+    money,
+    shown_balance,
+    status_text,
+    style,
+)
+from nija_balances.render.table import counted_words, total_text
+
+GAP = 2  # between two columns: a space of padding and the box's space
 
 
 def _amount(value: Decimal) -> str:
@@ -19,83 +38,155 @@ def _amount(value: Decimal) -> str:
     return text
 
 
-def user_detail(user: AccountReport, quote: str) -> Group:
-    """One user: per connection its assets (free, held, total, price, value) and the subtotal."""
-    parts: list[RenderableType] = []
-    title = f"👤 User: {user.id}" + (f" ({user.name})" if user.name != user.id else "")
-    if not user.enabled:
-        title += " — disabled, not in totals"
-    parts.append(Text(title, style="bold"))
-    for conn in user.connections:
-        heading = Text()
-        heading.append(f"{marker(conn.status)} ", style=style(conn.status))
-        heading.append(f"{conn.connection.upper()}", style="bold")
-        heading.append(f"  {conn.exchange}  ", style="dim")
-        heading.append(status_text(conn), style=style(conn.status))
-        heading.append(f"  {shown_balance(conn, quote)}")
-        parts += [Text(""), heading]
-        if conn.error and conn.status is not Status.DISABLED:
-            parts.append(Text(f"  {conn.error}", style="dim"))
-        if not conn.assets:
-            if conn.counted:
-                parts.append(Text("  (no assets)", style="dim"))
-            continue
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1))
-        for name in ("currency", "free", "held", "total", "price", "value"):
-            table.add_column(name, justify="left" if name == "currency" else "right")
-        for asset in conn.assets:
-            table.add_row(
-                asset.currency,
-                _amount(asset.free),
-                _amount(asset.used),
-                _amount(asset.total),
-                "—" if asset.price is None else _amount(asset.price),
-                Text("unpriced", style="yellow")
-                if asset.value is None
-                else money(asset.value, quote),
-            )
-        parts.append(table)
-        if conn.unpriced:
-            parts.append(
-                Text(f"  unpriced (not in the value): {', '.join(conn.unpriced)}", style="yellow")
-            )
-    subtotal = Text(f"SUBTOTAL  {money(user.total, quote)}", style="bold")
-    if user.enabled and not user.complete:  # a total says what it covers
-        counted = sum(1 for c in user.connections if c.counted)
-        subtotal.append(
-            f"  ({counted} of {len(user.connections)} connections counted)", style="yellow"
+def _fitted_table(
+    headers: list[str],
+    rows: list[list[Text]],
+    width: int,
+    columns: list[Column],
+    g: Glyphs,
+    right: frozenset[str] = frozenset(),
+    wraps: frozenset[str] = frozenset(),
+) -> Table:
+    """A table with a header row whose columns get the widths of `fit_columns`."""
+    widths, _ = fit_columns(columns, width, GAP)
+    table = Table(box=g.head, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
+    for name, column_width in zip(headers, widths, strict=True):
+        table.add_column(
+            name,
+            width=column_width,
+            justify="right" if name in right else "left",
+            no_wrap=name not in wraps,
+            overflow="fold" if name in wraps else "ellipsis",
         )
-    parts += [Text(""), subtotal]
-    return Group(*parts)
+    for cells in rows:
+        table.add_row(*cells)
+    return table
 
 
-def status_table(portfolio: Portfolio) -> Group:
+def _widest(headers: list[str], rows: list[list[Text]], column: int) -> int:
+    return max(cell_len(cells[column].plain) for cells in [[Text(h) for h in headers], *rows])
+
+
+def user_detail(user: AccountReport, portfolio: Portfolio) -> UserDetail:
+    """One user: per connection its assets (free, held, total, price, value) and the subtotal."""
+    return UserDetail(user, portfolio)
+
+
+@dataclass(frozen=True)
+class UserDetail:
+    user: AccountReport
+    portfolio: Portfolio
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Group(*self.parts(options.max_width, glyphs(options)))
+
+    def parts(self, width: int, g: Glyphs = UNICODE) -> list[RenderableType]:
+        user, quote = self.user, self.portfolio.quote
+        title = f"NIJA USER: {user.id}" + (f" ({user.name})" if user.name != user.id else "")
+        if not user.enabled:
+            title += f"{g.dash}disabled, not in totals"
+        p = self.portfolio
+        detail = f"{when(p.generated_at)}    Basis: {p.basis} ({quote})"
+        parts: list[RenderableType] = [*heading(title, detail, width, demo=p.demo, g=g)]
+        for conn in user.connections:
+            head = Text()
+            head.append(f"{marker(conn.status, g)} ", style=style(conn.status))
+            head.append(f"{conn.connection.upper()}", style="bold")
+            head.append(f"  {conn.exchange}  ", style="dim")
+            head.append(status_text(conn), style=style(conn.status))
+            head.append(f"  {shown_balance(conn, quote, g)}")
+            parts += [Text(""), head]
+            if conn.error and conn.status is not Status.DISABLED:
+                parts.append(Text(f"  {conn.error}", style="dim"))
+            if not conn.assets:
+                if conn.counted:
+                    parts.append(Text("  (no assets)", style="dim"))
+                continue
+            headers = ["currency", "free", "held", "total", "price", "value"]
+            rows = [
+                [
+                    Text(asset.currency),
+                    Text(_amount(asset.free)),
+                    Text(_amount(asset.used)),
+                    Text(_amount(asset.total)),
+                    Text(g.none if asset.price is None else _amount(asset.price)),
+                    Text("unpriced", style="yellow")
+                    if asset.value is None
+                    else Text(money(asset.value, quote)),
+                ]
+                for asset in conn.assets
+            ]
+            widest = [_widest(headers, rows, i) for i in range(len(headers))]
+            columns = [Column(widest[0], widest[0], min(widest[0], 4), step=1)]
+            columns += [Column(w, w, w) for w in widest[1:]]  # amounts are never cut
+            numbers = frozenset(headers[1:])
+            parts.append(_fitted_table(headers, rows, width, columns, g, right=numbers))
+            if conn.unpriced:
+                parts.append(
+                    Text(
+                        f"  unpriced (not in the value): {', '.join(conn.unpriced)}",
+                        style="yellow",
+                    )
+                )
+        subtotal = Text(f"SUBTOTAL  {total_text(user, quote, g)}", style="bold")
+        words = counted_words(user) or ("no connections" if not user.connections else None)
+        if words is not None:  # a total says what it covers
+            subtotal.append(f"  ({words})", style="yellow" if user.enabled else "dim")
+        parts += [Text(""), subtotal, rule(HEAVY, width)]
+        return parts
+
+
+def status_table(portfolio: Portfolio) -> StatusReport:
     """Every connection: marker, account, connection, exchange, status, age, latency; then
     the errors, one full-width line each."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1))
-    table.add_column("", width=1)
-    table.add_column("account")
-    table.add_column("connection")
-    table.add_column("exchange", style="dim")
-    table.add_column("status", no_wrap=True)
-    table.add_column("age", justify="right")
-    table.add_column("latency", justify="right")
-    errors = Text()
-    for conn in portfolio.connections:
-        table.add_row(
-            Text(marker(conn.status), style=style(conn.status)),
-            conn.account,
-            conn.connection,
-            conn.exchange,
-            Text(conn.status.value, style=style(conn.status)),
-            age(conn.age_s),
-            "" if conn.latency_s is None else f"{conn.latency_s * 1000:.0f} ms",
-        )
-        if conn.error and conn.status is not Status.DISABLED:
-            if errors:
-                errors.append("\n")
-            errors.append(f"{marker(conn.status)} {conn.key}: ", style=style(conn.status))
-            errors.append(conn.error, style="dim")
-    s = portfolio.summary
-    counted = Text(f"{s.connections_counted} of {s.connections_total} connections counted")
-    return Group(table, counted, Text(""), errors) if errors else Group(table, counted)
+    return StatusReport(portfolio)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    portfolio: Portfolio
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Group(*self.parts(options.max_width, glyphs(options)))
+
+    def parts(self, width: int, g: Glyphs = UNICODE) -> list[RenderableType]:
+        portfolio, s = self.portfolio, self.portfolio.summary
+        counted = f"{s.connections_counted} of {s.connections_total} counted"
+        detail = f"{when(portfolio.generated_at)}    {counted}"
+        parts: list[RenderableType] = [
+            *heading("NIJA CONNECTION STATUS", detail, width, demo=portfolio.demo, g=g)
+        ]
+        headers = ["", "account", "connection", "exchange", "status", "age", "latency"]
+        rows = [
+            [
+                Text(marker(conn.status, g), style=style(conn.status)),
+                Text(conn.account),
+                Text(conn.connection),
+                Text(conn.exchange, style="dim"),
+                Text(conn.status.value, style=style(conn.status)),
+                Text(age(conn.age_s)),
+                Text("" if conn.latency_s is None else f"{conn.latency_s * 1000:.0f} ms"),
+            ]
+            for conn in portfolio.connections
+        ]
+        widest = [_widest(headers, rows, i) for i in range(len(headers))]
+        columns = [
+            Column(widest[0], widest[0], widest[0]),
+            Column(widest[1], widest[1], min(widest[1], 8), step=1),
+            Column(widest[2], widest[2], min(widest[2], 8), step=1),
+            Column(widest[3], widest[3], min(widest[3], 6), step=1),
+            *(Column(w, w, w) for w in widest[4:]),  # status, age, latency: whole
+        ]
+        right = frozenset({"age", "latency"})
+        parts.append(_fitted_table(headers, rows, width, columns, g, right=right))
+        errors = Text()
+        for conn in portfolio.connections:
+            if conn.error and conn.status is not Status.DISABLED:
+                if errors:
+                    errors.append("\n")
+                errors.append(f"{marker(conn.status, g)} {conn.key}: ", style=style(conn.status))
+                errors.append(conn.error, style="dim")
+        if errors:
+            parts.append(errors)
+        parts.append(rule(HEAVY, width))
+        return parts

@@ -1,9 +1,16 @@
-"""The JSON document of DESIGN.md §6, and those of `nija status --json` and `nija user --json`."""
+"""The JSON document of DESIGN.md §6, and those of `nija status --json` and `nija user --json`.
+
+Every document starts with `schema_version` (1: these keys; a key removed or changed in
+meaning raises it, a key added does not). Every time is UTC, ISO 8601 with its offset:
+`timestamp` (when the report was made) and each connection's `fetched_at` (when its value
+was fetched) come from the same clock.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +22,13 @@ from nija_balances.domain.models import (
     Status,
     to_cents,
 )
+
+SCHEMA_VERSION = 1
+
+
+def utc_iso(moment: datetime, timespec: str = "seconds") -> str:
+    """`2026-01-21T16:00:00+00:00`: UTC with its offset (a naive time is taken as local)."""
+    return moment.astimezone(UTC).isoformat(timespec=timespec)
 
 
 def cents(amount: Decimal) -> float:
@@ -28,10 +42,13 @@ def _amount(amount: Decimal) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def asset_dict(asset: AssetValue) -> dict[str, Any]:
+def asset_dict(asset: AssetValue, *, held: bool = False) -> dict[str, Any]:
+    """One asset; with `held`, the amount in orders is also under the table's word `held`
+    (before `used`, the seeds' and ccxt's word, kept as an alias)."""
     return {
         "currency": asset.currency,
         "free": _amount(asset.free),
+        **({"held": _amount(asset.used)} if held else {}),
         "used": _amount(asset.used),
         "total": _amount(asset.total),
         "price": None if asset.price is None else _amount(asset.price),  # null: unpriced
@@ -39,7 +56,7 @@ def asset_dict(asset: AssetValue) -> dict[str, Any]:
     }
 
 
-def connection_dict(report: ConnectionReport) -> dict[str, Any]:
+def connection_dict(report: ConnectionReport, *, held: bool = False) -> dict[str, Any]:
     return {
         "account": report.account,
         "connection": report.connection,
@@ -48,12 +65,10 @@ def connection_dict(report: ConnectionReport) -> dict[str, Any]:
         "balance": cents(report.balance) if report.counted else 0.0,
         "cash": cents(report.cash) if report.counted else 0.0,
         "equity": cents(report.equity) if report.counted else 0.0,
-        "fetched_at": None
-        if report.fetched_at is None
-        else report.fetched_at.isoformat(timespec="seconds"),
+        "fetched_at": None if report.fetched_at is None else utc_iso(report.fetched_at),
         "age_s": None if report.age_s is None else round(report.age_s, 1),
         "error": report.error,
-        "assets": [asset_dict(a) for a in report.assets],
+        "assets": [asset_dict(a, held=held) for a in report.assets],
         "unpriced": list(report.unpriced),
     }
 
@@ -66,7 +81,9 @@ def document(portfolio: Portfolio) -> dict[str, Any]:
         return {c.connection: cents(c.balance) if c.counted else 0.0 for c in connections}
 
     return {
-        "timestamp": portfolio.generated_at.isoformat(timespec="microseconds"),
+        "schema_version": SCHEMA_VERSION,
+        "timestamp": utc_iso(portfolio.generated_at, "microseconds"),
+        "demo": portfolio.demo,  # true: the built-in demo's simulated accounts, not real data
         "balances": {
             "platform": balances(portfolio.platform.connections),
             "users": {u.id: balances(u.connections) for u in portfolio.users},
@@ -110,7 +127,9 @@ def status_document(portfolio: Portfolio) -> dict[str, Any]:
             }
         )
     return {
-        "timestamp": portfolio.generated_at.isoformat(timespec="microseconds"),
+        "schema_version": SCHEMA_VERSION,
+        "timestamp": utc_iso(portfolio.generated_at, "microseconds"),
+        "demo": portfolio.demo,  # true: the built-in demo's simulated accounts, not real data
         "healthy": all_healthy(portfolio),
         "connections_total": portfolio.summary.connections_total,
         "connections_counted": portfolio.summary.connections_counted,
@@ -121,6 +140,9 @@ def status_document(portfolio: Portfolio) -> dict[str, Any]:
 def user_document(account: AccountReport, portfolio: Portfolio) -> dict[str, Any]:
     """The `nija user ID --json` document: one account of `portfolio` with its connections."""
     return {
+        "schema_version": SCHEMA_VERSION,
+        "timestamp": utc_iso(portfolio.generated_at, "microseconds"),
+        "demo": portfolio.demo,  # true: the built-in demo's simulated accounts, not real data
         "user_id": account.id,
         "name": account.name,
         "enabled": account.enabled,
@@ -130,9 +152,20 @@ def user_document(account: AccountReport, portfolio: Portfolio) -> dict[str, Any
         "complete": account.complete,
         "basis": portfolio.basis,
         "quote": portfolio.quote,
-        "connections": [connection_dict(c) for c in account.connections],
+        "connections": [connection_dict(c, held=True) for c in account.connections],
     }
 
 
-def dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False)
+def dumps(data: dict[str, Any], *, ascii_only: bool = False) -> str:
+    """The document as JSON text; `ascii_only` escapes what is not ASCII (`\\u00eb`), for
+    output that cannot encode it (see `stdout_ascii_only`)."""
+    return json.dumps(data, indent=2, ensure_ascii=ascii_only)
+
+
+def stdout_ascii_only() -> bool:
+    """Whether stdout cannot carry Unicode (`PYTHONIOENCODING=ascii`, a C locale without
+    Python's UTF-8 mode)."""
+    import sys
+
+    encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower()
+    return not encoding.startswith("utf")

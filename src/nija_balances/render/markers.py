@@ -1,10 +1,23 @@
-"""Status markers and money/age formatting shared by every text renderer."""
+"""Status markers, the other glyphs, and money/age formatting shared by every text renderer.
+
+Two glyph sets: Unicode, and ASCII for output that cannot encode it (`PYTHONIOENCODING=ascii`,
+a C locale without Python's UTF-8 mode). A renderer picks one with `glyphs(options)` when it
+is rendered, before it lays anything out, so the columns fit the characters printed.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from rich.box import SIMPLE, SIMPLE_HEAD, Box
 
 from nija_balances.domain.models import ConnectionReport, Status
+
+if TYPE_CHECKING:
+    from rich.console import ConsoleOptions
 
 # (marker, style). Markers are plain characters so they read without colour too.
 MARKERS: dict[Status, tuple[str, str]] = {
@@ -20,10 +33,76 @@ MARKERS: dict[Status, tuple[str, str]] = {
     Status.UNSUPPORTED: ("?", "magenta"),
     Status.ERROR: ("✖", "red"),
 }
+ASCII_MARKERS: dict[Status, str] = {
+    Status.OK: "+",
+    Status.CACHED: "*",
+    Status.STALE: "!",
+    Status.NO_CREDENTIALS: "o",
+    Status.DISABLED: "-",
+    Status.AUTH_FAILED: "x",
+    Status.RATE_LIMITED: "x",
+    Status.TIMEOUT: "x",
+    Status.UNREACHABLE: "x",
+    Status.UNSUPPORTED: "?",
+    Status.ERROR: "x",
+}
 
 
-def marker(status: Status) -> str:
-    return MARKERS[status][0]
+@dataclass(frozen=True)
+class Glyphs:
+    """Every character of the reports that is not plain ASCII, in one place."""
+
+    markers: Mapping[Status, str]
+    none: str  # a figure that cannot be known (never `$0.00`)
+    up: str  # before a rise, then the amount
+    down: str
+    sep: str  # between the parts of one line
+    ellipsis: str
+    platform: str  # before a section's title
+    user: str  # before a user's name
+    warn: str
+    dash: str  # between a title and what qualifies it
+    table: Box  # an account table: a line above the total
+    head: Box  # a table with a header: a line under it
+
+
+UNICODE = Glyphs(
+    markers={status: glyph for status, (glyph, _) in MARKERS.items()},
+    none="—",
+    up="▲ ",
+    down="▼ ",
+    sep=" · ",
+    ellipsis="…",
+    platform="🔷 ",
+    user="👤 ",
+    warn="⚠",
+    dash=" — ",
+    table=SIMPLE,
+    head=SIMPLE_HEAD,
+)
+ASCII = Glyphs(
+    markers=ASCII_MARKERS,
+    none="-",
+    up="+",
+    down="-",
+    sep=" | ",
+    ellipsis="...",
+    platform="",
+    user="",
+    warn="!",
+    dash=" - ",
+    table=Box("    \n    \n -- \n    \n    \n -- \n    \n    \n", ascii=True),
+    head=Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True),
+)
+
+
+def glyphs(options: ConsoleOptions) -> Glyphs:
+    """The glyphs the output can carry: ASCII unless its encoding is a UTF one."""
+    return ASCII if options.ascii_only else UNICODE
+
+
+def marker(status: Status, g: Glyphs = UNICODE) -> str:
+    return g.markers[status]
 
 
 def style(status: Status) -> str:
@@ -38,7 +117,7 @@ def money(amount: Decimal, quote: str = "USD") -> str:
 
 
 def age(seconds: float | None) -> str:
-    """`8s`, `3m`, `2h05m`, `3d` — short, for narrow tables."""
+    """`8s`, `3m`, `2h05m`, `3d`: short, for narrow tables."""
     if seconds is None:
         return ""
     s = int(seconds)
@@ -58,6 +137,6 @@ def status_text(report: ConnectionReport) -> str:
     return report.status.value
 
 
-def shown_balance(report: ConnectionReport, quote: str) -> str:
+def shown_balance(report: ConnectionReport, quote: str, g: Glyphs = UNICODE) -> str:
     """The balance, or `—` for a connection that is not counted (never a misleading $0.00)."""
-    return money(report.balance, quote) if report.counted else "—"
+    return money(report.balance, quote) if report.counted else g.none

@@ -1,34 +1,50 @@
 """The balance report as Rich tables: header, platform, users, summary.
 
 `report(portfolio)` returns one Rich renderable, used by `nija show`, `nija watch` (with the
-change since the previous refresh) and the API's text report.
+change since the previous refresh) and the API's text report. It is laid out when rendered,
+for the width it is rendered at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
-from rich import box
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from nija_balances.domain.models import AccountReport, ConnectionReport, Portfolio, Status
-from nija_balances.render.markers import marker, money, shown_balance, status_text, style
+from nija_balances.domain.models import (
+    AccountReport,
+    Config,
+    ConnectionReport,
+    Portfolio,
+    Status,
+)
+from nija_balances.render.frame import HEAVY, LIGHT, Column, fit_columns, heading, rule, when
+from nija_balances.render.markers import (
+    UNICODE,
+    Glyphs,
+    glyphs,
+    marker,
+    money,
+    shown_balance,
+    status_text,
+    style,
+)
 
-RULE_WIDTH = 80
+TITLE = "NIJA USER ACCOUNT BALANCES"
+STATUS_MAX = 38  # a longer status cell (a list of unpriced assets) folds
+COLUMN_GAP = 3  # between two columns: a space of padding, the box's space, a space
 
 
-def _rule(char: str, width: int) -> Text:
-    return Text(char * width)
-
-
-def change_cell(change: Decimal | None, quote: str) -> Text:
+def change_cell(change: Decimal | None, quote: str, g: Glyphs = UNICODE) -> Text:
     if change is None or change == 0:
         return Text("")
-    arrow, colour = ("▲", "green") if change > 0 else ("▼", "red")
-    return Text(f"{arrow} {money(abs(change), quote)}", style=colour)
+    arrow, colour = (g.up, "green") if change > 0 else (g.down, "red")
+    return Text(f"{arrow}{money(abs(change), quote)}", style=colour)
 
 
 def _status_cell(report: ConnectionReport) -> Text:
@@ -38,7 +54,7 @@ def _status_cell(report: ConnectionReport) -> Text:
     return text
 
 
-def notes(account: AccountReport) -> Text | None:
+def notes(account: AccountReport, g: Glyphs = UNICODE) -> Text | None:
     """One line per connection with something to explain (why it failed, what is stale).
 
     Printed under the table at full width, so a long reason is never squeezed into a cell.
@@ -49,10 +65,29 @@ def notes(account: AccountReport) -> Text | None:
             if text:
                 text.append("\n")
             text.append(
-                f"{marker(report.status)} {report.connection.upper()}: ", style=style(report.status)
+                f"{marker(report.status, g)} {report.connection.upper()}: ",
+                style=style(report.status),
             )
             text.append(report.error, style="dim")
     return text or None
+
+
+def counted_words(account: AccountReport) -> str | None:
+    """What an account's total covers, when that is not simply every connection:
+    `0 of 1 connections counted`, `not in totals` (disabled); None when all are counted."""
+    if not account.enabled:
+        return "not in totals"
+    counted = sum(1 for c in account.connections if c.counted)
+    if counted == len(account.connections):
+        return None
+    return f"{counted} of {len(account.connections)} connections counted"
+
+
+def total_text(account: AccountReport, quote: str, g: Glyphs = UNICODE) -> str:
+    """An account's total, or `—` when nothing in it is counted (never a made-up `$0.00`)."""
+    if account.enabled and any(c.counted for c in account.connections):
+        return money(account.total, quote)
+    return g.none
 
 
 def account_table(
@@ -60,43 +95,105 @@ def account_table(
     quote: str,
     total_label: str,
     changes: Mapping[str, Decimal] | None = None,
+    width: int | None = None,
+    g: Glyphs = UNICODE,
 ) -> Table:
-    """One account: a row per connection with marker, balance and status, then the total."""
+    """One account: a row per connection with marker, balance and status, then the total
+    (with what it covers when that is not every connection).
+
+    Within `width` the marker, balance, change and status word are always whole: padding
+    goes first, then the status column folds, then connection and exchange names are cut.
+    """
+    table, _ = _account_table(account, quote, total_label, changes, width, g)
+    return table
+
+
+def _account_table(
+    account: AccountReport,
+    quote: str,
+    total_label: str,
+    changes: Mapping[str, Decimal] | None,
+    width: int | None,
+    g: Glyphs,
+) -> tuple[Table, bool]:
+    """The table and whether it fits `width` (None: any width)."""
+    words = counted_words(account)
+    with_change = changes is not None
+    rows: list[list[Text]] = []
+    for report in account.connections:
+        cells = [
+            Text(marker(report.status, g), style=style(report.status)),
+            Text(report.connection.upper()),
+            Text(report.exchange),
+            Text(shown_balance(report, quote, g), style="" if report.counted else "dim"),
+        ]
+        if changes is not None:
+            cells.append(change_cell(changes.get(report.key), quote, g))
+        cells.append(_status_cell(report))
+        rows.append(cells)
+    if not account.connections:
+        empty = [Text(""), Text("(no connections)", style="dim"), Text(""), Text("")]
+        rows.append([*empty, *([Text("")] if with_change else []), Text("")])
+    footer = [
+        Text(""),
+        Text(total_label, style="bold"),
+        Text(""),
+        Text(total_text(account, quote, g), style="bold"),
+        *([Text("")] if with_change else []),
+        Text(words or "", style="yellow" if account.enabled else "dim"),
+    ]
+
+    def widest(column: int) -> int:
+        return max(_text_width(cells[column]) for cells in [*rows, footer])
+
+    status = len(footer) - 1
+    status_content = min(STATUS_MAX, widest(status))
+    status_least = max((cell_len(status_text(r)) for r in account.connections), default=0)
+    columns = [
+        Column(1, 1, 1),
+        Column(max(16, widest(1)), widest(1), min(widest(1), 8), step=2),
+        Column(max(9, widest(2)), widest(2), min(widest(2), 6), step=2),
+        Column(max(14, widest(3)), widest(3), widest(3)),
+        *([Column(max(11, widest(4)), widest(4), widest(4))] if with_change else []),
+        Column(status_content, status_content, min(status_content, status_least), step=1),
+    ]
+    if width is None:
+        widths, fits = [c.natural for c in columns], True
+    else:
+        widths, fits = fit_columns(columns, width, gap=COLUMN_GAP)
     table = Table(
-        box=box.SIMPLE,
+        box=g.table,
         show_header=False,
         show_footer=True,
         padding=(0, 1),
         pad_edge=False,
         show_edge=False,
     )
-    table.add_column("", width=1, footer="")
-    table.add_column("connection", min_width=16, footer=Text(total_label, style="bold"))
-    table.add_column("exchange", min_width=9, style="dim", footer="")
-    table.add_column(
+    names = [
+        "",
+        "connection",
+        "exchange",
         "balance",
-        justify="right",
-        min_width=14,
-        footer=Text(money(account.total, quote), style="bold"),
-    )
-    if changes is not None:
-        table.add_column("change", justify="right", min_width=11, footer="")
-    table.add_column("status", overflow="fold", max_width=38, footer="")
-    if not account.connections:
-        empty: list[RenderableType] = ["", Text("(no connections)", style="dim"), "", ""]
-        table.add_row(*empty, *([""] if changes is not None else []), "")
-    for report in account.connections:
-        cells: list[RenderableType] = [
-            Text(marker(report.status), style=style(report.status)),
-            Text(report.connection.upper()),
-            Text(report.exchange),
-            Text(shown_balance(report, quote), style="" if report.counted else "dim"),
-        ]
-        if changes is not None:
-            cells.append(change_cell(changes.get(report.key), quote))
-        cells.append(_status_cell(report))
+        *(["change"] if with_change else []),
+        "status",
+    ]
+    for i, name in enumerate(names):
+        table.add_column(
+            name,
+            width=widths[i],
+            footer=footer[i],
+            justify="right" if name in ("balance", "change") else "left",
+            style="dim" if name == "exchange" else "",
+            no_wrap=name != "status",
+            overflow="fold" if name == "status" else "ellipsis",
+        )
+    for cells in rows:
         table.add_row(*cells)
-    return table
+    return table, fits
+
+
+def _text_width(text: Text) -> int:
+    return max((cell_len(line) for line in text.plain.split("\n")), default=0)
 
 
 def _indent(renderable: RenderableType, spaces: int) -> RenderableType:
@@ -105,7 +202,7 @@ def _indent(renderable: RenderableType, spaces: int) -> RenderableType:
     return Padding(renderable, (0, 0, 0, spaces), expand=False)
 
 
-def coverage_line(portfolio: Portfolio) -> Text | None:
+def coverage_line(portfolio: Portfolio, g: Glyphs = UNICODE) -> Text | None:
     """`⚠ Totals cover 4 of 5 connections; not counted: bob/kraken (auth_failed)` or None."""
     summary = portfolio.summary
     stale = [c for c in portfolio.connections if c.status is Status.STALE]
@@ -119,7 +216,7 @@ def coverage_line(portfolio: Portfolio) -> Text | None:
         listed = ", ".join(f"{c.key} ({c.status.value})" for c in missing[:6])
         more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
         text.append(
-            f"⚠ Totals cover {summary.connections_counted} of {summary.connections_total} "
+            f"{g.warn} Totals cover {summary.connections_counted} of {summary.connections_total} "
             f"connections; not counted: {listed}{more}",
             style="yellow",
         )
@@ -129,21 +226,86 @@ def coverage_line(portfolio: Portfolio) -> Text | None:
         listed = ", ".join(c.key for c in stale[:6])
         more = f" and {len(stale) - 6} more" if len(stale) > 6 else ""
         text.append(
-            f"⚠ Stale values counted (last good value kept after a failed fetch): {listed}{more}",
+            f"{g.warn} Stale values counted (last good value kept after a failed fetch): "
+            f"{listed}{more}",
             style="yellow",
         )
     return text
 
 
-def summary_table(portfolio: Portfolio) -> Table:
+NOT_SELECTED = "not selected"
+NO_PLATFORM = "no platform account configured"
+
+
+def platform_absence(
+    full: Config, shown: Config, user: str | None, broker: str | None
+) -> str | None:
+    """Why the report has no platform figure although the config has a platform account:
+    `--user` leaves the platform out, `--broker` may match none of its connections."""
+    if not full.platform.connections:
+        return None  # nothing configured: the report says so by itself
+    if user is not None:
+        return NOT_SELECTED
+    if not shown.platform.connections:
+        return f"{NOT_SELECTED} (no platform connection matches --broker {broker})"
+    return None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The summary's figures as shown: money when known, else the words saying why not
+    (`short`: the one-word form of the live view's summary line)."""
+
+    platform: str
+    platform_short: str
+    capital: str
+    average: str
+    short: str  # capital and average, short, when unknown
+
+
+def figures(portfolio: Portfolio, platform_note: str | None = None, g: Glyphs = UNICODE) -> Figures:
+    """`platform_note`: why the platform is not in this report (e.g. `not selected`); None
+    when it is (an empty platform then means none is configured)."""
     s, quote = portfolio.summary, portfolio.quote
+    platform = portfolio.platform
+    if platform_note is not None:
+        plat, plat_short = platform_note, NOT_SELECTED
+    elif not platform.connections:
+        plat, plat_short = NO_PLATFORM, "none"
+    elif not any(c.counted for c in platform.connections):
+        plat = f"{g.none} (0 of {len(platform.connections)} platform connections counted)"
+        plat_short = g.none
+    else:
+        plat = plat_short = money(s.platform_total, quote)
+    enabled = [u for u in portfolio.users if u.enabled]
+    user_connections = [c for u in enabled for c in u.connections]
+    if not portfolio.users:
+        capital = average = "no user accounts configured"
+        short = "none"
+    elif not enabled:
+        capital = average = "no enabled user accounts"
+        short = "none"
+    elif not any(c.counted for c in user_connections):
+        capital = average = f"{g.none} (0 of {len(user_connections)} user connections counted)"
+        short = g.none
+    else:
+        capital, average = money(s.total_user_capital, quote), money(s.average_per_user, quote)
+        short = ""
+    return Figures(plat, plat_short, capital, average, short)
+
+
+def summary_table(
+    portfolio: Portfolio, platform_note: str | None = None, g: Glyphs = UNICODE
+) -> Table:
+    s = portfolio.summary
+    shown = figures(portfolio, platform_note, g)
     table = Table.grid(padding=(0, 3))
     table.add_column()
     table.add_column()
     table.add_row("Total Users:", str(s.user_count))
-    table.add_row("Total User Capital:", money(s.total_user_capital, quote))
-    table.add_row("Average per User:", money(s.average_per_user, quote))
-    table.add_row("Platform Total:", money(s.platform_total, quote))
+    table.add_row("Total User Capital:", shown.capital)
+    table.add_row("Average per User:", shown.average)
+    table.add_row("Platform Total:", shown.platform)
     counted = f"{s.connections_counted} of {s.connections_total} counted"
     table.add_row("Connections:", Text(counted, style="" if s.complete else "yellow"))
     return table
@@ -154,49 +316,93 @@ def report(
     *,
     show_platform: bool = True,
     changes: Mapping[str, Decimal] | None = None,
-    width: int = RULE_WIDTH,
-    title: str = "NIJA USER ACCOUNT BALANCES",
-) -> Group:
-    """The whole report as one renderable (status on every row)."""
-    heavy, light = _rule("=", width), _rule("-", width)
-    when = portfolio.generated_at.strftime("%Y-%m-%d %H:%M:%S")
-    parts: list[RenderableType] = [
-        heavy,
-        Text(title, style="bold"),
-        heavy,
-        Text(f"Generated: {when}    Basis: {portfolio.basis} ({portfolio.quote})"),
-        heavy,
-    ]
-    if show_platform:
-        parts += [
-            Text(""),
-            Text(f"🔷 PLATFORM ACCOUNT ({portfolio.platform.name})", style="bold"),
-            light,
-            _indent(account_table(portfolio.platform, portfolio.quote, "TOTAL", changes), 3),
+    width: int | None = None,
+    title: str = TITLE,
+    platform_note: str | None = None,
+) -> Report:
+    """The whole report as one renderable (status on every row), `width` wide (None: the
+    width it is rendered at).
+
+    `platform_note` says why the platform is left out (`not selected`): the summary shows it
+    instead of a platform total. Without `show_platform` it is `not selected`.
+    """
+    if not show_platform and platform_note is None:
+        platform_note = NOT_SELECTED
+    return Report(portfolio, show_platform, changes, width, title, platform_note)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The report of `report()`, laid out for the width it is rendered at."""
+
+    portfolio: Portfolio
+    show_platform: bool
+    changes: Mapping[str, Decimal] | None
+    width: int | None
+    title: str
+    platform_note: str | None
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width if self.width is None else min(self.width, options.max_width)
+        yield Group(*self.parts(width, glyphs(options))[0])
+
+    def fits(self, width: int, g: Glyphs = UNICODE) -> bool:
+        """Whether every table fits `width` with its figures whole."""
+        return self.parts(width, g)[1]
+
+    def parts(self, width: int, g: Glyphs = UNICODE) -> tuple[list[RenderableType], bool]:
+        portfolio, changes, quote = self.portfolio, self.changes, self.portfolio.quote
+        light = rule(LIGHT, width)
+        detail = f"{when(portfolio.generated_at)}    Basis: {portfolio.basis} ({quote})"
+        parts: list[RenderableType] = [
+            *heading(self.title, detail, width, demo=portfolio.demo, g=g)
         ]
-        if (platform_notes := notes(portfolio.platform)) is not None:
-            parts.append(_indent(platform_notes, 3))
-    parts += [Text(""), Text("🔷 USER ACCOUNTS", style="bold"), light]
-    if not portfolio.users:
-        parts.append(_indent(Text("No user accounts configured.", style="dim"), 3))
-    for user in portfolio.users:
-        heading = f"👤 User: {user.id}"
-        if user.name != user.id:
-            heading += f" ({user.name})"
-        if not user.enabled:
-            heading += " — disabled, not in totals"
-        parts += [
-            Text(""),
-            _indent(Text(heading, style="bold" if user.enabled else "dim"), 3),
-            _indent(_rule("-", width - 3), 3),
-            _indent(account_table(user, portfolio.quote, "SUBTOTAL", changes), 6),
-        ]
-        if (user_notes := notes(user)) is not None:
-            parts.append(_indent(user_notes, 6))
-    parts += [Text(""), heavy, Text("SUMMARY", style="bold"), heavy]
-    parts.append(_indent(summary_table(portfolio), 3))
-    coverage = coverage_line(portfolio)
-    if coverage is not None:
-        parts.append(_indent(coverage, 3))
-    parts.append(heavy)
-    return Group(*parts)
+        fits = True
+        if self.show_platform:
+            platform = portfolio.platform
+            parts += [
+                Text(""),
+                Text(
+                    f"{g.platform}PLATFORM ACCOUNT ({platform.name})"
+                    if platform.connections
+                    else f"{g.platform}PLATFORM ACCOUNT",
+                    style="bold",
+                ),
+                light,
+            ]
+            if platform.connections:
+                table, fit = _account_table(platform, quote, "TOTAL", changes, width - 3, g)
+                parts.append(_indent(table, 3))
+                fits &= fit
+            else:
+                why = (self.platform_note or NO_PLATFORM).capitalize()
+                parts.append(_indent(Text(f"{why}.", style="dim"), 3))
+            if (platform_notes := notes(platform, g)) is not None:
+                parts.append(_indent(platform_notes, 3))
+        parts += [Text(""), Text(f"{g.platform}USER ACCOUNTS", style="bold"), light]
+        if not portfolio.users:
+            parts.append(_indent(Text("No user accounts configured.", style="dim"), 3))
+        for user in portfolio.users:
+            title = f"{g.user}User: {user.id}"
+            if user.name != user.id:
+                title += f" ({user.name})"
+            if not user.enabled:
+                title += f"{g.dash}disabled, not in totals"
+            table, fit = _account_table(user, quote, "SUBTOTAL", changes, width - 6, g)
+            fits &= fit
+            parts += [
+                Text(""),
+                _indent(Text(title, style="bold" if user.enabled else "dim"), 3),
+                _indent(rule(LIGHT, width - 3), 3),
+                _indent(table, 6),
+            ]
+            if (user_notes := notes(user, g)) is not None:
+                parts.append(_indent(user_notes, 6))
+        heavy = rule(HEAVY, width)
+        parts += [Text(""), heavy, Text("SUMMARY", style="bold"), heavy]
+        parts.append(_indent(summary_table(portfolio, self.platform_note, g), 3))
+        coverage = coverage_line(portfolio, g)
+        if coverage is not None:
+            parts.append(_indent(coverage, 3))
+        parts.append(heavy)
+        return parts, fits

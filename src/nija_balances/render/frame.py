@@ -1,0 +1,163 @@
+"""What every text report shares: its width, its header and rules, its columns, no trailing
+spaces.
+
+- Width: on a terminal, the terminal's width kept between 60 and 120 columns (narrower
+  wraps every line, wider is hard to read); in a pipe, `COLUMNS` if set, else 100, within the
+  same bounds, so `nija show | less` or a diff of two runs is the same every time.
+- Header: `show`, `user` and `status` open with the same block (a heavy rule, the title, a
+  heavy rule, when it was generated, a heavy rule) and end with a heavy rule.
+- Columns: `fit_columns` gives each column of a table a width so that the table fits; the
+  figures (markers, balances, changes, status words) are never the ones cut.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.text import Text
+
+from nija_balances.render.markers import UNICODE, Glyphs
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+
+MIN_WIDTH = 60
+MAX_WIDTH = 120
+PIPE_WIDTH = 100
+HEAVY, LIGHT = "=", "-"
+DEMO = "DEMO (simulated accounts)"  # after the title of a report of the built-in demo
+
+
+def clamp_width(width: int) -> int:
+    return max(MIN_WIDTH, min(MAX_WIDTH, width))
+
+
+def output_width(console: Console, environ: Mapping[str, str] | None = None) -> int:
+    """The width a report is printed at on `console` (see the module's docstring)."""
+    if console.is_terminal:
+        return clamp_width(console.width)  # Rich reads COLUMNS first, then the terminal
+    columns = (os.environ if environ is None else environ).get("COLUMNS", "")
+    return clamp_width(int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH)
+
+
+def print_report(console: Console, renderable: RenderableType) -> None:
+    """Print a report at its output width, without trailing spaces."""
+    console.width = output_width(console)
+    console.print(Printable(renderable))
+
+
+class Printable:
+    """`renderable` as it can be printed: the spaces at the end of each line removed
+    (tables pad every cell), and what the output's encoding cannot carry replaced (a user's
+    name, an exchange's message, Rich's `…`) so that printing never fails. Our own glyphs
+    are chosen for the encoding before this (`markers.glyphs`)."""
+
+    def __init__(self, renderable: RenderableType, *, trim: bool = True) -> None:
+        self.renderable, self.trim = renderable, trim
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = console.render_lines(self.renderable, options, pad=not self.trim, new_lines=False)
+        encoding = options.encoding
+        for line in lines:
+            for segment in rstrip_segments(line) if self.trim else line:
+                yield encodable(segment, encoding)
+            yield Segment.line()
+
+
+def encodable(segment: Segment, encoding: str) -> Segment:
+    """`segment` with each character `encoding` cannot carry replaced, cell for cell: `…` by
+    `~`, anything else by `?` (a wide character by `??`), so columns stay aligned."""
+    if segment.control or encoding.startswith("utf"):
+        return segment
+    try:
+        segment.text.encode(encoding)
+        return segment
+    except (UnicodeEncodeError, LookupError):
+        pass
+    out = []
+    for char in segment.text:
+        try:
+            char.encode(encoding)
+            out.append(char)
+        except (UnicodeEncodeError, LookupError):
+            out.append("~" if char == "…" else "?" * max(1, cell_len(char)))
+    return Segment("".join(out), segment.style, segment.control)
+
+
+def rstrip_segments(line: Sequence[Segment]) -> list[Segment]:
+    """The segments of one line without its trailing whitespace (styles kept)."""
+    kept = list(line)
+    while kept and not kept[-1].control:
+        last = kept[-1]
+        text = last.text.rstrip()
+        if text:
+            kept[-1] = Segment(text, last.style, last.control)
+            break
+        kept.pop()
+    return kept
+
+
+def when(moment: datetime) -> str:
+    """`Generated: 2026-01-21 16:00:00`, in local time."""
+    return f"Generated: {moment.strftime('%Y-%m-%d %H:%M:%S')}"
+
+
+def heading(
+    title: str, detail: str, width: int, *, demo: bool = False, g: Glyphs = UNICODE
+) -> list[Text]:
+    """The block every report opens with."""
+    heavy = rule(HEAVY, width)
+    return [
+        heavy,
+        Text(title + (f"{g.dash}{DEMO}" if demo else ""), style="bold"),
+        heavy,
+        Text(detail),
+        heavy,
+    ]
+
+
+def rule(char: str, width: int) -> Text:
+    return Text(char * max(0, width))
+
+
+@dataclass(frozen=True)
+class Column:
+    """How wide a column wants to be (`natural`), how wide its widest cell is (`content`),
+    and how narrow it may get (`least`): below `content` its cells are cut or folded.
+    Columns are narrowed in `step` order: first down to `content` (only padding goes),
+    then step by step down to `least`."""
+
+    natural: int
+    content: int
+    least: int
+    step: int = 0  # 0: never below `content`
+
+
+def fit_columns(columns: Iterable[Column], width: int, gap: int) -> tuple[list[int], bool]:
+    """Widths for `columns` (separated by `gap` characters) within `width`, and whether they
+    fit. Padding goes first, then the columns of step 1, 2, ... down to their `least`."""
+    cols = list(columns)
+    widths = [c.natural for c in cols]
+    room = width - gap * max(0, len(cols) - 1)
+
+    def excess() -> int:
+        return sum(widths) - room
+
+    for i, c in enumerate(cols):  # padding only: nothing is lost
+        if excess() <= 0:
+            return widths, True
+        widths[i] -= min(excess(), widths[i] - c.content)
+    for step in sorted({c.step for c in cols if c.step}):
+        group = [i for i, c in enumerate(cols) if c.step == step]
+        while excess() > 0:  # narrow the widest of this step first, one column at a time
+            i = max(group, key=lambda j: widths[j] - cols[j].least)
+            if widths[i] <= cols[i].least:
+                break
+            widths[i] -= 1
+    return widths, excess() <= 0
