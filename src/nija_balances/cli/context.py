@@ -46,6 +46,7 @@ class Terminal:
         self.no_color = False
         self.verbose = False
         self._given: set[str] = set()  # options given on the command line
+        self._plugins_reported = False
 
     @classmethod
     def of(cls, ctx: typer.Context) -> Terminal:
@@ -132,10 +133,23 @@ class Terminal:
         try:
             config = load_config(self.config, demo=self.demo)
         except ConfigError as exc:
+            self.report_plugin_problems()  # maybe why an exchange is unknown
             self.fail(str(exc))
+        self.report_plugin_problems()
         for warning in config.warnings:
             self.warn(warning)
         return config
+
+    def report_plugin_problems(self) -> None:
+        """One warning line per adapter plugin that could not be loaded, once per run, and
+        only when this run looked the plugins up (a config naming no exchange outside the
+        built-ins never does)."""
+        registry = sys.modules.get("nija_balances.adapters.registry")
+        if self._plugins_reported or registry is None or not registry.plugins_consulted():
+            return
+        self._plugins_reported = True
+        for problem in registry.plugin_problems():
+            self.warn(problem)
 
     def open_session(self, config: Config | None = None) -> Session:
         """A Session over `config` (default: the config the options name) and the store its

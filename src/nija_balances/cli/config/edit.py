@@ -255,7 +255,9 @@ def add_connection(
     if isinstance(table, dict) and name in table:
         term.fail(f"{account} already has a connection '{name}'; nothing was changed")
     exchange = (exchange or name).strip().lower()
-    if not is_known_exchange(exchange):
+    known = is_known_exchange(exchange)
+    term.report_plugin_problems()
+    if not known:
         guess = suggest_exchange(exchange)
         term.fail(
             f"unknown exchange '{exchange}'"

@@ -286,7 +286,8 @@ def check(
     """Validate the config and say, per connection, what would stop it from working.
 
     Lists the credentials found (by source, never the value) or the env var names that were
-    looked for, and whether an adapter serves the exchange. Exit 0 when every enabled
+    looked for, whether an adapter serves the exchange, and the adapter plugins installed
+    (`plugin NAME SOURCE ok`, or the error that kept it from loading). Exit 0 when every enabled
     connection is ready, 1 when something needs attention, 2 when the config does not load.
     With `--connect` every connection is fetched once and shown with its status word.
 
@@ -304,6 +305,7 @@ def check(
         term.say("no connections are configured; add one with `nija config add-connection`")
     else:
         term.write_data("\n".join(_columns(rows)))
+    _list_plugins(term, after=bool(rows))
     problems = [r for r in rows if r[0] not in ("ready", "disabled")]
     where = cfg.source or "the built-in demo"
     if problems:
@@ -315,6 +317,21 @@ def check(
         failed = _connect(term, cfg, inspector) or failed
     if failed:
         raise typer.Exit(EXIT_INCOMPLETE)
+
+
+def _list_plugins(term: Terminal, *, after: bool) -> None:
+    """The installed adapter plugins, one line each (`plugin NAME SOURCE ok|error: ...`),
+    as a block of their own; nothing when none is installed. A broken one is also the
+    usual warning line."""
+    from nija_balances.adapters.registry import plugin_infos
+
+    rows = [
+        ("plugin", p.name, p.source, "ok" if p.error is None else f"error: {p.error}")
+        for p in plugin_infos()
+    ]
+    if rows:
+        term.write_data(("\n" if after else "") + "\n".join(_columns(rows)))
+    term.report_plugin_problems()
 
 
 def _connect(term: Terminal, cfg: Config, inspector: Inspector) -> bool:
