@@ -18,6 +18,7 @@ import sys
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1  # some connection failed where the command promises it (status, --strict)
 EXIT_USAGE = 2  # usage or config error
+EXIT_SOFTWARE = 70  # internal error: a bug (EX_SOFTWARE); the traceback with -v
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from nija_balances.cli import EXIT_USAGE
+from nija_balances.cli import EXIT_SOFTWARE, EXIT_USAGE
 
 if TYPE_CHECKING:
     import logging
@@ -47,6 +47,7 @@ class Terminal:
         self.verbose = False
         self._given: set[str] = set()  # options given on the command line
         self._plugins_reported = False
+        self._loaded: Config | None = None  # the config load_config read, for redaction
 
     @classmethod
     def of(cls, ctx: typer.Context) -> Terminal:
@@ -122,6 +123,40 @@ class Terminal:
         self.err.print(f"[bold red]error:[/] {escape(message)}")
         raise typer.Exit(code)
 
+    def unexpected(self, exc: Exception) -> NoReturn:
+        """An exception escaped the command. A user error (`ConfigError`, `SelectionError`)
+        exits 2 with its message; anything else is a bug: one line naming it (the traceback
+        with `-v`), exit 70. No known secret is ever printed."""
+        from nija_balances.cli import failure
+
+        if failure.is_user_error(exc):
+            self.fail(str(exc))
+        text = failure.internal_error_text(exc, verbose=bool(self.verbose), secrets=self.secrets())
+        failure.write_stderr(text)
+        raise typer.Exit(EXIT_SOFTWARE)
+
+    def secrets(self) -> list[str]:
+        """Every secret this run knows of, for redaction: the values of environment
+        variables with secret-looking names, and the credentials (env, `.env`, inline) and
+        secret-looking `ccxt` options of the loaded config."""
+        from nija_balances.cli.failure import env_secrets
+
+        found = env_secrets()
+        config = self._loaded
+        if config is None:
+            return found
+        try:
+            from nija_balances.config.credentials import load_dotenv_files, resolve
+
+            dotenv = load_dotenv_files(config.env_files)
+            for account in config.accounts:
+                for conn in account.connections:
+                    found += resolve(conn, dotenv=dotenv).secrets()
+                    found += _secret_values(conn.ccxt)
+        except Exception:  # redaction must not fail the report of an error: env values only
+            pass
+        return found
+
     # ------------------------------------------------------------------ config and data
 
     def load_config(self) -> Config:
@@ -136,6 +171,7 @@ class Terminal:
             self.report_plugin_problems()  # maybe why an exchange is unknown
             self.fail(str(exc))
         self.report_plugin_problems()
+        self._loaded = config
         for warning in config.warnings:
             self.warn(warning)
         return config
@@ -225,6 +261,21 @@ class Terminal:
             import logging
 
             logging.getLogger("nija_balances").setLevel(logging.NOTSET)
+
+
+def _secret_values(options: object, secret: bool = False) -> list[str]:
+    """The string values under secret-looking keys of (nested) options."""
+    from nija_balances.cli.failure import SECRET_NAME
+
+    if isinstance(options, dict):
+        return [
+            v
+            for k, value in options.items()
+            for v in _secret_values(value, secret or bool(SECRET_NAME.search(str(k))))
+        ]
+    if isinstance(options, list | tuple):
+        return [v for item in options for v in _secret_values(item, secret)]
+    return [options] if secret and isinstance(options, str) and options.strip() else []
 
 
 def _stderr_handler() -> logging.Handler:

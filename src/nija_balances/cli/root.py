@@ -8,12 +8,17 @@ shows.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+from typer.exceptions import TyperException
 
+from nija_balances.cli.context import Terminal
 from nija_balances.cli.lazy import Lazy, LazyGroup
 from nija_balances.cli.options import EDITS, FETCHES, GLOBAL_OPTIONS
+
+if TYPE_CHECKING:
+    from typer._click import Context
 
 COMMANDS = {
     "init": Lazy(
@@ -53,11 +58,23 @@ COMMANDS = {
 
 
 class Root(LazyGroup):
-    """The `nija` group: the commands above, and the global options before the command."""
+    """The `nija` group: the commands above, and the global options before the command.
+
+    An exception escaping a command that is not one of click's (usage errors, exits) goes to
+    `Terminal.unexpected`: exit 2 for a user error, else one line and exit 70.
+    """
 
     def __init__(self, **attrs: Any) -> None:  # Typer builds it from the class
         super().__init__(lazy=COMMANDS, **attrs)
         self.params.extend(GLOBAL_OPTIONS)
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (TyperException, typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            ctx.ensure_object(Terminal).unexpected(exc)
 
 
 def _root() -> None:
@@ -70,6 +87,9 @@ app = typer.Typer(
     callback=_root,
     help="Every balance you run — platform and user accounts across exchanges — in one report.\n\n"
     "Start with `nija show --demo`, then `nija init` to write your own config.",
+    epilog="Exit codes: 0 ok · 1 a connection failed where the command promises it (`status`, "
+    "`show --strict`, `config check`) · 2 usage or config error · 70 internal error (a bug; "
+    "`-v` shows the traceback) · 130 interrupted (Ctrl-C)",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",
