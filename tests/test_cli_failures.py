@@ -124,3 +124,90 @@ def test_the_exit_codes_are_in_the_help() -> None:
     for code in ("0 ", "1 ", "2 ", "70 ", "130 "):
         assert f"{code}" in text
     assert "70 internal error" in text
+
+
+# ------------------------------------------------------------------ stdout that cannot be written
+
+NIJA = [sys.executable, "-m", "nija_balances"]
+FULL = "error: cannot write to stdout: No space left on device\n"
+CLOSED = "error: cannot write to stdout: it is closed\n"
+COMMANDS = [
+    pytest.param(("show", "--demo"), id="show"),
+    pytest.param(("show", "--demo", "--json"), id="show-json"),
+    pytest.param(("config", "show", "--demo"), id="config-show"),
+    pytest.param(("cache", "info"), id="cache-info"),
+    pytest.param(("--help",), id="help"),
+]
+
+
+def run_with_stdout(args: tuple[str, ...], redirect: str, home: Path) -> tuple[int, str]:
+    """`nija ARGS` with stdout redirected by the shell (`> /dev/full`, `>&-`); its exit
+    code and stderr."""
+    env = {**os.environ, "NIJA_BALANCES_HOME": str(home)}
+    done = subprocess.run(
+        ["sh", "-c", f'exec "$@" {redirect}', "sh", *NIJA, *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    return done.returncode, done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", COMMANDS)
+def test_a_full_stdout_is_one_line_and_exit_74(args: tuple[str, ...], tmp_path: Path) -> None:
+    assert run_with_stdout(args, "> /dev/full", tmp_path) == (74, FULL)
+
+
+@pytest.mark.parametrize("args", COMMANDS)
+def test_a_closed_stdout_is_one_line_and_exit_74(args: tuple[str, ...], tmp_path: Path) -> None:
+    assert run_with_stdout(args, ">&-", tmp_path) == (74, CLOSED)
+
+
+def test_a_command_that_writes_nothing_to_stdout_does_not_mind_it_closed(tmp_path: Path) -> None:
+    code, err = run_with_stdout(("config", "path", "--demo"), ">&-", tmp_path)
+    assert (code, err) == (74, CLOSED)  # it does write (the path): refused
+    code, err = run_with_stdout(("init",), ">&-", tmp_path)
+    assert code == 0, err  # its messages go to stderr
+    assert "wrote a starter config" in err
+
+
+@pytest.mark.parametrize("args", COMMANDS[:3])
+def test_a_reader_that_went_away_ends_the_run_silently_with_141(
+    args: tuple[str, ...], tmp_path: Path
+) -> None:
+    """`nija show | head -1`: once the reader has gone, exit 141 (128 + SIGPIPE, what the
+    shell reports for ls or cat) and not a word on stderr."""
+    env = {**os.environ, "NIJA_BALANCES_HOME": str(tmp_path)}
+    process = subprocess.Popen(
+        [*NIJA, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the first write: the write fails with EPIPE
+    err = process.stderr.read().decode()
+    assert (process.wait(timeout=60), err) == (141, "")
+
+
+def test_the_shell_pipe_into_head_exits_quietly(tmp_path: Path) -> None:
+    env = {**os.environ, "NIJA_BALANCES_HOME": str(tmp_path)}
+    command = " ".join(NIJA) + " show --demo | head -1; echo status=${PIPESTATUS[0]} >&2"
+    done = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert len(done.stdout.splitlines()) == 1
+    assert done.stderr in ("status=0\n", "status=141\n")
+
+
+def test_an_internal_error_while_the_options_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nija_balances.cli.context import Terminal
+
+    def broken(self: Terminal, name: str, value: object, *, given: bool) -> None:
+        raise KeyError(name)
+
+    monkeypatch.setattr(Terminal, "set_option", broken)
+    result = nija("--demo", "show")
+    assert (result.exit_code, result.stdout) == (70, "")
+    assert result.stderr == (
+        "error: internal error: KeyError: 'demo' (run with -v for the traceback)\n"
+    )

@@ -8,11 +8,13 @@ shows.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.exceptions import TyperException
 
+from nija_balances.cli import EXIT_SOFTWARE, failure
 from nija_balances.cli.context import Terminal
 from nija_balances.cli.lazy import Lazy, LazyGroup
 from nija_balances.cli.options import EDITS, FETCHES, GLOBAL_OPTIONS
@@ -68,10 +70,32 @@ class Root(LazyGroup):
         super().__init__(lazy=COMMANDS, **attrs)
         self.params.extend(GLOBAL_OPTIONS)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """The whole run (the console script's and CliRunner's) with `sys.stdout` guarded:
+        stdout that cannot be written ends it with one line (exit 74), or silently when
+        the reader went away (exit 141); an exception while the options are parsed is an
+        internal error (exit 70)."""
+        with failure.guarded_stdout() as guard:
+            try:
+                try:
+                    return super().main(*args, **kwargs)
+                finally:
+                    guard.flush()  # what is still buffered fails here, not at exit
+            except failure.OutputError as exc:
+                sys.exit(failure.output_failed(exc, guard))
+            except (TyperException, typer.Exit, typer.Abort):
+                raise
+            except Exception as exc:  # before any command ran: no terminal, no config
+                text = failure.internal_error_text(
+                    exc, verbose=False, secrets=failure.env_secrets()
+                )
+                failure.write_stderr(text)
+                sys.exit(EXIT_SOFTWARE)
+
     def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (TyperException, typer.Exit, typer.Abort):
+        except (TyperException, typer.Exit, typer.Abort, failure.OutputError):
             raise
         except Exception as exc:
             ctx.ensure_object(Terminal).unexpected(exc)
@@ -89,7 +113,8 @@ app = typer.Typer(
     "Start with `nija show --demo`, then `nija init` to write your own config.",
     epilog="Exit codes: 0 ok · 1 a connection failed where the command promises it (`status`, "
     "`show --strict`, `config check`) · 2 usage or config error · 70 internal error (a bug; "
-    "`-v` shows the traceback) · 130 interrupted (Ctrl-C)",
+    "`-v` shows the traceback) · 74 stdout could not be written (full or closed) · 130 "
+    "interrupted (Ctrl-C) · 141 the reader of stdout went away (`| head`), silently",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",
