@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import typer
+from typer.core import TyperOption
 from typer.exceptions import TyperException
 
 from nija_balances.cli import EXIT_SOFTWARE, failure
@@ -20,7 +21,7 @@ from nija_balances.cli.lazy import Lazy, LazyGroup
 from nija_balances.cli.options import EDITS, FETCHES, GLOBAL_OPTIONS
 
 if TYPE_CHECKING:
-    from typer._click import Context
+    from typer._click import Context, Parameter
 
 COMMANDS = {
     "init": Lazy(
@@ -59,6 +60,31 @@ COMMANDS = {
 }
 
 
+def _print_version(ctx: Context, param: Parameter, value: object) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    from nija_balances import __version__
+
+    try:
+        installed = version("nija-balances")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        installed = __version__
+    sys.stdout.write(f"nija-balances {installed}\n")
+    ctx.exit()
+
+
+VERSION = TyperOption(
+    param_decls=["--version"],
+    is_flag=True,
+    is_eager=True,  # before the other options: reads no config, runs no command
+    expose_value=False,
+    callback=_print_version,
+    help="Print the version and exit.",
+)
+
+
 class Root(LazyGroup):
     """The `nija` group: the commands above, and the global options before the command.
 
@@ -68,7 +94,7 @@ class Root(LazyGroup):
 
     def __init__(self, **attrs: Any) -> None:  # Typer builds it from the class
         super().__init__(lazy=COMMANDS, **attrs)
-        self.params.extend(GLOBAL_OPTIONS)
+        self.params.extend((*GLOBAL_OPTIONS, VERSION))
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """The whole run (the console script's and CliRunner's) with `sys.stdout` guarded:
