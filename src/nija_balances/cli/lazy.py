@@ -2,8 +2,8 @@
 `LazyGroup`), inside click's own `get_command` rather than by guessing from argv.
 
 A warm `nija show` should cost little more than starting Python, so it imports
-`cli/show.py` and no other command. A group's `--help` lists its commands from the
-summaries declared here, without importing any of them.
+`cli/show.py` and no other command. A group's `--help`, and shell completion of its command
+names, list its commands from the summaries declared here, without importing any of them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from nija_balances.cli.options import with_global_options
 
 if TYPE_CHECKING:
     from typer._click import Command, Context, HelpFormatter  # types only, as in options.py
+    from typer._click.shell_completion import CompletionItem
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,14 @@ class LazyGroup(TyperGroup):
         self._summaries_only = True
         try:
             super().format_help(ctx, formatter)
+        finally:
+            self._summaries_only = False
+
+    def shell_complete(self, ctx: Context, incomplete: str) -> list[CompletionItem]:
+        """Complete the group's command names from their summaries, importing none."""
+        self._summaries_only = True
+        try:
+            return super().shell_complete(ctx, incomplete)
         finally:
             self._summaries_only = False
 

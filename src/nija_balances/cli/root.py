@@ -142,7 +142,7 @@ app = typer.Typer(
     "`-v` shows the traceback) · 74 stdout could not be written (full or closed) · 130 "
     "interrupted (Ctrl-C) · 141 the reader of stdout went away (`| head`), silently",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (Typer's)
     rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
