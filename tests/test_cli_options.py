@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import io
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from conftest import write
 from nija_balances.cli.root import app
 
 
@@ -94,3 +96,56 @@ def test_completing_a_subcommand_and_options(tmp_path: Path) -> None:
     options = complete("nija show --j", tmp_path)
     assert options.stdout.split() == ["--json"]
     assert options.stderr == "COMMANDS:show\n"  # the command completed is the one imported
+
+
+# ------------------------------------------------------------------ -q / --quiet
+
+WARNED = '[users.pat.paper]\nexchange = "paper"\nbalances = { USD = 5 }\napi_key = "abcd1234"\n'
+
+
+@pytest.fixture
+def warned(tmp_path: Path) -> Path:
+    """A config whose loading warns (inline secret in a file others can read)."""
+    path = write(tmp_path / "c.toml", WARNED)
+    path.chmod(0o644)
+    return path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("-q", "show"), ("--quiet", "show"), ("show", "-q"), ("-q", "show", "--json")],
+)
+def test_quiet_silences_the_warnings_not_the_data(warned: Path, args: tuple[str, ...]) -> None:
+    loud = nija(*[a for a in args if a not in ("-q", "--quiet")], "--config", warned)
+    assert loud.stderr.startswith("warning: ")
+    quiet = nija(*args, "--config", warned)
+    assert (quiet.exit_code, quiet.stderr) == (0, "")
+    assert quiet.stdout.splitlines()[0] == loud.stdout.splitlines()[0]
+    assert len(quiet.stdout.splitlines()) == len(loud.stdout.splitlines())
+
+
+def test_quiet_still_shows_errors(tmp_path: Path) -> None:
+    result = nija("-q", "show", "--config", tmp_path / "missing.toml")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ")
+
+
+def test_quiet_silences_notes_and_the_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Progress is drawn only on a terminal: here stderr is made one."""
+    monkeypatch.setenv("TERM", "xterm")
+    from rich.console import Console
+
+    from nija_balances.cli.context import Terminal
+    from nija_balances.config.loader import load_config
+
+    for quiet in (False, True):
+        term = Terminal()
+        term.set_option("quiet", quiet, given=True)
+        seen = io.StringIO()
+        term.err = Console(file=seen, force_terminal=True, width=80)  # type: ignore[misc]
+        term.refresh(load_config(None, demo=True))
+        term.say("a note")
+        term.warn("a warning")
+        assert ("Fetching" in seen.getvalue()) is not quiet
+        assert ("a note" in seen.getvalue()) is not quiet
+        assert ("a warning" in seen.getvalue()) is not quiet

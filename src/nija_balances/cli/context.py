@@ -45,6 +45,7 @@ class Terminal:
         self.demo = False
         self.no_color = False
         self.verbose = False
+        self.quiet = False  # -q: only errors on stderr
         self._given: set[str] = set()  # options given on the command line
         self._plugins_reported = False
         self._loaded: Config | None = None  # the config load_config read, for redaction
@@ -61,15 +62,15 @@ class Terminal:
         """Record a global option. A value given on the command line replaces one given
         earlier (`nija --config a show --config b` reads b); a value from the environment or
         the default only fills a gap (`nija --demo show` stays a demo)."""
-        if name not in ("config", "demo", "no_color", "verbose"):
+        if name not in ("config", "demo", "no_color", "verbose", "quiet"):
             raise ValueError(f"not a global option: {name}")
         if not given and name in self._given:
             return
         if given:
             self._given.add(name)
         setattr(self, name, value)
-        if name == "verbose":
-            self._log_to_stderr(bool(value))
+        if name in ("verbose", "quiet"):
+            self._configure_logging()
 
     def config_path(self) -> Path:
         """The config file the options name: `--config`, `$NIJA_CONFIG` or the default path."""
@@ -109,11 +110,13 @@ class Terminal:
         sys.stdout.flush()
 
     def say(self, text: str, style: str | None = None) -> None:
-        """A message on stderr, printed as is (no markup, no wrapping)."""
+        """A message on stderr, printed as is (no markup, no wrapping); none with `-q`."""
+        if self.quiet:
+            return
         self.err.print(text, markup=False, highlight=False, soft_wrap=True, style=style)
 
     def warn(self, text: str) -> None:
-        """`warning: text` on stderr."""
+        """`warning: text` on stderr (none with `-q`)."""
         self.say(f"warning: {text}", style="yellow")
 
     def fail(self, message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -218,7 +221,7 @@ class Terminal:
         session = self.open_session(config)
         try:
             console = self.err
-            if not console.is_terminal or console.is_dumb_terminal:
+            if self.quiet or not console.is_terminal or console.is_dumb_terminal:
                 portfolio = session.collect(config, refresh=refresh, max_age=max_age)
             else:
                 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -247,17 +250,21 @@ class Terminal:
 
     # ------------------------------------------------------------------ logging
 
-    def _log_to_stderr(self, verbose: bool) -> None:
+    def _configure_logging(self) -> None:
         """`-v`: our own logger at INFO on stderr (third-party libraries may log requests
-        in detail, so only ours)."""
-        if verbose:
+        in detail, so only ours). `-q` (without `-v`): not even our warnings."""
+        if self.verbose:
             import logging
 
             logger = logging.getLogger("nija_balances")
             if not any(h.get_name() == _VERBOSE_HANDLER for h in logger.handlers):
                 logger.addHandler(_stderr_handler())
             logger.setLevel(logging.INFO)
-        elif "logging" in sys.modules:  # an earlier `-v` in this process (tests, API users)
+        elif self.quiet:
+            import logging
+
+            logging.getLogger("nija_balances").setLevel(logging.ERROR)
+        elif "logging" in sys.modules:  # an earlier `-v`/`-q` in this process (tests, API)
             import logging
 
             logging.getLogger("nija_balances").setLevel(logging.NOTSET)
