@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import io
+import logging
 import os
 import subprocess
 import sys
@@ -149,3 +150,84 @@ def test_quiet_silences_notes_and_the_progress_bar(monkeypatch: pytest.MonkeyPat
         assert ("Fetching" in seen.getvalue()) is not quiet
         assert ("a note" in seen.getvalue()) is not quiet
         assert ("a warning" in seen.getvalue()) is not quiet
+
+
+# ------------------------------------------------------------------ -v / -vv
+
+
+@pytest.fixture
+def logging_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`nija cache info` logs one record at each level from us and from third parties."""
+    from nija_balances.cli import cache
+
+    real = cache._open_store
+
+    def logged() -> object:
+        ours = logging.getLogger("nija_balances.store.sqlite")
+        ours.debug("ours at debug")
+        ours.info("ours at info")
+        for name in ("ccxt.base.exchange", "urllib3.connectionpool", "aiohttp.client"):
+            logging.getLogger(name).debug("%s request at debug", name)
+            logging.getLogger(name).info("%s request at info", name)
+        return real()
+
+    monkeypatch.setattr(cache, "_open_store", logged)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((), []),
+        (("-v",), ["INFO nija_balances.store.sqlite: ours at info"]),
+        (("-vv",), ["DEBUG nija_balances.store.sqlite: ours at debug",
+                    "INFO nija_balances.store.sqlite: ours at info"]),
+        (("-v", "cache", "info", "-v"), ["DEBUG nija_balances.store.sqlite: ours at debug",
+                                         "INFO nija_balances.store.sqlite: ours at info"]),
+        (("--verbose", "--verbose"), ["DEBUG nija_balances.store.sqlite: ours at debug",
+                                      "INFO nija_balances.store.sqlite: ours at info"]),
+    ],
+)  # fmt: skip
+def test_verbose_levels_log_ours_only(
+    logging_store: None, args: tuple[str, ...], expected: list[str]
+) -> None:
+    command = () if "cache" in args else ("cache", "info")
+    result = nija(*args, *command)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == expected
+    assert "request" not in result.stderr  # never a third party's records
+
+
+THIRD_PARTY = """
+import logging, sys
+from nija_balances.cli import cache, main
+
+real = cache._open_store
+
+def logged():
+    logging.getLogger("asyncio").warning("a third-party warning")
+    logging.getLogger("asyncio").error("a third-party error")
+    return real()
+
+cache._open_store = logged
+sys.argv = ["nija", *sys.argv[1:]]
+main()
+"""
+
+
+def test_quiet_drops_third_party_warnings_not_errors(tmp_path: Path) -> None:
+    """In a real process (pytest gives the root logger a handler of its own)."""
+
+    def run(*args: str) -> str:
+        env = {**os.environ, "NIJA_BALANCES_HOME": str(tmp_path)}
+        done = subprocess.run(
+            [sys.executable, "-c", THIRD_PARTY, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    assert run("cache", "info").splitlines() == ["a third-party warning", "a third-party error"]
+    assert run("-q", "cache", "info").splitlines() == ["a third-party error"]

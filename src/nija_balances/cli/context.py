@@ -44,7 +44,7 @@ class Terminal:
         self.config: Path | None = None  # --config / $NIJA_CONFIG; None: the default path
         self.demo = False
         self.no_color = False
-        self.verbose = False
+        self.verbose = 0  # -v: 1 (INFO of our logger), -vv: 2 (DEBUG)
         self.quiet = False  # -q: only errors on stderr
         self._given: set[str] = set()  # options given on the command line
         self._plugins_reported = False
@@ -66,6 +66,8 @@ class Terminal:
             raise ValueError(f"not a global option: {name}")
         if not given and name in self._given:
             return
+        if given and name == "verbose" and name in self._given:
+            value = self.verbose + int(value)  # type: ignore[call-overload]  # `-v show -v`
         if given:
             self._given.add(name)
         setattr(self, name, value)
@@ -251,23 +253,22 @@ class Terminal:
     # ------------------------------------------------------------------ logging
 
     def _configure_logging(self) -> None:
-        """`-v`: our own logger at INFO on stderr (third-party libraries may log requests
-        in detail, so only ours). `-q` (without `-v`): not even our warnings."""
-        if self.verbose:
-            import logging
+        """`-v`: our own logger at INFO on stderr, `-vv` at DEBUG (third-party libraries
+        may log requests in detail, so only ours, never theirs). `-q` (without `-v`): not
+        even our warnings, and a third party's only from ERROR up."""
+        if not self.verbose and not self.quiet and "logging" not in sys.modules:
+            return  # nothing was ever configured: nothing to undo
+        import logging
 
-            logger = logging.getLogger("nija_balances")
+        logger = logging.getLogger("nija_balances")
+        if self.verbose:
             if not any(h.get_name() == _VERBOSE_HANDLER for h in logger.handlers):
                 logger.addHandler(_stderr_handler())
-            logger.setLevel(logging.INFO)
-        elif self.quiet:
-            import logging
-
-            logging.getLogger("nija_balances").setLevel(logging.ERROR)
-        elif "logging" in sys.modules:  # an earlier `-v`/`-q` in this process (tests, API)
-            import logging
-
-            logging.getLogger("nija_balances").setLevel(logging.NOTSET)
+            logger.setLevel(logging.DEBUG if self.verbose >= 2 else logging.INFO)
+        else:  # an earlier `-v` in this process (tests, API users) ends here
+            logger.setLevel(logging.ERROR if self.quiet else logging.NOTSET)
+        if logging.lastResort is not None:  # what prints a record when no handler is set up
+            logging.lastResort.setLevel(logging.ERROR if self.quiet else logging.WARNING)
 
 
 def _secret_values(options: object, secret: bool = False) -> list[str]:

@@ -64,9 +64,9 @@ NO_COLOR = TyperOption(
 )
 VERBOSE = TyperOption(
     param_decls=["--verbose", "-v", "verbose"],
-    is_flag=True,
-    default=False,
-    help="Log what is fetched to stderr.",
+    count=True,
+    default=0,
+    help="Log what is fetched to stderr (-vv: in detail). Only nija-balances' own log.",
     expose_value=False,
     callback=_to_terminal,
 )
