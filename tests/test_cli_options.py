@@ -231,3 +231,24 @@ def test_quiet_drops_third_party_warnings_not_errors(tmp_path: Path) -> None:
 
     assert run("cache", "info").splitlines() == ["a third-party warning", "a third-party error"]
     assert run("-q", "cache", "info").splitlines() == ["a third-party error"]
+
+
+# ------------------------------------------------------------------ bare `nija`
+
+
+@pytest.mark.parametrize("args", [(), ("config",), ("cache",)], ids=["nija", "config", "cache"])
+def test_a_bare_group_prints_its_help_and_exits_0(args: tuple[str, ...]) -> None:
+    result = nija(*args)
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout.lstrip(" \n").startswith("Usage: nija ")
+    assert result.stdout == nija(*args, "--help").stdout
+    assert "Commands" in result.stdout
+
+
+def test_a_bare_nija_in_a_real_process(tmp_path: Path) -> None:
+    env = {**os.environ, "NIJA_BALANCES_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "nija_balances"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "Usage: " in done.stdout and "Commands" in done.stdout

@@ -49,6 +49,16 @@ class LazyGroup(TyperGroup):
         self._loaded: dict[str, Command] = {}
         self._summaries_only = False
 
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        """Without arguments, the group's help on stdout and exit 0, as `--help` does (click
+        prints it and exits 2, as for a usage error)."""
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            from typer._click.utils import echo
+
+            echo(ctx.get_help(), color=ctx.color)
+            ctx.exit()
+        return super().parse_args(ctx, args)
+
     def list_commands(self, ctx: Context) -> list[str]:
         return list(self.lazy)
 
