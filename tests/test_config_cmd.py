@@ -449,10 +449,16 @@ def test_import_prints_toml_and_reports_renames(home: Path) -> None:
     assert data["users"]["tom_baker"]["enabled"] is False
 
 
+SKIPPED_2 = (
+    "warning: 2 entries or files were skipped (listed above); the converted config leaves them out"
+)
+
+
 def test_import_of_a_broken_directory_converts_the_rest(home: Path, tmp_path: Path) -> None:
+    """Exit 1 when anything was skipped: the file is written, but it is not the whole."""
     source, out = EXAMPLES / "nija-users-broken", tmp_path / "out" / "config.toml"
     result = nija("config", "import", source, "--output", out)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert result.stdout == ""
     assert result.stderr.splitlines()[:6] == [
         f"imported 2 users, 2 connections from 3 files in {source}",
@@ -463,10 +469,10 @@ def test_import_of_a_broken_directory_converts_the_rest(home: Path, tmp_path: Pa
         f"  {source}/retail_kraken.json:10: invalid JSON: Expecting ',' delimiter (column 5)",
         "    hint: check commas, quotes and brackets on that line",
     ]
-    assert (
-        result.stderr.splitlines()[-1]
-        == f"wrote {out} (mode 600); next: nija config check --config {out}"
-    )
+    assert result.stderr.splitlines()[-2:] == [
+        f"wrote {out} (mode 600); next: nija config check --config {out}",
+        SKIPPED_2,
+    ]
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert [u.id for u in load_toml(out).users] == ["dana_reed", "alice_wong"]
     before = out.read_bytes()
@@ -475,7 +481,30 @@ def test_import_of_a_broken_directory_converts_the_rest(home: Path, tmp_path: Pa
         f"error: {out} already exists; nothing was written",
     )
     assert out.read_bytes() == before
-    assert nija("config", "import", source, "-o", out, "--force").exit_code == 0
+    assert nija("config", "import", source, "-o", out, "--force").exit_code == 1
+
+
+def test_import_to_stdout_that_skipped_something_exits_1(home: Path) -> None:
+    source = EXAMPLES / "nija-users-broken"
+    result = nija("config", "import", source)
+    assert result.exit_code == 1
+    assert result.stdout == convert(scan_directory(source, strict=False)).text  # still printed
+    assert result.stderr.splitlines()[-1] == SKIPPED_2
+    quiet = nija("config", "import", source, "-q")
+    assert (quiet.exit_code, quiet.stderr) == (1, "")
+
+
+def test_import_that_skipped_one_says_it_in_the_singular(home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "users"
+    source.mkdir()
+    (source / "retail_kraken.json").write_text(
+        '[{"user_id": "ann", "broker_type": "kraken"}, {"name": "no id"}]', "utf-8"
+    )
+    result = nija("config", "import", source)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "warning: 1 entry or file was skipped (listed above); the converted config leaves it out"
+    )
 
 
 def test_import_errors(home: Path, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from nija_balances.cli import EXIT_INCOMPLETE
 from nija_balances.cli.context import Terminal
 from nija_balances.cli.options import ForceOption
 
@@ -28,9 +29,10 @@ def import_users(
     """Convert NIJA user files into a config: every user, name, enabled flag and broker.
 
     Entries that cannot be read are reported with file, line and reason; the rest is
-    converted. The report (stderr) also lists the environment variables to rename: NIJA put
-    only the user's first name in them (`KRAKEN_USER_DAIVON_API_KEY`), nija-balances uses
-    the whole user id (`KRAKEN_USER_DAIVON_FRAZIER_API_KEY`).
+    converted and written, but the exit code is then 1: the result is not the whole. The
+    report (stderr) also lists the environment variables to rename: NIJA put only the
+    user's first name in them (`KRAKEN_USER_DAIVON_API_KEY`), nija-balances uses the whole
+    user id (`KRAKEN_USER_DAIVON_FRAZIER_API_KEY`).
 
     Examples: `nija config import ./config/users` ·
     `nija config import ./config/users -o ~/.config/nija-balances/config.toml`
@@ -71,3 +73,9 @@ def import_users(
             term.say(line)
     if output is not None:
         term.say(f"wrote {output} (mode 600); next: nija config check --config {output}")
+    skipped = len(scan.problems)  # entries or files that could not be read, each reported
+    if skipped:
+        what = "1 entry or file was" if skipped == 1 else f"{skipped} entries or files were"
+        them = "it" if skipped == 1 else "them"
+        term.warn(f"{what} skipped (listed above); the converted config leaves {them} out")
+        raise typer.Exit(EXIT_INCOMPLETE)
