@@ -220,13 +220,30 @@ def test_add_user_refusals_leave_the_file_untouched(
     assert team.read_text("utf-8") == USERS
 
 
-def test_add_user_warns_when_two_ids_read_the_same_variables(team: Path) -> None:
-    result = nija("config", "add-user", "Alice")
-    assert result.exit_code == 0
-    assert result.stderr.splitlines()[0] == (
-        "warning: 'Alice' and 'alice' read the same environment variables (*_USER_ALICE_*); "
-        "give one of them api_key_env / api_secret_env"
+@pytest.mark.parametrize("user_id", ["Alice", "ALICE", "alicE"])
+def test_add_user_refuses_an_id_that_differs_only_in_case(team: Path, user_id: str) -> None:
+    refused(
+        nija("config", "add-user", user_id),
+        f"error: user '{user_id}' would clash with 'alice' in {team}: both would read the same "
+        "environment variables (*_USER_ALICE_*); pick another id. Nothing was changed",
     )
+    assert team.read_text("utf-8") == USERS
+
+
+@pytest.mark.parametrize(
+    ("existing", "new"), [("a-b", "a_b"), ("a_b", "a-b"), ("a.b", "A B"), ("zoë", "zoé")]
+)
+def test_add_user_refuses_ids_that_collide_in_variable_names(
+    home: Path, existing: str, new: str
+) -> None:
+    home.mkdir()
+    path = home / "config.toml"
+    text = f'[users."{existing}"]\n'
+    path.write_text(text, "utf-8")
+    result = nija("config", "add-user", new)
+    assert result.exit_code == 2, result.output
+    assert f"would clash with '{existing}'" in flat(result.stderr)
+    assert path.read_text("utf-8") == text
 
 
 def test_edits_need_an_existing_valid_writable_file(

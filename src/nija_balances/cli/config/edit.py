@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -145,6 +146,18 @@ def _reads(conn: ConnectionConfig) -> str:
     return f"key from {parts[0]}, secret from {parts[1]}"
 
 
+def _user_id_clash(user_id: str, existing: Iterable[str]) -> str | None:
+    """The existing user id that `user_id` cannot stand beside: one that differs only in
+    case (`Alice`, `alice`) or in what becomes `_` in an environment variable name (`a-b`,
+    `a_b`, `a.b`, `a b`; `zoë`, `zoé`). Both would read the same API keys.
+
+    A local check: `config.syntax.user_id_clash`, if it lands, is the one to call."""
+    from nija_balances.config.credentials import env_token
+
+    token = env_token(user_id)
+    return next((u for u in existing if u != user_id and env_token(u) == token), None)
+
+
 def add_user(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(metavar="ID", help="User id (used in env var names).")],
@@ -174,11 +187,12 @@ def add_user(
     users = edit.users()
     if user_id in users:
         term.fail(f"user '{user_id}' already exists in {edit.path}; nothing was changed")
-    twin = next((u for u in users if env_token(u) == env_token(user_id)), None)
+    twin = _user_id_clash(user_id, users)
     if twin is not None:
-        term.warn(
-            f"'{user_id}' and '{twin}' read the same environment variables "
-            f"(*_USER_{env_token(user_id)}_*); give one of them api_key_env / api_secret_env",
+        term.fail(
+            f"user '{user_id}' would clash with '{twin}' in {edit.path}: both would read the "
+            f"same environment variables (*_USER_{env_token(user_id)}_*); pick another id. "
+            "Nothing was changed",
         )
     block = user_block(user_id, name.strip() if name else None, not disabled)
     edit.save(append_block(edit.text, block))
