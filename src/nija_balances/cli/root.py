@@ -137,10 +137,11 @@ app = typer.Typer(
     callback=_root,
     help="Every balance you run — platform and user accounts across exchanges — in one report.\n\n"
     "Start with `nija show --demo`, then `nija init` to write your own config.",
-    epilog="Exit codes: 0 ok · 1 a connection failed where the command promises it (`status`, "
-    "`show --strict`, `config check`) · 2 usage or config error · 70 internal error (a bug; "
-    "`-v` shows the traceback) · 74 stdout could not be written (full or closed) · 130 "
-    "interrupted (Ctrl-C) · 141 the reader of stdout went away (`| head`), silently",
+    epilog="Exit codes: 0 ok · 1 incomplete: a connection failed or needs attention "
+    "(`status`, `show --strict`, `config check`), or `config import` skipped an entry · "
+    "2 usage or config error · 70 internal error (a bug; `-v` shows the traceback) · "
+    "74 stdout could not be written (full or closed) · 130 interrupted (Ctrl-C) · "
+    "141 the reader of stdout went away (`| head`), silently · 143 `watch` ended by SIGTERM",
     no_args_is_help=True,
     add_completion=True,  # --install-completion, --show-completion (Typer's)
     rich_markup_mode="markdown",
