@@ -135,13 +135,15 @@ def test_global_options_are_accepted(isolated_home: Path, args: tuple[str, ...])
 
 
 def test_clear_says_how_many_entries_went(isolated_home: Path) -> None:
+    """On stderr: it is a message, not data (stdout stays empty)."""
     fill(isolated_home)
-    assert nija("cache", "clear") == (0, f"Removed 5 entries from {db(isolated_home)}\n", "")
+    assert nija("cache", "clear") == (0, "", f"Removed 5 entries from {db(isolated_home)}\n")
     out = nija("cache", "info")[1].splitlines()
     assert "Entries:  0 balances" in out and "Markets:  none" in out
     SqliteStore(db(isolated_home)).put("default", "a/b", result())
-    assert nija("cache", "clear") == (0, f"Removed 1 entry from {db(isolated_home)}\n", "")
-    assert nija("cache", "clear") == (0, f"Removed 0 entries from {db(isolated_home)}\n", "")
+    assert nija("cache", "clear") == (0, "", f"Removed 1 entry from {db(isolated_home)}\n")
+    assert nija("cache", "clear") == (0, "", f"Removed 0 entries from {db(isolated_home)}\n")
+    assert nija("cache", "clear", "-q") == (0, "", "")
 
 
 def test_corrupt_cache_is_reported_and_rebuilt(isolated_home: Path) -> None:
@@ -155,7 +157,7 @@ def test_corrupt_cache_is_reported_and_rebuilt(isolated_home: Path) -> None:
         f"moved to {aside} and rebuilt\n"
     )
     assert "Entries:  0 balances" in out.splitlines()
-    assert nija("cache", "clear") == (0, f"Removed 0 entries from {db(isolated_home)}\n", "")
+    assert nija("cache", "clear") == (0, "", f"Removed 0 entries from {db(isolated_home)}\n")
 
 
 def test_unusable_cache_file(isolated_home: Path) -> None:
@@ -195,7 +197,8 @@ def test_real_process(isolated_home: Path) -> None:
     assert done.stdout.splitlines()[0] == f"Path:     {db(isolated_home)} (not created yet)"
     cmd[-1] = "clear"
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    assert (done.returncode, done.stdout) == (0, f"Removed 0 entries from {db(isolated_home)}\n")
+    assert (done.returncode, done.stdout) == (0, "")
+    assert done.stderr == f"Removed 0 entries from {db(isolated_home)}\n"
 
 
 def test_cache_alone_shows_help() -> None:

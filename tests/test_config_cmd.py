@@ -220,12 +220,30 @@ def test_add_user_refusals_leave_the_file_untouched(
     assert team.read_text("utf-8") == USERS
 
 
-def test_add_user_refuses_an_id_that_differs_only_by_case(team: Path) -> None:
-    # a config may not hold both (config.syntax.user_id_clash): nothing is written
+@pytest.mark.parametrize("user_id", ["Alice", "ALICE", "alicE"])
+def test_add_user_refuses_an_id_that_differs_only_in_case(team: Path, user_id: str) -> None:
     refused(
-        nija("config", "add-user", "Alice"), "user 'Alice' differs from user 'alice' only by case"
+        nija("config", "add-user", user_id),
+        f"error: user '{user_id}' differs from user 'alice' only by case in {team}; "
+        "nothing was changed",
     )
     assert team.read_text("utf-8") == USERS
+
+
+@pytest.mark.parametrize(
+    ("existing", "new"), [("a-b", "a_b"), ("a_b", "a-b"), ("a.b", "A B"), ("zoë", "zoé")]
+)
+def test_add_user_refuses_ids_that_collide_in_variable_names(
+    home: Path, existing: str, new: str
+) -> None:
+    home.mkdir()
+    path = home / "config.toml"
+    text = f'[users."{existing}"]\n'
+    path.write_text(text, "utf-8")
+    result = nija("config", "add-user", new)
+    assert result.exit_code == 2, result.output
+    assert f"reads the same environment variables as user '{existing}'" in flat(result.stderr)
+    assert path.read_text("utf-8") == text
 
 
 def test_edits_need_an_existing_valid_writable_file(
@@ -448,10 +466,16 @@ def test_import_prints_toml_and_reports_renames(home: Path) -> None:
     assert data["users"]["tom_baker"]["enabled"] is False
 
 
+SKIPPED_2 = (
+    "warning: 2 entries or files were skipped (listed above); the converted config leaves them out"
+)
+
+
 def test_import_of_a_broken_directory_converts_the_rest(home: Path, tmp_path: Path) -> None:
+    """Exit 1 when anything was skipped: the file is written, but it is not the whole."""
     source, out = EXAMPLES / "nija-users-broken", tmp_path / "out" / "config.toml"
     result = nija("config", "import", source, "--output", out)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert result.stdout == ""
     assert result.stderr.splitlines()[:6] == [
         f"imported 2 users, 3 connections from 3 files in {source}; skipped 2 (see below): "
@@ -463,10 +487,10 @@ def test_import_of_a_broken_directory_converts_the_rest(home: Path, tmp_path: Pa
         f"  {source}/retail_kraken.json:10: [1]: invalid JSON: Expecting ',' delimiter (column 5)",
         "    hint: check commas, quotes and brackets on that line",
     ]
-    assert (
-        result.stderr.splitlines()[-1]
-        == f"wrote {out} (mode 600); next: nija config check --config {out}"
-    )
+    assert result.stderr.splitlines()[-2:] == [
+        f"wrote {out} (mode 600); next: nija config check --config {out}",
+        SKIPPED_2,
+    ]
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert [u.id for u in load_toml(out).users] == ["dana_reed", "alice_wong"]
     before = out.read_bytes()
@@ -475,7 +499,30 @@ def test_import_of_a_broken_directory_converts_the_rest(home: Path, tmp_path: Pa
         f"error: {out} already exists; nothing was written",
     )
     assert out.read_bytes() == before
-    assert nija("config", "import", source, "-o", out, "--force").exit_code == 0
+    assert nija("config", "import", source, "-o", out, "--force").exit_code == 1
+
+
+def test_import_to_stdout_that_skipped_something_exits_1(home: Path) -> None:
+    source = EXAMPLES / "nija-users-broken"
+    result = nija("config", "import", source)
+    assert result.exit_code == 1
+    assert result.stdout == convert(scan_directory(source, strict=False)).text  # still printed
+    assert result.stderr.splitlines()[-1] == SKIPPED_2
+    quiet = nija("config", "import", source, "-q")
+    assert (quiet.exit_code, quiet.stderr) == (1, "")
+
+
+def test_import_that_skipped_one_says_it_in_the_singular(home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "users"
+    source.mkdir()
+    (source / "retail_kraken.json").write_text(
+        '[{"user_id": "ann", "broker_type": "kraken"}, {"name": "no id"}]', "utf-8"
+    )
+    result = nija("config", "import", source)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "warning: 1 entry or file was skipped (listed above); the converted config leaves it out"
+    )
 
 
 def test_import_errors(home: Path, tmp_path: Path) -> None:

@@ -339,3 +339,70 @@ def test_help_texts_teach(home: Path) -> None:
 
 def flat(text: str) -> str:
     return " ".join(text.split())
+
+
+# --------------------------------------------------------------------- secret-looking options
+
+SEED, TOTP, OTP_SEED, BEARER, PRIVATE = (
+    "JBSWY3DPEHPK3PXP",
+    "T0TP-seed-4242",
+    "otp-seed-9191",
+    "Bearer abc-123-token",
+    "-----BEGIN PRIVATE KEY-----MIIEv",
+)
+TWOFA = f"""\
+[users.alice.kraken]
+ccxt = {{ twofa = "{SEED}", timeout = 30000, options = {{ totp = "{TOTP}", otpSeed = "{OTP_SEED}", \
+defaultType = "spot" }}, headers = {{ Authorization = "{BEARER}" }}, \
+privateKey = "{PRIVATE}", seeds = ["{SEED}"] }}
+"""
+HIDDEN = (
+    "ccxt.twofa",
+    "ccxt.options.totp",
+    "ccxt.options.otpSeed",
+    "ccxt.headers.Authorization",
+    "ccxt.privateKey",
+    "ccxt.seeds",
+)
+
+
+@pytest.fixture
+def twofa(home: Path) -> Path:
+    home.mkdir(exist_ok=True)
+    path = home / "config.toml"
+    path.write_text(TWOFA, "utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def test_show_never_prints_a_twofa_seed_or_any_secret_looking_value(twofa: Path) -> None:
+    for args in (("config", "show"), ("config", "show", "--json")):
+        result = nija(*args)
+        assert result.exit_code == 0, result.output
+        for secret in (SEED, TOTP, OTP_SEED, BEARER, PRIVATE, "abc-123"):
+            assert secret not in result.stdout + result.stderr, (args, secret)
+
+
+def test_show_text_says_where_each_hidden_value_comes_from(twofa: Path) -> None:
+    text = nija("config", "show").stdout
+    assert (
+        'ccxt = { twofa = "***", timeout = 30000, options = { totp = "***", otpSeed = "***", '
+        'defaultType = "spot" }, headers = { Authorization = "***" }, privateKey = "***", '
+        'seeds = "***" }\n'
+    ) in text
+    for key in HIDDEN:
+        assert f"# {key}: config file (inline), not shown\n" in text
+
+
+def test_show_json_marks_hidden_values_and_their_source(twofa: Path) -> None:
+    doc = json.loads(nija("config", "show", "--json").stdout)
+    conn = doc["users"][0]["connections"][0]
+    assert conn["ccxt"] == {
+        "twofa": "***",
+        "timeout": 30000,
+        "options": {"totp": "***", "otpSeed": "***", "defaultType": "spot"},
+        "headers": {"Authorization": "***"},
+        "privateKey": "***",
+        "seeds": "***",
+    }
+    assert conn["hidden"] == {key: {"source": "inline"} for key in HIDDEN}

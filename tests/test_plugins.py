@@ -100,3 +100,118 @@ def test_a_plugin_that_fails_to_load_is_reported_not_raised(
         assert "\n" not in problem
     finally:
         registry.forget_plugins()
+
+
+# ------------------------------------------------------------------ a plugin whose import raises
+
+
+@pytest.fixture
+def broken_plugin_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Two plugins: `brokerx` (works) and `brokenx`, whose module raises when imported."""
+    plugins = tmp_path / "plugins"
+    write(plugins / "brokenx_adapter.py", 'raise RuntimeError("brokenx needs libfoo\\nline two")\n')
+    monkeypatch.syspath_prepend(str(plugins))
+    points = [
+        importlib.metadata.EntryPoint(
+            name="brokenx", value="brokenx_adapter:SPEC", group=registry.ENTRY_POINT_GROUP
+        ),
+        importlib.metadata.EntryPoint(
+            name="brokerx", value="plugin_adapter:SPEC", group=registry.ENTRY_POINT_GROUP
+        ),
+    ]
+    real = importlib.metadata.entry_points
+
+    def entry_points(**selection: str) -> object:
+        if selection.get("group") == registry.ENTRY_POINT_GROUP:
+            return importlib.metadata.EntryPoints(points)
+        return real(**selection)
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    registry.forget_plugins()
+    yield
+    registry.forget_plugins()
+
+
+BROKEN_WARNING = (
+    "warning: adapter plugin 'brokenx' (brokenx_adapter:SPEC) could not be loaded: "
+    "RuntimeError: brokenx needs libfoo"
+)
+
+
+def test_a_broken_plugin_is_one_warning_line_beside_a_typo(
+    broken_plugin_installed: None, tmp_path: Path
+) -> None:
+    """A config naming a non-ccxt exchange (here the typo `krakn`) consults the plugins: the
+    broken one is one warning line, the typo the usual did-you-mean error, no traceback."""
+    cfg = write(tmp_path / "c.toml", "[users.alice.krakn]\n")
+    result = CliRunner().invoke(app, ["show", "--config", str(cfg)])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines.count(BROKEN_WARNING) == 1, result.stderr
+    assert [line for line in lines if "brokenx" in line] == [BROKEN_WARNING]
+    assert "unknown exchange 'krakn' (did you mean 'kraken'?)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_broken_plugin_leaves_the_other_connections_alone(
+    broken_plugin_installed: None, tmp_path: Path
+) -> None:
+    cfg = write(
+        tmp_path / "c.toml",
+        "[users.alice.brokerx]\n\n[users.pat.paper]\nexchange = 'paper'\nbalances = { USD = 5 }\n",
+    )
+    result = CliRunner().invoke(app, ["show", "--json", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert {c["connection"]: c["status"] for c in doc["connections"]} == {
+        "brokerx": "ok",
+        "paper": "ok",
+    }
+    assert [line for line in result.stderr.splitlines() if "plugin" in line] == [BROKEN_WARNING]
+
+
+def test_no_plugin_lookup_no_plugin_warning(broken_plugin_installed: None, tmp_path: Path) -> None:
+    """Built-in exchanges only: the plugins are not looked up, so nothing is said about them."""
+    cfg = write(tmp_path / "c.toml", "[users.pat.paper]\nexchange = 'paper'\n")
+    result = CliRunner().invoke(app, ["show", "--json", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    assert "plugin" not in result.stderr
+
+
+def test_config_check_lists_the_plugins(broken_plugin_installed: None, tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", "[users.pat.paper]\nexchange = 'paper'\n")
+    result = CliRunner().invoke(app, ["config", "check", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    rows, plugins = result.stdout.split("\n\n")
+    assert rows.split() == ["ready", "pat/paper", "paper", "no", "credentials", "needed"]
+    assert plugins.splitlines() == [
+        "plugin  brokenx  brokenx_adapter:SPEC  error: RuntimeError: brokenx needs libfoo",
+        "plugin  brokerx  plugin_adapter:SPEC   ok",
+    ]
+    assert result.stderr.splitlines() == [
+        BROKEN_WARNING,
+        f"config OK: 1 connections ready ({cfg})",
+    ]
+
+
+def test_config_check_without_plugins_lists_none(tmp_path: Path) -> None:
+    registry.forget_plugins()
+    cfg = write(tmp_path / "c.toml", "[users.pat.paper]\nexchange = 'paper'\n")
+    result = CliRunner().invoke(app, ["config", "check", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    assert "plugin" not in result.stdout
+
+
+def test_add_connection_with_a_typo_names_the_broken_plugin(
+    broken_plugin_installed: None, tmp_path: Path
+) -> None:
+    cfg = write(tmp_path / "c.toml", "[users.alice]\n")
+    result = CliRunner().invoke(
+        app, ["config", "add-connection", "alice", "krakn", "--config", str(cfg)]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[0] == BROKEN_WARNING
+    assert "unknown exchange 'krakn' (did you mean 'kraken'?)" in result.stderr
+    assert cfg.read_text() == "[users.alice]\n"

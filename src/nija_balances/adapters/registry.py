@@ -102,6 +102,12 @@ def plugin_problems() -> tuple[str, ...]:
     )
 
 
+def plugins_consulted() -> bool:
+    """Whether the installed plugins were looked up in this process (so that their problems,
+    if any, concern this run)."""
+    return _plugins.cache_info().currsize > 0
+
+
 def forget_plugins() -> None:
     """Look the plugins up again on next use (after installing one; tests)."""
     _plugins.cache_clear()

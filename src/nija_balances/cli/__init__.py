@@ -18,7 +18,10 @@ import sys
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1  # some connection failed where the command promises it (status, --strict)
 EXIT_USAGE = 2  # usage or config error
+EXIT_SOFTWARE = 70  # internal error: a bug (EX_SOFTWARE); the traceback with -v
+EXIT_IOERR = 74  # stdout could not be written: full or closed (EX_IOERR)
 EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_PIPE = 141  # the reader of stdout went away (`| head -1`): 128 + SIGPIPE, silently
 
 
 def main() -> None:

@@ -85,7 +85,7 @@ def clear(ctx: typer.Context) -> None:
     if left is None or left.entries or left.markets:
         term.fail(f"could not clear the cache at {store.location}", EXIT_INCOMPLETE)
     noun = "entry" if removed == 1 else "entries"
-    term.out.print(f"Removed {removed} {noun} from {store.location}", markup=False, soft_wrap=True)
+    term.say(f"Removed {removed} {noun} from {store.location}")  # a message: stdout stays empty
 
 
 # ---------------------------------------------------------------------------- rendering

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from nija_balances.cli import EXIT_USAGE
+from nija_balances.cli import EXIT_SOFTWARE, EXIT_USAGE
 
 if TYPE_CHECKING:
     import logging
@@ -44,8 +44,11 @@ class Terminal:
         self.config: Path | None = None  # --config / $NIJA_CONFIG; None: the default path
         self.demo = False
         self.no_color = False
-        self.verbose = False
+        self.verbose = 0  # -v: 1 (INFO of our logger), -vv: 2 (DEBUG)
+        self.quiet = False  # -q: only errors on stderr
         self._given: set[str] = set()  # options given on the command line
+        self._plugins_reported = False
+        self._loaded: Config | None = None  # the config load_config read, for redaction
 
     @classmethod
     def of(cls, ctx: typer.Context) -> Terminal:
@@ -59,15 +62,17 @@ class Terminal:
         """Record a global option. A value given on the command line replaces one given
         earlier (`nija --config a show --config b` reads b); a value from the environment or
         the default only fills a gap (`nija --demo show` stays a demo)."""
-        if name not in ("config", "demo", "no_color", "verbose"):
+        if name not in ("config", "demo", "no_color", "verbose", "quiet"):
             raise ValueError(f"not a global option: {name}")
         if not given and name in self._given:
             return
+        if given and name == "verbose" and name in self._given:
+            value = self.verbose + int(value)  # type: ignore[call-overload]  # `-v show -v`
         if given:
             self._given.add(name)
         setattr(self, name, value)
-        if name == "verbose":
-            self._log_to_stderr(bool(value))
+        if name in ("verbose", "quiet"):
+            self._configure_logging()
 
     def config_path(self) -> Path:
         """The config file the options name: `--config`, `$NIJA_CONFIG` or the default path."""
@@ -118,11 +123,13 @@ class Terminal:
         sys.stdout.flush()
 
     def say(self, text: str, style: str | None = None) -> None:
-        """A message on stderr, printed as is (no markup, no wrapping)."""
+        """A message on stderr, printed as is (no markup, no wrapping); none with `-q`."""
+        if self.quiet:
+            return
         self.err.print(text, markup=False, highlight=False, soft_wrap=True, style=style)
 
     def warn(self, text: str) -> None:
-        """`warning: text` on stderr."""
+        """`warning: text` on stderr (none with `-q`)."""
         self.say(f"warning: {text}", style="yellow")
 
     def fail(self, message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -131,6 +138,40 @@ class Terminal:
 
         self.err.print(f"[bold red]error:[/] {escape(message)}")
         raise typer.Exit(code)
+
+    def unexpected(self, exc: Exception) -> NoReturn:
+        """An exception escaped the command. A user error (`ConfigError`, `SelectionError`)
+        exits 2 with its message; anything else is a bug: one line naming it (the traceback
+        with `-v`), exit 70. No known secret is ever printed."""
+        from nija_balances.cli import failure
+
+        if failure.is_user_error(exc):
+            self.fail(str(exc))
+        text = failure.internal_error_text(exc, verbose=bool(self.verbose), secrets=self.secrets())
+        failure.write_stderr(text)
+        raise typer.Exit(EXIT_SOFTWARE)
+
+    def secrets(self) -> list[str]:
+        """Every secret this run knows of, for redaction: the values of environment
+        variables with secret-looking names, and the credentials (env, `.env`, inline) and
+        secret-looking `ccxt` options of the loaded config."""
+        from nija_balances.cli.failure import env_secrets
+
+        found = env_secrets()
+        config = self._loaded
+        if config is None:
+            return found
+        try:
+            from nija_balances.config.credentials import load_dotenv_files, resolve
+
+            dotenv = load_dotenv_files(config.env_files)
+            for account in config.accounts:
+                for conn in account.connections:
+                    found += resolve(conn, dotenv=dotenv).secrets()
+                    found += _secret_values(conn.ccxt)
+        except Exception:  # redaction must not fail the report of an error: env values only
+            pass
+        return found
 
     # ------------------------------------------------------------------ config and data
 
@@ -144,10 +185,24 @@ class Terminal:
         try:
             config = load_config(self.config, demo=self.demo)
         except ConfigError as exc:
+            self.report_plugin_problems()  # maybe why an exchange is unknown
             self.fail(str(exc))
+        self.report_plugin_problems()
+        self._loaded = config
         for warning in config.warnings:
             self.warn(warning)
         return config
+
+    def report_plugin_problems(self) -> None:
+        """One warning line per adapter plugin that could not be loaded, once per run, and
+        only when this run looked the plugins up (a config naming no exchange outside the
+        built-ins never does)."""
+        registry = sys.modules.get("nija_balances.adapters.registry")
+        if self._plugins_reported or registry is None or not registry.plugins_consulted():
+            return
+        self._plugins_reported = True
+        for problem in registry.plugin_problems():
+            self.warn(problem)
 
     def open_session(self, config: Config | None = None) -> Session:
         """A Session over `config` (default: the config the options name) and the store its
@@ -180,7 +235,7 @@ class Terminal:
         session = self.open_session(config)
         try:
             console = self.err
-            if not console.is_terminal or console.is_dumb_terminal:
+            if self.quiet or not console.is_terminal or console.is_dumb_terminal:
                 portfolio = session.collect(config, refresh=refresh, max_age=max_age)
             else:
                 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -209,20 +264,38 @@ class Terminal:
 
     # ------------------------------------------------------------------ logging
 
-    def _log_to_stderr(self, verbose: bool) -> None:
-        """`-v`: our own logger at INFO on stderr (third-party libraries may log requests
-        in detail, so only ours)."""
-        if verbose:
-            import logging
+    def _configure_logging(self) -> None:
+        """`-v`: our own logger at INFO on stderr, `-vv` at DEBUG (third-party libraries
+        may log requests in detail, so only ours, never theirs). `-q` (without `-v`): not
+        even our warnings, and a third party's only from ERROR up."""
+        if not self.verbose and not self.quiet and "logging" not in sys.modules:
+            return  # nothing was ever configured: nothing to undo
+        import logging
 
-            logger = logging.getLogger("nija_balances")
+        logger = logging.getLogger("nija_balances")
+        if self.verbose:
             if not any(h.get_name() == _VERBOSE_HANDLER for h in logger.handlers):
                 logger.addHandler(_stderr_handler())
-            logger.setLevel(logging.INFO)
-        elif "logging" in sys.modules:  # an earlier `-v` in this process (tests, API users)
-            import logging
+            logger.setLevel(logging.DEBUG if self.verbose >= 2 else logging.INFO)
+        else:  # an earlier `-v` in this process (tests, API users) ends here
+            logger.setLevel(logging.ERROR if self.quiet else logging.NOTSET)
+        if logging.lastResort is not None:  # what prints a record when no handler is set up
+            logging.lastResort.setLevel(logging.ERROR if self.quiet else logging.WARNING)
 
-            logging.getLogger("nija_balances").setLevel(logging.NOTSET)
+
+def _secret_values(options: object, secret: bool = False) -> list[str]:
+    """The string values under secret-looking keys of (nested) options."""
+    from nija_balances.cli.failure import SECRET_NAME
+
+    if isinstance(options, dict):
+        return [
+            v
+            for k, value in options.items()
+            for v in _secret_values(value, secret or bool(SECRET_NAME.search(str(k))))
+        ]
+    if isinstance(options, list | tuple):
+        return [v for item in options for v in _secret_values(item, secret)]
+    return [options] if secret and isinstance(options, str) and options.strip() else []
 
 
 def _stderr_handler() -> logging.Handler:

@@ -2,8 +2,8 @@
 `LazyGroup`), inside click's own `get_command` rather than by guessing from argv.
 
 A warm `nija show` should cost little more than starting Python, so it imports
-`cli/show.py` and no other command. A group's `--help` lists its commands from the
-summaries declared here, without importing any of them.
+`cli/show.py` and no other command. A group's `--help`, and shell completion of its command
+names, list its commands from the summaries declared here, without importing any of them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from nija_balances.cli.options import with_global_options
 
 if TYPE_CHECKING:
     from typer._click import Command, Context, HelpFormatter  # types only, as in options.py
+    from typer._click.shell_completion import CompletionItem
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,16 @@ class LazyGroup(TyperGroup):
         self._loaded: dict[str, Command] = {}
         self._summaries_only = False
 
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        """Without arguments, the group's help on stdout and exit 0, as `--help` does (click
+        prints it and exits 2, as for a usage error)."""
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            from typer._click.utils import echo
+
+            echo(ctx.get_help(), color=ctx.color)
+            ctx.exit()
+        return super().parse_args(ctx, args)
+
     def list_commands(self, ctx: Context) -> list[str]:
         return list(self.lazy)
 
@@ -66,6 +77,14 @@ class LazyGroup(TyperGroup):
         self._summaries_only = True
         try:
             super().format_help(ctx, formatter)
+        finally:
+            self._summaries_only = False
+
+    def shell_complete(self, ctx: Context, incomplete: str) -> list[CompletionItem]:
+        """Complete the group's command names from their summaries, importing none."""
+        self._summaries_only = True
+        try:
+            return super().shell_complete(ctx, incomplete)
         finally:
             self._summaries_only = False
 

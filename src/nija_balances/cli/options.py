@@ -1,6 +1,6 @@
-"""Command-line options: the four global ones, declared once, and the shared option types.
+"""Command-line options: the global ones, declared once, and the shared option types.
 
-The global options (`--config`, `--demo`, `--no-color`, `-v`) are click options declared
+The global options (`--config`, `--demo`, `--no-color`, `-v`, `-q`) are click options declared
 here once. The root group takes them before the command name, and every command group
 (`cli/lazy.py`) attaches them to each command, so they are also accepted after it: `nija
 --demo show` and `nija show --demo` are the same run. Each one is shown in the `--help` of
@@ -64,16 +64,24 @@ NO_COLOR = TyperOption(
 )
 VERBOSE = TyperOption(
     param_decls=["--verbose", "-v", "verbose"],
-    is_flag=True,
-    default=False,
-    help="Log what is fetched to stderr.",
+    count=True,
+    default=0,
+    help="Log what is fetched to stderr (-vv: in detail). Only nija-balances' own log.",
     expose_value=False,
     callback=_to_terminal,
 )
-GLOBAL_OPTIONS = (CONFIG, DEMO, NO_COLOR, VERBOSE)
+QUIET = TyperOption(
+    param_decls=["--quiet", "-q", "quiet"],
+    is_flag=True,
+    default=False,
+    help="Only errors on stderr: no warnings, notes or progress.",
+    expose_value=False,
+    callback=_to_terminal,
+)
+GLOBAL_OPTIONS = (CONFIG, DEMO, NO_COLOR, VERBOSE, QUIET)
 
-# Which global options a command shows in its --help (all four are accepted everywhere):
-PRINTS = frozenset({"no_color"})  # prints in colour, reads no config
+# Which global options a command shows in its --help (all are accepted everywhere):
+PRINTS = frozenset({"no_color", "quiet"})  # prints in colour, reads no config
 READS = PRINTS | {"config", "demo"}  # reads the config
 FETCHES = READS | {"verbose"}  # and fetches balances (-v logs what is fetched)
 EDITS = PRINTS | {"config"}  # writes the config file (the demo cannot be written)

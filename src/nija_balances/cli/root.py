@@ -8,12 +8,20 @@ shows.
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 import typer
+from typer.core import TyperOption
+from typer.exceptions import TyperException
 
+from nija_balances.cli import EXIT_SOFTWARE, failure
+from nija_balances.cli.context import Terminal
 from nija_balances.cli.lazy import Lazy, LazyGroup
 from nija_balances.cli.options import EDITS, FETCHES, GLOBAL_OPTIONS
+
+if TYPE_CHECKING:
+    from typer._click import Context, Parameter
 
 COMMANDS = {
     "init": Lazy(
@@ -52,12 +60,71 @@ COMMANDS = {
 }
 
 
+def _print_version(ctx: Context, param: Parameter, value: object) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    from nija_balances import __version__
+
+    try:
+        installed = version("nija-balances")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        installed = __version__
+    sys.stdout.write(f"nija-balances {installed}\n")
+    ctx.exit()
+
+
+VERSION = TyperOption(
+    param_decls=["--version"],
+    is_flag=True,
+    is_eager=True,  # before the other options: reads no config, runs no command
+    expose_value=False,
+    callback=_print_version,
+    help="Print the version and exit.",
+)
+
+
 class Root(LazyGroup):
-    """The `nija` group: the commands above, and the global options before the command."""
+    """The `nija` group: the commands above, and the global options before the command.
+
+    An exception escaping a command that is not one of click's (usage errors, exits) goes to
+    `Terminal.unexpected`: exit 2 for a user error, else one line and exit 70.
+    """
 
     def __init__(self, **attrs: Any) -> None:  # Typer builds it from the class
         super().__init__(lazy=COMMANDS, **attrs)
-        self.params.extend(GLOBAL_OPTIONS)
+        self.params.extend((*GLOBAL_OPTIONS, VERSION))
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """The whole run (the console script's and CliRunner's) with `sys.stdout` guarded:
+        stdout that cannot be written ends it with one line (exit 74), or silently when
+        the reader went away (exit 141); an exception while the options are parsed is an
+        internal error (exit 70)."""
+        with failure.guarded_stdout() as guard:
+            try:
+                try:
+                    return super().main(*args, **kwargs)
+                finally:
+                    guard.flush()  # what is still buffered fails here, not at exit
+            except failure.OutputError as exc:
+                sys.exit(failure.output_failed(exc, guard))
+            except (TyperException, typer.Exit, typer.Abort):
+                raise
+            except Exception as exc:  # before any command ran: no terminal, no config
+                text = failure.internal_error_text(
+                    exc, verbose=False, secrets=failure.env_secrets()
+                )
+                failure.write_stderr(text)
+                sys.exit(EXIT_SOFTWARE)
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (TyperException, typer.Exit, typer.Abort, failure.OutputError):
+            raise
+        except Exception as exc:
+            ctx.ensure_object(Terminal).unexpected(exc)
 
 
 def _root() -> None:
@@ -70,8 +137,13 @@ app = typer.Typer(
     callback=_root,
     help="Every balance you run — platform and user accounts across exchanges — in one report.\n\n"
     "Start with `nija show --demo`, then `nija init` to write your own config.",
+    epilog="Exit codes: 0 ok · 1 incomplete: a connection failed or needs attention "
+    "(`status`, `show --strict`, `config check`), or `config import` skipped an entry · "
+    "2 usage or config error · 70 internal error (a bug; `-v` shows the traceback) · "
+    "74 stdout could not be written (full or closed) · 130 interrupted (Ctrl-C) · "
+    "141 the reader of stdout went away (`| head`), silently · 143 `watch` ended by SIGTERM",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (Typer's)
     rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )

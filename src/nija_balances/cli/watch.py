@@ -25,12 +25,28 @@ if TYPE_CHECKING:
 MIN_INTERVAL = 5.0
 
 
+def _finite(value: float) -> float:
+    """`nan` passes any minimum (every comparison with it is false) and would refresh
+    without pause; `inf` would never refresh: both are refused."""
+    import math
+
+    if not math.isfinite(value):
+        raise typer.BadParameter(
+            f"{value} is not a finite number of seconds (at least {MIN_INTERVAL:g})"
+        )
+    return value
+
+
 def watch(
     ctx: typer.Context,
     interval: Annotated[
         float,
         typer.Option(
-            "--interval", min=MIN_INTERVAL, metavar="SECONDS", help="Seconds between refreshes."
+            "--interval",
+            min=MIN_INTERVAL,
+            callback=_finite,
+            metavar="SECONDS",
+            help=f"Seconds between refreshes (at least {MIN_INTERVAL:g}).",
         ),
     ] = 60.0,
     user: UserOption = None,

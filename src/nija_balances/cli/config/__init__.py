@@ -26,7 +26,7 @@ config = LazyGroup(
         "path": Lazy(
             "nija_balances.cli.config.show:path",
             "Print the config file in use and the cache directory.",
-            frozenset({"config", "demo"}),  # names the config; nothing in colour
+            frozenset({"config", "demo", "quiet"}),  # names the config; nothing in colour
         ),
         "add-user": Lazy(
             "nija_balances.cli.config.edit:add_user",

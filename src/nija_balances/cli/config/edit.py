@@ -174,12 +174,12 @@ def add_user(
     users = edit.users()
     if user_id in users:
         term.fail(f"user '{user_id}' already exists in {edit.path}; nothing was changed")
-    twin = next((u for u in users if env_token(u) == env_token(user_id)), None)
-    if twin is not None:
-        term.warn(
-            f"'{user_id}' and '{twin}' read the same environment variables "
-            f"(*_USER_{env_token(user_id)}_*); give one of them api_key_env / api_secret_env",
-        )
+    from nija_balances.domain.syntax import user_id_clash
+
+    clash = user_id_clash(user_id, users)
+    if clash is not None:
+        problem, hint = clash
+        term.fail(f"{problem} in {edit.path}; nothing was changed\n  hint: {hint}")
     block = user_block(user_id, name.strip() if name else None, not disabled)
     edit.save(append_block(edit.text, block))
     term.say(f"added user '{user_id}' to {edit.path}" + (" (disabled)" if disabled else ""))
@@ -255,7 +255,9 @@ def add_connection(
     if isinstance(table, dict) and name in table:
         term.fail(f"{account} already has a connection '{name}'; nothing was changed")
     exchange = (exchange or name).strip().lower()
-    if not is_known_exchange(exchange):
+    known = is_known_exchange(exchange)
+    term.report_plugin_problems()
+    if not known:
         guess = suggest_exchange(exchange)
         term.fail(
             f"unknown exchange '{exchange}'"

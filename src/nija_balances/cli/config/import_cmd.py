@@ -28,9 +28,10 @@ def import_users(
     """Convert NIJA user files into a config: every user, name, enabled flag and broker.
 
     Entries that cannot be read are reported with file, line and reason; the rest is
-    converted. The report (stderr) also lists the environment variables to rename: NIJA put
-    only the user's first name in them (`KRAKEN_USER_DAIVON_API_KEY`), nija-balances uses
-    the whole user id (`KRAKEN_USER_DAIVON_FRAZIER_API_KEY`).
+    converted and written, but the exit code is then 1: the result is not the whole. The
+    report (stderr) also lists the environment variables to rename: NIJA put only the
+    user's first name in them (`KRAKEN_USER_DAIVON_API_KEY`), nija-balances uses the whole
+    user id (`KRAKEN_USER_DAIVON_FRAZIER_API_KEY`).
 
     Examples: `nija config import ./config/users` ·
     `nija config import ./config/users -o ~/.config/nija-balances/config.toml`
@@ -71,3 +72,9 @@ def import_users(
             term.say(line)
     if output is not None:
         term.say(f"wrote {output} (mode 600); next: nija config check --config {output}")
+    if result.skipped:  # said first in the summary; again last, where the eye ends
+        count = len(result.skipped)
+        what = "1 entry or file was" if count == 1 else f"{count} entries or files were"
+        them = "it" if count == 1 else "them"
+        term.warn(f"{what} skipped (listed above); the converted config leaves {them} out")
+    raise typer.Exit(result.exit_code)

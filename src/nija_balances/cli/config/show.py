@@ -8,7 +8,6 @@ file itself) or by the names that were looked for; their values are never printe
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,13 +17,14 @@ import typer
 from nija_balances.cli import EXIT_INCOMPLETE
 from nija_balances.cli.config import config_hint
 from nija_balances.cli.context import Terminal
+from nija_balances.cli.failure import SECRET_NAME
 from nija_balances.cli.options import JsonOption
 
 if TYPE_CHECKING:
     from nija_balances.domain.models import AccountConfig, Config, ConnectionConfig
 
 PARTS = (("api_key", "API_KEY"), ("api_secret", "API_SECRET"), ("api_passphrase", "API_PASSPHRASE"))
-SECRET_OPTION = re.compile(r"key|secret|pass|token|private|uid|auth", re.IGNORECASE)
+REDACTED = "***"
 
 
 @dataclass(frozen=True)
@@ -97,13 +97,30 @@ class Inspector:
         return [s for c in conns for s in resolve(c, dotenv=self.dotenv).secrets()]
 
 
-def _ccxt_redacted(options: Any) -> Any:
+def _redacted(options: Any, path: str, hidden: list[str]) -> Any:
+    """`options` with every value under a secret-looking key (key, secret, pass, token,
+    private, twofa, totp, seed, otp, uid, auth, credential) replaced by `***`, whatever its
+    type; the dotted paths of those keys are added to `hidden`."""
     if isinstance(options, dict):
-        return {
-            k: "***" if SECRET_OPTION.search(k) and not isinstance(v, dict) else _ccxt_redacted(v)
-            for k, v in options.items()
-        }
+        shown = {}
+        for k, v in options.items():
+            where = f"{path}.{k}"
+            if SECRET_NAME.search(str(k)):
+                shown[k] = REDACTED
+                hidden.append(where)
+            else:
+                shown[k] = _redacted(v, where, hidden)
+        return shown
+    if isinstance(options, list | tuple):
+        return [_redacted(v, f"{path}[{i}]", hidden) for i, v in enumerate(options)]
     return options
+
+
+def _ccxt_redacted(conn: ConnectionConfig) -> tuple[Any, list[str]]:
+    """The connection's `ccxt` options as shown, and the keys whose values are hidden (they
+    can only come from the config file itself)."""
+    hidden: list[str] = []
+    return _redacted(dict(conn.ccxt), "ccxt", hidden), hidden
 
 
 def _table_path(account: AccountConfig) -> tuple[str, ...]:
@@ -167,8 +184,9 @@ def _show_text(config: Config, inspector: Inspector) -> str:
             for key in ("api_key_env", "api_secret_env", "api_passphrase_env"):
                 if (value := getattr(conn, key)) is not None:
                     lines.append(assignment(key, value))
+            ccxt, hidden = _ccxt_redacted(conn)
             if conn.ccxt:
-                lines.append(assignment("ccxt", _ccxt_redacted(dict(conn.ccxt))))
+                lines.append(assignment("ccxt", ccxt))
             for option in ("balances", "prices"):
                 if amounts := conn.options.get(option):
                     lines.append(assignment(option, {k: float(v) for k, v in amounts.items()}))
@@ -180,6 +198,7 @@ def _show_text(config: Config, inspector: Inspector) -> str:
                 lines.append("# credentials: not needed")
             for source in inspector.sources(conn) if inspector.needs_credentials(conn) else []:
                 lines.append(f"# {source.part}: {source.describe()}")
+            lines += [f"# {key}: config file (inline), not shown" for key in hidden]
     return "\n".join(lines)
 
 
@@ -191,6 +210,7 @@ def _show_json(config: Config, inspector: Inspector) -> dict[str, Any]:
     def connection(conn: ConnectionConfig) -> dict[str, Any]:
         spec = find_adapter(conn.exchange)
         needed = inspector.needs_credentials(conn)
+        ccxt, hidden = _ccxt_redacted(conn)
         return {
             "name": conn.name,
             "exchange": conn.exchange,
@@ -198,12 +218,13 @@ def _show_json(config: Config, inspector: Inspector) -> dict[str, Any]:
             "api_key_env": conn.api_key_env,
             "api_secret_env": conn.api_secret_env,
             "api_passphrase_env": conn.api_passphrase_env,
-            "ccxt": _ccxt_redacted(dict(conn.ccxt)),
+            "ccxt": ccxt,
             "balances": {k: float(v) for k, v in conn.options.get("balances", {}).items()},
             "prices": {k: float(v) for k, v in conn.options.get("prices", {}).items()},
             "credentials": {s.part: s.as_json() for s in inspector.sources(conn)}
             if needed
             else None,
+            "hidden": {key: {"source": "inline"} for key in hidden},
         }
 
     def account(acc: AccountConfig) -> dict[str, Any]:
@@ -231,7 +252,8 @@ def show(
     """Print the effective config (defaults filled in) and where each credential comes from.
 
     Secrets are never printed: only the env var, `.env` file or "config file (inline)" that
-    holds them, or the names that were looked for.
+    holds them, or the names that were looked for. Any option whose key looks secret (key,
+    secret, pass, token, private, twofa, totp, seed, otp, ...) is shown as `***`.
 
     Examples: `nija config show` · `nija config show --json` · `nija config show --demo`
     """
@@ -286,7 +308,8 @@ def check(
     """Validate the config and say, per connection, what would stop it from working.
 
     Lists the credentials found (by source, never the value) or the env var names that were
-    looked for, and whether an adapter serves the exchange. Exit 0 when every enabled
+    looked for, whether an adapter serves the exchange, and the adapter plugins installed
+    (`plugin NAME SOURCE ok`, or the error that kept it from loading). Exit 0 when every enabled
     connection is ready, 1 when something needs attention, 2 when the config does not load.
     With `--connect` every connection is fetched once and shown with its status word.
 
@@ -304,6 +327,7 @@ def check(
         term.say("no connections are configured; add one with `nija config add-connection`")
     else:
         term.write_data("\n".join(_columns(rows)))
+    _list_plugins(term, after=bool(rows))
     problems = [r for r in rows if r[0] not in ("ready", "disabled")]
     where = cfg.source or "the built-in demo"
     if problems:
@@ -315,6 +339,21 @@ def check(
         failed = _connect(term, cfg, inspector) or failed
     if failed:
         raise typer.Exit(EXIT_INCOMPLETE)
+
+
+def _list_plugins(term: Terminal, *, after: bool) -> None:
+    """The installed adapter plugins, one line each (`plugin NAME SOURCE ok|error: ...`),
+    as a block of their own; nothing when none is installed. A broken one is also the
+    usual warning line."""
+    from nija_balances.adapters.registry import plugin_infos
+
+    rows = [
+        ("plugin", p.name, p.source, "ok" if p.error is None else f"error: {p.error}")
+        for p in plugin_infos()
+    ]
+    if rows:
+        term.write_data(("\n" if after else "") + "\n".join(_columns(rows)))
+    term.report_plugin_problems()
 
 
 def _connect(term: Terminal, cfg: Config, inspector: Inspector) -> bool:

@@ -29,7 +29,7 @@ from nija_balances.domain.syntax import (
     user_id_problem,
 )
 
-SECRET_WORDS = re.compile(r"key|secret|pass|token|private", re.IGNORECASE)
+SECRET_WORDS = re.compile(r"key|secret|pass|token|private|twofa|totp|seed|otp", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------- JSON positions
