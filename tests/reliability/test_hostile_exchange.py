@@ -15,8 +15,9 @@ Through ccxt over HTTP to the mock exchanges, Kraken and Coinbase:
 - `settings.timeout` measures the exchange, not our start-up: importing ccxt made slower
   than the timeout still gives `ok`;
 - with every logger at DEBUG (the Python API under `logging.basicConfig(level=DEBUG)`), no
-  record holds a key, secret, signature, token or nonce; `ccxt = { verbose = true }` prints
-  nothing of the requests (`--json` stays JSON).
+  record holds a key, secret, signature, token or nonce; `ccxt = { verbose = true }`, which
+  made ccxt print every request with its key, is refused with file:line:key (and forced off
+  on every instance the adapter builds).
 """
 
 from __future__ import annotations
@@ -410,13 +411,15 @@ def test_nothing_secret_reaches_a_log_record_at_debug(
         assert not leaked, (record.name, leaked, text[:300])
 
 
-def test_ccxt_verbose_in_the_config_prints_nothing(setup: Setup, mocks: MockThread) -> None:
+def test_ccxt_verbose_in_the_config_is_refused(setup: Setup, mocks: MockThread) -> None:
     conn = setup.add("alice", mocks.start("kraken"), ALICE_BALANCES)
     conn.ccxt["verbose"] = True
     config = str(setup.write())
     shown = nija("show", "--json", "--config", config)
-    doc = json.loads(shown.stdout)  # nothing but the document on stdout
-    assert alice(doc)["status"] == "ok"
+    assert shown.code == 2 and shown.stdout == ""
+    assert "users.alice.kraken.ccxt.verbose: ccxt's verbose mode prints every request" in (
+        shown.stderr
+    )
     assert conn.api_key not in shown.stdout + shown.stderr
 
 

@@ -188,6 +188,14 @@ def _parse_connection(
     ccxt_options = problems.run(
         table_value, loc, (*path, "ccxt"), raw.get("ccxt", {}), "ccxt constructor options"
     )
+    if ccxt_options is not None and ccxt_options.get("verbose"):
+        problems.add(
+            loc.error(
+                (*path, "ccxt", "verbose"),
+                "ccxt's verbose mode prints every request, API key and signature included",
+                hint="remove it; `nija -vv ...` logs what nija-balances fetches, without secrets",
+            )
+        )
     optional: dict[str, str | None] = {}
     for key in ("api_key_env", "api_secret_env", "api_passphrase_env", *INLINE_SECRET_KEYS):
         # Inline secrets: only the key is named in errors, never the value.

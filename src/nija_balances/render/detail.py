@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nija_balances.domain.models import AccountReport, Portfolio, Status
+from nija_balances.domain.text import safe_text
 from nija_balances.render.frame import HEAVY, Column, fit_columns, heading, rule, when
 from nija_balances.render.markers import (
     UNICODE,
@@ -82,7 +83,9 @@ class UserDetail:
 
     def parts(self, width: int, g: Glyphs = UNICODE) -> list[RenderableType]:
         user, quote = self.user, self.portfolio.quote
-        title = f"NIJA USER: {user.id}" + (f" ({user.name})" if user.name != user.id else "")
+        title = f"NIJA USER: {user.id}" + (
+            f" ({safe_text(user.name)})" if user.name != user.id else ""
+        )
         if not user.enabled:
             title += f"{g.dash}disabled, not in totals"
         p = self.portfolio

@@ -23,6 +23,7 @@ from nija_balances.domain.models import (
     Portfolio,
     Status,
 )
+from nija_balances.domain.text import safe_text
 from nija_balances.render.frame import HEAVY, LIGHT, Column, fit_columns, heading, rule, when
 from nija_balances.render.markers import (
     UNICODE,
@@ -363,7 +364,7 @@ class Report:
             parts += [
                 Text(""),
                 Text(
-                    f"{g.platform}PLATFORM ACCOUNT ({platform.name})"
+                    f"{g.platform}PLATFORM ACCOUNT ({safe_text(platform.name)})"
                     if platform.connections
                     else f"{g.platform}PLATFORM ACCOUNT",
                     style="bold",
@@ -385,7 +386,7 @@ class Report:
         for user in portfolio.users:
             title = f"{g.user}User: {user.id}"
             if user.name != user.id:
-                title += f" ({user.name})"
+                title += f" ({safe_text(user.name)})"
             if not user.enabled:
                 title += f"{g.dash}disabled, not in totals"
             table, fit = _account_table(user, quote, "SUBTOTAL", changes, width - 6, g)
