@@ -80,9 +80,8 @@ def test_no_inline_secret_of_the_loaded_config(
 
 
 def test_a_user_error_escaping_a_command_is_still_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
-    from nija_balances.config.syntax import ConfigError
-
     from nija_balances.cli import cache
+    from nija_balances.domain.syntax import ConfigError
 
     def refused() -> object:
         raise ConfigError("settings.cache_dir: not a directory")

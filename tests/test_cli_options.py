@@ -137,7 +137,7 @@ def test_quiet_silences_notes_and_the_progress_bar(monkeypatch: pytest.MonkeyPat
     from rich.console import Console
 
     from nija_balances.cli.context import Terminal
-    from nija_balances.config.loader import load_config
+    from nija_balances.config.sources import load_config
 
     for quiet in (False, True):
         term = Terminal()

@@ -31,21 +31,14 @@ SECRET_NAME = re.compile(
     r"key|secret|pass|token|private|twofa|totp|seed|otp|uid|auth|credential", re.IGNORECASE
 )
 
-# Exceptions that are user errors wherever they come from: (module, class name). Matched by
-# name so that this module imports neither the config loader nor the engine.
-_USER_ERRORS = (
-    ("nija_balances.config.syntax", "ConfigError"),
-    ("nija_balances.engine.planning", "SelectionError"),
-)
-
 
 def is_user_error(exc: BaseException) -> bool:
-    """Whether `exc` is one of ours that says what the user got wrong (exit 2)."""
-    for module, name in _USER_ERRORS:
-        cls = getattr(sys.modules.get(module), name, None)
-        if isinstance(cls, type) and isinstance(exc, cls):
-            return True
-    return False
+    """Whether `exc` is one of ours that says what the user got wrong (exit 2). Imported
+    here, on the error path only, so the warm path does not pay for them."""
+    from nija_balances.domain.syntax import ConfigError
+    from nija_balances.engine.planning import SelectionError
+
+    return isinstance(exc, ConfigError | SelectionError)
 
 
 def env_secrets() -> list[str]:
