@@ -3,6 +3,7 @@ balance; a cached read and a failed fetch record nothing. Through ccxt to the Kr
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from nija_balances.config.loader import load_toml
 from nija_balances.domain.history import Snapshot
 from nija_balances.store.sqlite import SqliteStore
-from reliability.harness import MockThread, Setup, nija
+from reliability.harness import MockThread, Setup, nija, nija_process
 
 pytestmark = pytest.mark.network_mock
 
@@ -56,3 +57,21 @@ def test_the_paper_adapter_records_no_snapshot() -> None:
             conn = store._connection(create=False)
             assert conn is not None
             assert conn.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 0
+
+
+def test_history_shows_what_the_fetches_recorded_and_falls_back_to_ascii(
+    setup: Setup, mocks: MockThread
+) -> None:
+    mock = mocks.start("kraken")
+    setup.add("alice", mock, {"USD": ("100.25", "0")})
+    setup.add("bob", mock, {"USD": ("7", "0")})
+    config = str(setup.write())
+    assert nija("show", "--refresh", "--json", "--config", config).code == 0
+    doc = nija("history", "--json", "--since", "24h", "--config", config).json()
+    assert [(p["equity"], p["complete"]) for p in doc["users"]["alice"]] == [(100.25, True)]
+    assert [(p["equity"], p["complete"]) for p in doc["users"]["bob"]] == [(7.0, True)]
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "PYTHONUTF8": "0", "LC_ALL": "C"}
+    run = nija_process("history", "--config", config, env=env)
+    assert run.code == 0, run
+    assert run.stdout.isascii() and "alice" in run.stdout and "$100.25" in run.stdout
