@@ -10,6 +10,7 @@ import io
 import logging
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -199,6 +200,37 @@ class MultiAccountBrokerManager:
                 log.info("%s", line)
         else:
             sys.stderr.write(text)
+
+    def get_history(
+        self, user_id: str, since: str | timedelta | None = None
+    ) -> list[dict[str, Any]]:
+        """The user's equity over time: the points of `nija history --json` for that user
+        (`{"time", "equity", "complete"}`, oldest first), over `since` (`"7d"`, `"24h"`,
+        `"30m"` or a timedelta; default 7 days) in the same buckets (hourly up to 2 days,
+        else daily). Reads the store only. Unknown user -> KeyError; bad span -> ValueError."""
+        from datetime import UTC, datetime
+
+        from nija_balances.domain.series import default_every, parse_span
+        from nija_balances.engine.history import load_history
+        from nija_balances.engine.planning import select
+        from nija_balances.render.history import point_dict
+
+        span = parse_span(since or "7d") if not isinstance(since, timedelta) else since
+        if span <= timedelta(0):
+            raise ValueError(f"since must be positive, not {since!r}")
+        if self.config.user(user_id) is None:
+            known = ", ".join(u.id for u in self.config.users)
+            raise KeyError(f"unknown user {user_id!r} (known users: {known})")
+        session = self.session
+        now = datetime.fromtimestamp(session.clock(), UTC)
+        model = load_history(
+            select(self.config, user=user_id),
+            session.store,
+            now=now,
+            since=span,
+            every=default_every(span),
+        )
+        return [point_dict(p) for p in model.users.get(user_id, ())]
 
     def clear_balance_cache(self) -> int:
         """Forget every cached balance; the next call fetches. Returns entries removed."""

@@ -18,7 +18,7 @@ from typer.exceptions import TyperException
 from nija_balances.cli import EXIT_SOFTWARE, failure
 from nija_balances.cli.context import Terminal
 from nija_balances.cli.lazy import Lazy, LazyGroup
-from nija_balances.cli.options import EDITS, FETCHES, GLOBAL_OPTIONS
+from nija_balances.cli.options import EDITS, FETCHES, GLOBAL_OPTIONS, READS
 
 if TYPE_CHECKING:
     from typer._click import Context, Parameter
@@ -48,6 +48,11 @@ COMMANDS = {
         "nija_balances.cli.watch:watch",
         "A live view of every balance that refreshes in place.",
         FETCHES,
+    ),
+    "history": Lazy(
+        "nija_balances.cli.history:history",
+        "Equity over time per user, with a sparkline.",
+        READS,
     ),
     "cache": Lazy(
         "nija_balances.cli.cache:cache",

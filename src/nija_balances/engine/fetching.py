@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from nija_balances.adapters.interface import AdapterError, NotedHoldings, PreparingAdapter
+from nija_balances.domain.history import AssetPosition, Snapshot
 from nija_balances.domain.models import (
     Config,
     ConnectionReport,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from nija_balances.adapters.interface import Adapter
 
 from nija_balances.engine.planning import FetchJob, RefreshPlan
-from nija_balances.engine.ports import Observer, ResultStore
+from nija_balances.engine.ports import Observer, ResultStore, SnapshotStore
 from nija_balances.engine.reports import blank_report, from_stored, pick_basis
 
 log = logging.getLogger("nija_balances.engine.collect")
@@ -97,9 +98,28 @@ async def fetch(
         and job.connection.key in outcomes
         and (record := _to_store(job, *outcomes[job.connection.key], now)) is not None
     }
-    if store is not None and remembered:
-        store.put_many(plan.config.namespace, remembered)
+    snapshots = [
+        (job.connection.key, job.account, snapshot)
+        for job in plan.jobs
+        if job.spec.cacheable
+        and job.connection.key in outcomes
+        and (snapshot := _snapshot(outcomes[job.connection.key][0])) is not None
+    ]
+    if store is not None and (remembered or snapshots):
+        if snapshots and isinstance(store, SnapshotStore):  # the same write as the balances
+            store.put_many(plan.config.namespace, remembered, snapshots=snapshots)
+        elif remembered:
+            store.put_many(plan.config.namespace, remembered)
     return reports
+
+
+def _snapshot(report: ConnectionReport) -> Snapshot | None:
+    """The history record of a good fetch (DESIGN.md §10): time, cash, equity, and each
+    asset's amount and price; None for anything but a fetch that succeeded now."""
+    if report.status is not Status.OK or report.fetched_at is None:
+        return None
+    assets = tuple(AssetPosition(a.currency, a.total, a.price) for a in report.assets)
+    return Snapshot(report.fetched_at, report.cash, report.equity, assets)
 
 
 def _to_store(

@@ -7,9 +7,11 @@ the engine, the CLI and the API depend only on them, so a second store can slot 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Protocol
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from nija_balances.adapters.interface import MarketStore
+from nija_balances.domain.history import Snapshot
 from nija_balances.domain.models import StoredResult
 from nija_balances.store.codec import StoreInfo
 
@@ -25,7 +27,35 @@ class ResultStore(MarketStore, Protocol):
     def put_many(self, namespace: str, items: Mapping[str, StoredResult]) -> None: ...
 
 
-class Store(ResultStore, Protocol):
+SnapshotItem = tuple[str, str | None, Snapshot]
+"""A snapshot to keep: (connection key, exchange account identity hash, snapshot)."""
+
+
+@runtime_checkable
+class SnapshotStore(ResultStore, Protocol):
+    """History (DESIGN.md §10): a snapshot per good fetch, pruned to the retention of
+    `domain.history.snapshots_to_keep` as it is written."""
+
+    def put_many(
+        self,
+        namespace: str,
+        items: Mapping[str, StoredResult],
+        *,
+        snapshots: Iterable[SnapshotItem] = (),
+    ) -> None:
+        """Results and snapshots in one write."""
+        ...
+
+    def put_snapshots(self, namespace: str, items: Iterable[SnapshotItem]) -> None: ...
+
+    def get_snapshots(
+        self, namespace: str, keys: Iterable[str], since: datetime | None = None
+    ) -> dict[str, list[Snapshot]]:
+        """Per key that has any, its snapshots from `since` on, oldest first."""
+        ...
+
+
+class Store(SnapshotStore, Protocol):
     """The whole store interface: what the engine, the CLI and the API use.
 
     A store never raises for a problem with its backing file or server: reads miss, writes

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from nija_balances.domain.history import AssetPosition, Snapshot
 from nija_balances.domain.models import AssetValue, Status, StoredResult, Valuation
 
 
@@ -90,3 +92,18 @@ def _str(value: Decimal | None) -> str | None:
 
 def _dec(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
+
+
+def encode_assets(assets: tuple[AssetPosition, ...]) -> str:
+    """A snapshot's positions as JSON `[[currency, amount, price or null], ...]`, exact."""
+    return json.dumps([[a.currency, str(a.amount), _str(a.price)] for a in assets])
+
+
+def decode_snapshot(moment: float, cash: str, equity: str, assets: str) -> Snapshot:
+    """A stored snapshot row as a `Snapshot`; raises ValueError/TypeError/ArithmeticError on
+    a malformed row."""
+    positions = tuple(
+        AssetPosition(str(c), Decimal(amount), _dec(price))
+        for c, amount, price in json.loads(assets)
+    )
+    return Snapshot(datetime.fromtimestamp(moment, UTC), Decimal(cash), Decimal(equity), positions)

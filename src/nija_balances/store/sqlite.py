@@ -59,8 +59,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from nija_balances.domain.history import KEEP_ALL, KEEP_HOURLY, Snapshot, snapshots_to_keep
 from nija_balances.domain.models import StoredResult
-from nija_balances.store.codec import MarketInfo, StoreInfo, decode, encode
+from nija_balances.store.codec import (
+    MarketInfo,
+    StoreInfo,
+    decode,
+    decode_snapshot,
+    encode,
+    encode_assets,
+)
 from nija_balances.store.sqlite_schema import (
     BUSY_CODES,
     CORRUPT_CODES,
@@ -106,7 +114,12 @@ _UPSERT = (
     " != coalesce(json_extract(excluded.data, '$.account'), '')"
 )
 
+_SNAPSHOT = "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?)"
+_HOUR, _DAY = 3600.0, 86400.0
+
 T = TypeVar("T")
+SnapshotItem = tuple[str, str | None, Snapshot]
+"""(connection key, exchange account identity hash, snapshot)."""
 
 
 # ---------------------------------------------------------------------------- the store
@@ -197,12 +210,59 @@ class SqliteStore:
         """Keep `result` as the last good one of `key` (unless a newer one is stored)."""
         self.put_many(namespace, {key: result})
 
-    def put_many(self, namespace: str, items: Mapping[str, StoredResult]) -> None:
-        """`put` for many keys in one transaction."""
+    def put_many(
+        self,
+        namespace: str,
+        items: Mapping[str, StoredResult],
+        *,
+        snapshots: Iterable[SnapshotItem] = (),
+    ) -> None:
+        """`put` for many keys, and `put_snapshots` for `snapshots`, in one transaction."""
         now = self._clock()
         rows = [(namespace, k, r.fetched_at or 0.0, encode(r), now) for k, r in items.items()]
-        if rows:
-            self._run("write", lambda conn: self._write(conn, _UPSERT, rows), None)
+        snaps = [
+            (namespace, key, account or "", s.time.timestamp(), str(s.cash), str(s.equity),
+             encode_assets(s.assets))
+            for key, account, s in snapshots
+        ]  # fmt: skip
+        if rows or snaps:
+            self._run("write", lambda conn: self._write_all(conn, rows, snaps, now), None)
+
+    # -- snapshots (history)
+
+    def put_snapshots(self, namespace: str, items: Iterable[SnapshotItem]) -> None:
+        """Keep each (key, account, snapshot); then prune the snapshots of those keys to the
+        retention of `domain.history.snapshots_to_keep`."""
+        self.put_many(namespace, {}, snapshots=items)
+
+    def get_snapshots(
+        self, namespace: str, keys: Iterable[str], since: datetime | None = None
+    ) -> dict[str, list[Snapshot]]:
+        """The snapshots of those of `keys` that have any (from `since` on), oldest first."""
+        wanted = list(dict.fromkeys(keys))
+        start = float("-inf") if since is None else since.timestamp()
+
+        def read(conn: sqlite3.Connection) -> list[tuple[str, float, str, str, str]]:
+            rows: list[tuple[str, float, str, str, str]] = []
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                sql = (
+                    "SELECT key, time, cash, equity, assets FROM snapshots WHERE namespace = ?"
+                    f" AND key IN ({marks}) AND time >= ? ORDER BY key, time"
+                )
+                rows += conn.execute(sql, (namespace, *chunk, start)).fetchall()
+            return rows
+
+        found: dict[str, list[Snapshot]] = {}
+        none: list[tuple[str, float, str, str, str]] = []
+        rows = self._run("read", read, none, create=False) if wanted else none
+        for key, moment, cash, equity, assets in rows:
+            try:
+                found.setdefault(key, []).append(decode_snapshot(moment, cash, equity, assets))
+            except (ValueError, KeyError, TypeError, ArithmeticError, OverflowError) as exc:
+                log.warning("ignoring unreadable snapshot %s/%s: %s", namespace, key, exc)
+        return found
 
     # -- markets (the adapters' MarketStore)
 
@@ -370,6 +430,25 @@ class SqliteStore:
     def _write(conn: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with transaction(conn):
             conn.executemany(sql, rows)
+
+    @staticmethod
+    def _write_all(
+        conn: sqlite3.Connection,
+        rows: list[tuple[Any, ...]],
+        snaps: list[tuple[Any, ...]],
+        now: float,
+    ) -> None:
+        """Balances and snapshots in one transaction, the written keys' snapshots pruned."""
+        with transaction(conn):
+            conn.executemany(_UPSERT, rows)
+            last = "SELECT max(time) FROM snapshots WHERE namespace = ? AND key = ?"
+            written = {
+                (ns, key): conn.execute(last, (ns, key)).fetchone()[0] for ns, key, *_ in snaps
+            }
+            conn.executemany(_SNAPSHOT, snaps)
+            for (ns, key), before in written.items():
+                if before is not None:
+                    _prune(conn, ns, key, before, now)
 
     def _connection(self, create: bool, op: str = "read") -> sqlite3.Connection | None:
         if self._disabled:
@@ -673,6 +752,31 @@ class SqliteStore:
             self._warned.add(key)
         self.warnings.append(message)
         log.info("%s", message)
+
+
+def _prune(conn: sqlite3.Connection, namespace: str, key: str, before: float, now: float) -> None:
+    """Drop the snapshots of one key that retention no longer keeps, cheaply: only those
+    that crossed an age limit (48 h, 90 days) since the key's last write (`before`, its
+    newest snapshot then) can have become droppable, so only they are looked at, with the
+    later snapshots of their hour (day) that decide whether each is the last of it. Earlier
+    rows looked at without all of theirs are at worst kept, never wrongly dropped."""
+    windows = (
+        (before - KEEP_ALL.total_seconds() - _HOUR, now - KEEP_ALL.total_seconds() + _HOUR),
+        (before - KEEP_HOURLY.total_seconds() - _DAY, now - KEEP_HOURLY.total_seconds() + _DAY),
+    )
+    sql = "SELECT time FROM snapshots WHERE namespace = ? AND key = ? AND time BETWEEN ? AND ?"
+    drop: list[tuple[str, str, float]] = []
+    at = datetime.fromtimestamp(now, UTC)
+    for lo, hi in windows:
+        times = [t for (t,) in conn.execute(sql, (namespace, key, lo, hi))]
+        if not times or min(times) > now - KEEP_ALL.total_seconds():
+            continue
+        moments = {datetime.fromtimestamp(t, UTC): t for t in times}
+        keep = snapshots_to_keep(moments, at)
+        drop += [(namespace, key, t) for m, t in moments.items() if m not in keep]
+    if drop:
+        sql = "DELETE FROM snapshots WHERE namespace = ? AND key = ? AND time = ?"
+        conn.executemany(sql, drop)
 
 
 def _low_space(path: Path) -> bool:

@@ -15,17 +15,28 @@ from pathlib import Path
 
 log = logging.getLogger("nija_balances.store.sqlite")  # the store's logger, as before the split
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
 BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
 IOERR, FULL = 10, 13  # SQLITE_IOERR (e.g. IOERR_SHMSIZE: no room for the -shm), SQLITE_FULL
+# One good fetch of a connection: money and amounts as exact decimal strings, `assets` a JSON
+# list of [currency, amount, price or null], `account` the exchange account's identity hash.
+_SNAPSHOTS = (
+    "CREATE TABLE snapshots (namespace TEXT NOT NULL, key TEXT NOT NULL,"
+    " account TEXT NOT NULL, time REAL NOT NULL, cash TEXT NOT NULL, equity TEXT NOT NULL,"
+    " assets TEXT NOT NULL, PRIMARY KEY (namespace, key, time)) WITHOUT ROWID",
+)
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE balances (namespace TEXT NOT NULL, key TEXT NOT NULL,"
     " fetched_at REAL NOT NULL, data TEXT NOT NULL, PRIMARY KEY (namespace, key)) WITHOUT ROWID",
     "CREATE TABLE markets (exchange TEXT PRIMARY KEY, saved_at REAL NOT NULL,"
     " count INTEGER NOT NULL, data TEXT NOT NULL)",
+    *_SNAPSHOTS,
 )
+# What each older version needs to become this one without losing what it holds; a version
+# not listed (or unreadable) is rebuilt empty.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SNAPSHOTS}
 
 
 class NewerSchema(Exception):
@@ -139,14 +150,24 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
             raise NewerSchema(version)
         if version == SCHEMA_VERSION:
             return
-        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        for (name,) in conn.execute(sql).fetchall():
-            conn.execute('DROP TABLE "{}"'.format(name.replace('"', '""')))
-        for statement in _SCHEMA:
-            conn.execute(statement)
-        conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        if version in _MIGRATIONS:
+            for statement in _MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
+            migrated = True
+        else:
+            migrated = False
+            sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            for (name,) in conn.execute(sql).fetchall():
+                conn.execute('DROP TABLE "{}"'.format(name.replace('"', '""')))
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     if version is not None:
-        log.info("cache schema %s rebuilt as %s", version, SCHEMA_VERSION)
+        how = "upgraded to" if migrated else "rebuilt as"
+        log.info("cache schema %s %s %s", version, how, SCHEMA_VERSION)
 
 
 def schema_version(conn: sqlite3.Connection) -> int | None:
