@@ -17,14 +17,17 @@ from typer.testing import CliRunner
 from conftest import write
 from nija_balances import MultiAccountBrokerManager
 from nija_balances.cli.root import app
+from nija_balances.config.credentials import resolve
 from nija_balances.config.loader import load_toml
 from nija_balances.domain.history import Snapshot
 from nija_balances.domain.series import bucket_start
+from nija_balances.engine.planning import account_hash
 from nija_balances.render.sparkline import BLOCKS
 from nija_balances.store.sqlite import SqliteStore
 
 CONFIG = "[platform.kraken]\n[users.alice.kraken]\n[users.alice.coinbase]\n[users.bob.kraken]\n"
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 
 
 def snap(moment: datetime, equity: str) -> Snapshot:
@@ -36,19 +39,29 @@ def config(tmp_path: Path) -> tuple[Path, datetime]:
     """alice: kraken in three hours, coinbase in the first and last (the middle incomplete)."""
     path = write(tmp_path / "config.toml", CONFIG)
     h = bucket_start(datetime.fromtimestamp(time.time(), UTC), HOUR)
+    a, b = owner(path, "alice/kraken"), owner(path, "alice/coinbase")
     with SqliteStore() as store:
         store.put_snapshots(
             load_toml(path).namespace,
             [
-                ("alice/kraken", "a", snap(h - 2 * HOUR + timedelta(minutes=1), "10.004")),
-                ("alice/kraken", "a", snap(h - HOUR + timedelta(minutes=1), "11")),
-                ("alice/kraken", "a", snap(h, "12.50")),
-                ("alice/coinbase", "b", snap(h - 2 * HOUR + timedelta(minutes=2), "5")),
-                ("alice/coinbase", "b", snap(h, "6.25")),
-                ("alice/kraken", "a", snap(h - 30 * HOUR, "99")),  # before --since 24h
+                ("alice/kraken", a, snap(h - 2 * HOUR + timedelta(minutes=1), "10.004")),
+                ("alice/kraken", a, snap(h - HOUR + timedelta(minutes=1), "11")),
+                ("alice/kraken", a, snap(h, "12.50")),
+                ("alice/coinbase", b, snap(h - 2 * HOUR + timedelta(minutes=2), "5")),
+                ("alice/coinbase", b, snap(h, "6.25")),
+                ("alice/kraken", a, snap(h - 30 * HOUR, "99")),  # before --since 24h
+                # the same connection read with another key: another account's history
+                ("alice/kraken", "another-account", snap(h - HOUR + 30 * MINUTE, "1000000")),
             ],
         )
     return path, h
+
+
+def owner(path: Path, key: str) -> str:
+    """The account hash the connection `key` of the config at `path` reads now."""
+    config = load_toml(path)
+    conn = next(c for a in config.accounts for c in a.connections if c.key == key)
+    return account_hash(conn, resolve(conn))
 
 
 def run(*args: str) -> Any:

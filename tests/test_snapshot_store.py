@@ -96,6 +96,26 @@ def test_an_old_schema_1_store_is_upgraded_keeping_its_balances(tmp_path: Path) 
     assert again.warnings == []
 
 
+def test_a_schema_1_store_read_without_upgrading_still_serves_its_balances(
+    tmp_path: Path,
+) -> None:
+    """On a full disk the store reads its file read-only and cannot upgrade it: a schema-1
+    file's balances are still served, and it simply has no snapshots."""
+    store = make(tmp_path, Clock())
+    usd = AssetValue("USD", Decimal(5), Decimal(0), Decimal(5), Decimal(1), Decimal(5))
+    result = StoredResult("kraken", Valuation(Decimal(5), Decimal(5), (usd,)), T0.timestamp())
+    store.put("ns", "a/k", result)
+    store.close()
+    with sqlite3.connect(store.path) as db:  # as version 1 left it
+        db.execute("DROP TABLE snapshots")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db.close()
+    reader = make(tmp_path, Clock())
+    reader._open_read_only(OSError(28, "No space left on device"))  # what a full disk does
+    assert reader.get("ns", "a/k") == result
+    assert reader.get_snapshots("ns", ["a/k"]) == {}
+
+
 def test_a_store_that_cannot_open_its_file_never_raises(tmp_path: Path) -> None:
     blocker = tmp_path / "cache"
     blocker.write_text("not a directory")

@@ -1,13 +1,14 @@
 """The history model (`nija history`, `get_history`): per account, its equity over time from
-the snapshots in the store (DESIGN.md §10)."""
+the snapshots in the store."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from nija_balances.domain.history import as_utc
-from nija_balances.domain.models import AccountConfig, Config
+from nija_balances.domain.models import AccountConfig, Config, ConnectionConfig
 from nija_balances.domain.series import Point, equity_series
 from nija_balances.engine.ports import SnapshotStore
 
@@ -31,6 +32,7 @@ def load_history(
     now: datetime,
     since: timedelta,
     every: timedelta,
+    environ: Mapping[str, str] | None = None,
 ) -> History:
     """The points of `config`'s accounts over the last `since`, in buckets of `every`.
 
@@ -39,8 +41,12 @@ def load_history(
     now = as_utc(now)
     start = now - since
     accounts = [config.platform, *(u for u in config.users if u.enabled)]
-    keys = [c.key for a in accounts for c in a.connections]
-    snapshots = store.get_snapshots(config.namespace, keys, since=start) if keys else {}
+    connections = [c for a in accounts for c in a.connections]
+    keys = [c.key for c in connections]
+    owners = _account_hashes(config, connections, environ)
+    snapshots = (
+        store.get_snapshots(config.namespace, keys, since=start, accounts=owners) if keys else {}
+    )
 
     def points(account: AccountConfig) -> tuple[Point, ...]:
         series = [snapshots.get(c.key, []) for c in account.connections]
@@ -49,3 +55,14 @@ def load_history(
     platform = points(config.platform) if config.platform.enabled else ()
     users = {u.id: points(u) for u in config.users if u.enabled}
     return History(now, config.settings.quote, start, every, platform, users)
+
+
+def _account_hashes(
+    config: Config, connections: list[ConnectionConfig], environ: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The exchange account each connection reads now: its history is that account's only."""
+    from nija_balances.config.credentials import load_dotenv_files, resolve
+    from nija_balances.engine.planning import account_hash
+
+    dotenv = load_dotenv_files(config.env_files)
+    return {c.key: account_hash(c, resolve(c, environ, dotenv)) for c in connections}

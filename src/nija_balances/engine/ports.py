@@ -49,9 +49,14 @@ class SnapshotStore(ResultStore, Protocol):
     def put_snapshots(self, namespace: str, items: Iterable[SnapshotItem]) -> None: ...
 
     def get_snapshots(
-        self, namespace: str, keys: Iterable[str], since: datetime | None = None
+        self,
+        namespace: str,
+        keys: Iterable[str],
+        since: datetime | None = None,
+        accounts: Mapping[str, str] | None = None,
     ) -> dict[str, list[Snapshot]]:
-        """Per key that has any, its snapshots from `since` on, oldest first."""
+        """Per key that has any, its snapshots from `since` on, oldest first; with
+        `accounts` (key -> account hash), only those read from that exchange account."""
         ...
 
 

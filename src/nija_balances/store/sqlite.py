@@ -236,28 +236,38 @@ class SqliteStore:
         self.put_many(namespace, {}, snapshots=items)
 
     def get_snapshots(
-        self, namespace: str, keys: Iterable[str], since: datetime | None = None
+        self,
+        namespace: str,
+        keys: Iterable[str],
+        since: datetime | None = None,
+        accounts: Mapping[str, str] | None = None,
     ) -> dict[str, list[Snapshot]]:
-        """The snapshots of those of `keys` that have any (from `since` on), oldest first."""
+        """The snapshots of those of `keys` that have any (from `since` on), oldest first;
+        with `accounts` (key -> account hash), only those of that exchange account."""
         wanted = list(dict.fromkeys(keys))
         start = float("-inf") if since is None else since.timestamp()
 
-        def read(conn: sqlite3.Connection) -> list[tuple[str, float, str, str, str]]:
-            rows: list[tuple[str, float, str, str, str]] = []
+        def read(conn: sqlite3.Connection) -> list[tuple[str, str, float, str, str, str]]:
+            rows: list[tuple[str, str, float, str, str, str]] = []
+            if not _has_table(conn, "snapshots"):  # a schema-1 file read without upgrading
+                return rows
             for i in range(0, len(wanted), _CHUNK):
                 chunk = wanted[i : i + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 sql = (
-                    "SELECT key, time, cash, equity, assets FROM snapshots WHERE namespace = ?"
+                    "SELECT key, account, time, cash, equity, assets FROM snapshots"
+                    " WHERE namespace = ?"
                     f" AND key IN ({marks}) AND time >= ? ORDER BY key, time"
                 )
                 rows += conn.execute(sql, (namespace, *chunk, start)).fetchall()
             return rows
 
         found: dict[str, list[Snapshot]] = {}
-        none: list[tuple[str, float, str, str, str]] = []
+        none: list[tuple[str, str, float, str, str, str]] = []
         rows = self._run("read", read, none, create=False) if wanted else none
-        for key, moment, cash, equity, assets in rows:
+        for key, account, moment, cash, equity, assets in rows:
+            if accounts is not None and accounts.get(key) != account:
+                continue  # another exchange account's history (the key was changed)
             try:
                 found.setdefault(key, []).append(decode_snapshot(moment, cash, equity, assets))
             except (ValueError, KeyError, TypeError, ArithmeticError, OverflowError) as exc:
@@ -608,7 +618,9 @@ class SqliteStore:
         except BaseException:
             conn.close()
             raise
-        if version == SCHEMA_VERSION:
+        # Schema 1 differs only by the snapshots table it lacks: its balances are still served
+        # (a store that cannot be upgraded because the disk is full keeps its last values).
+        if version in (1, SCHEMA_VERSION):
             return conn
         conn.close()
         if version is not None and version > SCHEMA_VERSION:
@@ -812,3 +824,8 @@ def _empty() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     ensure_schema(conn)
     return conn
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return conn.execute(sql, (name,)).fetchone() is not None
