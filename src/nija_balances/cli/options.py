@@ -66,6 +66,7 @@ VERBOSE = TyperOption(
     param_decls=["--verbose", "-v", "verbose"],
     count=True,
     default=0,
+    metavar="",  # a counted flag: no "<int range>" in the help
     help="Log what is fetched to stderr (-vv: in detail). Only nija-balances' own log.",
     expose_value=False,
     callback=_to_terminal,
