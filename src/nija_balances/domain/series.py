@@ -1,4 +1,4 @@
-"""Equity over time (DESIGN.md §10, `nija history`): an account's connections' snapshots
+"""Equity over time (`nija history`): an account's connections' snapshots
 summed per time bucket. Pure: no I/O, exact Decimals.
 
 A bucket is `[t, t + every)` with `t` a whole multiple of `every` since the epoch (UTC: whole

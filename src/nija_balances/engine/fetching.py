@@ -114,7 +114,7 @@ async def fetch(
 
 
 def _snapshot(report: ConnectionReport) -> Snapshot | None:
-    """The history record of a good fetch (DESIGN.md §10): time, cash, equity, and each
+    """The history record of a good fetch: time, cash, equity, and each
     asset's amount and price; None for anything but a fetch that succeeded now."""
     if report.status is not Status.OK or report.fetched_at is None:
         return None

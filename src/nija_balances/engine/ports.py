@@ -33,7 +33,7 @@ SnapshotItem = tuple[str, str | None, Snapshot]
 
 @runtime_checkable
 class SnapshotStore(ResultStore, Protocol):
-    """History (DESIGN.md §10): a snapshot per good fetch, pruned to the retention of
+    """History: a snapshot per good fetch, pruned to the retention of
     `domain.history.snapshots_to_keep` as it is written."""
 
     def put_many(

@@ -1,4 +1,4 @@
-"""The JSON document of DESIGN.md §6, and those of `nija status --json` and `nija user --json`.
+"""The JSON documents: `nija show --json`, and those of `nija status --json` and `nija user --json`.
 
 Every document starts with `schema_version` (1: these keys; a key removed or changed in
 meaning raises it, a key added does not). Every time is UTC, ISO 8601 with its offset:

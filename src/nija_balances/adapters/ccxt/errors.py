@@ -1,4 +1,4 @@
-"""ccxt and signing failures -> `AdapterError` with a DESIGN.md §5 status, in one place.
+"""ccxt and signing failures -> `AdapterError` with a connection status, in one place.
 
 Imports ccxt only inside `to_adapter_error`, which only runs after a ccxt call failed.
 Messages are short (one line, ~200 characters), without query strings, and redacted.
