@@ -16,7 +16,7 @@ from nija_balances.config.nija.entries import normalise_broker
 from nija_balances.config.nija.reader import load_nija_directory, nija_first_name, scan_directory
 from nija_balances.config.sources import load_config
 from nija_balances.domain.models import PLATFORM_ID, Settings
-from nija_balances.domain.syntax import ConfigError
+from nija_balances.domain.syntax import ConfigError, user_id_problem
 from nija_balances.domain.text import env_token
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -522,7 +522,8 @@ def test_nothing_to_convert(users_dir: Path) -> None:
             st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12
         )
         .map(str.strip)
-        .filter(lambda s: s and s != PLATFORM_ID and "/" not in s),
+        # any id a config accepts (bidi and zero-width characters, '/', 'platform' are not)
+        .filter(lambda s: user_id_problem(s) is None),
         min_size=1,
         max_size=5,
         # ids that read the same variables or differ only by case are refused
