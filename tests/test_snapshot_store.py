@@ -79,16 +79,22 @@ def test_retention_is_applied_on_write_for_the_keys_written(tmp_path: Path) -> N
     assert store.get_snapshots("ns", ["b/k"])["b/k"] == [snap(T0)]
 
 
-def test_an_old_schema_1_store_is_upgraded_keeping_its_balances(tmp_path: Path) -> None:
+def schema_1_store(tmp_path: Path) -> StoredResult:
+    """A store file as schema 1 left it, holding one balance (returned) and no snapshots."""
     store = make(tmp_path, Clock())
     usd = AssetValue("USD", Decimal(5), Decimal(0), Decimal(5), Decimal(1), Decimal(5))
     result = StoredResult("kraken", Valuation(Decimal(5), Decimal(5), (usd,)), T0.timestamp())
     store.put("ns", "a/k", result)
     store.close()
-    with sqlite3.connect(store.path) as db:  # as version 1 left it
+    with sqlite3.connect(store.path) as db:
         db.execute("DROP TABLE snapshots")
         db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db.close()
+    return result
+
+
+def test_an_old_schema_1_store_is_upgraded_keeping_its_balances(tmp_path: Path) -> None:
+    result = schema_1_store(tmp_path)
     again = make(tmp_path, Clock())
     assert again.get("ns", "a/k") == result
     again.put_snapshots("ns", [("a/k", "h", snap(T0))])
@@ -101,15 +107,7 @@ def test_a_schema_1_store_read_without_upgrading_still_serves_its_balances(
 ) -> None:
     """On a full disk the store reads its file read-only and cannot upgrade it: a schema-1
     file's balances are still served, and it simply has no snapshots."""
-    store = make(tmp_path, Clock())
-    usd = AssetValue("USD", Decimal(5), Decimal(0), Decimal(5), Decimal(1), Decimal(5))
-    result = StoredResult("kraken", Valuation(Decimal(5), Decimal(5), (usd,)), T0.timestamp())
-    store.put("ns", "a/k", result)
-    store.close()
-    with sqlite3.connect(store.path) as db:  # as version 1 left it
-        db.execute("DROP TABLE snapshots")
-        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-    db.close()
+    result = schema_1_store(tmp_path)
     reader = make(tmp_path, Clock())
     reader._open_read_only(OSError(28, "No space left on device"))  # what a full disk does
     assert reader.get("ns", "a/k") == result
