@@ -27,7 +27,7 @@ import pytest
 
 from nija_balances.domain.models import AssetValue, StoredResult, Valuation
 from nija_balances.store.sqlite import FILENAME, SqliteStore
-from reliability.harness import MockThread, Setup, nija
+from reliability.harness import Conn, MockThread, Setup, nija
 
 PLATFORM_BALANCES = {"USD": ("100", "0"), "BTC": ("1", "0")}  # 100 + 60,000
 ALICE_BALANCES = {"USD": ("40", "10"), "BTC": ("0.25", "0.25")}  # 50 + 30,000
@@ -93,6 +93,14 @@ def full_warning(path: Path) -> str:
     return f"cache at {path} is full (no space left on device): reading only; free some space"
 
 
+def platform_and_alice(setup: Setup, mocks: MockThread) -> tuple[Conn, Conn, str]:
+    """The platform and alice on one Kraken mock, and the config file naming them."""
+    kraken = mocks.start("kraken")
+    platform = setup.add("platform", kraken, PLATFORM_BALANCES)
+    alice = setup.add("alice", kraken, ALICE_BALANCES)
+    return platform, alice, str(setup.write())
+
+
 def test_full_disk_serves_the_last_good_value_as_stale(
     setup: Setup, mocks: MockThread, small_fs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -101,10 +109,9 @@ def test_full_disk_serves_the_last_good_value_as_stale(
     home = small_fs / "home"
     monkeypatch.setenv("NIJA_BALANCES_HOME", str(home))
     path = home / "cache" / FILENAME
-    kraken = mocks.start("kraken")
-    platform = setup.add("platform", kraken, PLATFORM_BALANCES)
-    alice = setup.add("alice", kraken, ALICE_BALANCES)
-    config = str(setup.write())
+    platform, alice, config = platform_and_alice(setup, mocks)
+    kraken = alice.mock
+    assert kraken is not None
 
     good = nija("show", "--json", "--refresh", "--config", config)
     assert (good.code, good.stderr) == (0, ""), good
@@ -212,10 +219,9 @@ def test_a_store_planted_by_another_user_is_not_trusted(
     shared = tmp_path / "shared"  # NIJA_BALANCES_HOME pointed at a shared directory
     monkeypatch.setenv("NIJA_BALANCES_HOME", str(shared))
     path = shared / "cache" / FILENAME
-    kraken = mocks.start("kraken")
-    platform = setup.add("platform", kraken, PLATFORM_BALANCES)
-    alice = setup.add("alice", kraken, ALICE_BALANCES)
-    config = str(setup.write())
+    platform, alice, config = platform_and_alice(setup, mocks)
+    kraken = alice.mock
+    assert kraken is not None
     good = nija("show", "--json", "--refresh", "--config", config)
     assert (good.code, good.stderr) == (0, ""), good
 
