@@ -12,11 +12,12 @@ they must import nothing heavy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
+from nija_balances.domain.history import Fill, Flow
 from nija_balances.domain.models import ConnectionConfig, Holdings, Settings, Status
 from nija_balances.domain.secrets import Credentials
 
@@ -81,6 +82,58 @@ class PreparingAdapter(Protocol):
         Best effort: what fails for one connection is left for its `fetch_holdings` to report;
         raising fails every connection of the exchange alike.
         """
+        ...
+
+
+HistoryKind = Literal["trades", "flows"]
+
+
+@dataclass(frozen=True)
+class HistoryRequest:
+    """What a history sync asks of an adapter for one connection and one kind.
+
+    `cursor` is the one the adapter gave with the last page stored (None: from the start);
+    `currencies` are the assets ever seen on the account (snapshots and flows), for
+    exchanges that want a market per call (Binance); `quote` is the valuation currency.
+    """
+
+    kind: HistoryKind
+    cursor: str | None = None
+    currencies: frozenset[str] = frozenset()
+    quote: str = "USD"
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of an account's trades or flows, and where to resume after it.
+
+    The engine stores a page's items and its `cursor` in one write, so a sync that stops
+    part-way resumes after the last page stored. Items may repeat across pages (the store
+    de-duplicates by exchange id); `cursor` is the adapter's own text (e.g. JSON).
+    """
+
+    fills: tuple[Fill, ...] = ()
+    flows: tuple[Flow, ...] = ()
+    cursor: str | None = None
+
+
+class HistoryUnsupported(Exception):
+    """The exchange cannot list this kind of history; the message says what is missing.
+
+    Figures that need it are then `incomplete`, never zero."""
+
+
+@runtime_checkable
+class HistoryAdapter(Protocol):
+    """An adapter that can list an account's trades (fills) and flows page by page."""
+
+    def history_pages(
+        self, connection: ConnectionConfig, credentials: Credentials, request: HistoryRequest
+    ) -> AsyncIterator[HistoryPage]:
+        """The pages after `request.cursor`, oldest items first where the exchange allows,
+        ending when nothing newer is left. Raises `HistoryUnsupported`, or `AdapterError`
+        (other exceptions -> `error`) when a page cannot be fetched; pages already yielded
+        stay stored."""
         ...
 
 
