@@ -242,3 +242,25 @@ def test_any_split_into_pages_stores_the_same_set(
         assert new == len(set(ids))
         whole.close()
         paged.close()
+
+
+def test_first_and_last_snapshots_per_key_and_account(tmp_path: Path) -> None:
+    store = make(tmp_path)
+    snaps = [Snapshot(T0 + timedelta(hours=h), Decimal(h), Decimal(h)) for h in range(5)]
+    store.put_snapshots("ns", [("a/k", "h", s) for s in snaps])
+    store.put_snapshots(
+        "ns", [("a/k", "old", Snapshot(T0 - timedelta(days=1), Decimal(9), Decimal(9)))]
+    )
+    store.put_snapshots("ns", [("b/k", "h", snaps[2])])
+    owners = {"a/k": "h", "b/k": "h"}
+    assert store.first_snapshots("ns", ["a/k", "b/k", "c/k"], owners) == {
+        "a/k": snaps[0],
+        "b/k": snaps[2],
+    }
+    assert store.first_snapshots("ns", ["a/k"])["a/k"].equity == 9  # without the filter
+    assert store.last_snapshots("ns", ["a/k", "b/k"], accounts=owners) == {
+        "a/k": snaps[4],
+        "b/k": snaps[2],
+    }
+    before = T0 + timedelta(hours=2)  # strictly before: the end of the previous bucket
+    assert store.last_snapshots("ns", ["a/k", "b/k"], before, owners) == {"a/k": snaps[1]}
