@@ -54,6 +54,11 @@ COMMANDS = {
         "Equity over time per user, with a sparkline.",
         READS,
     ),
+    "sync": Lazy(
+        "nija_balances.cli.sync:sync",
+        "Fetch every connection's trades and deposits/withdrawals into the store.",
+        FETCHES,
+    ),
     "cache": Lazy(
         "nija_balances.cli.cache:cache",
         "Describe or clear the on-disk cache (last good balances and exchange market lists).",
