@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nija_balances.domain.models import Config, Portfolio
+    from nija_balances.engine.figures import Figures
     from nija_balances.engine.ports import Observer, Store
 
 
@@ -89,6 +90,13 @@ class Session:
             observer=observer,
             clock=self.clock,
         )
+
+    def figures(self, config: Config | None = None) -> Figures:
+        """The P&L figures of `config` (default: the session's) from the store; nothing is
+        fetched."""
+        from nija_balances.engine.figures import load_figures
+
+        return load_figures(config or self.config, self.store, now=self.clock())
 
     def close(self) -> None:
         self.store.close()
