@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from nija_balances.config.loader import parse_document
 from nija_balances.domain.history import AssetPosition, Fill, Flow, Snapshot
+from nija_balances.domain.models import Config, ConnectionConfig
 from nija_balances.engine.figures import ConnectionHistory, figures_from
 from nija_balances.render.pnl import pnl_document
 
@@ -22,8 +23,16 @@ CONFIG = """
 """
 
 
-def config():  # type: ignore[no-untyped-def]
-    return parse_document(CONFIG, None)
+def config() -> Config:
+    import tomllib
+
+    return parse_document(tomllib.loads(CONFIG), None, CONFIG)
+
+
+def connections(cfg: Config, uid: str) -> tuple[ConnectionConfig, ...]:
+    user = cfg.user(uid)
+    assert user is not None
+    return user.connections
 
 
 def snap(moment: datetime, usd: str, btc: str = "0", price: str = "50000") -> Snapshot:
@@ -59,6 +68,7 @@ def alice_kraken() -> ConnectionHistory:
         snapshots=(
             snap(START, "1000"),
             snap(t1 + timedelta(hours=1), "499", "0.01", "50000"),
+            snap(t3 + timedelta(hours=11), "1198", "0", "60000"),  # the end of yesterday
             snap(NOW, "1198", "0", "60000"),
         ),
         fills=(
@@ -74,12 +84,16 @@ def alice_kraken() -> ConnectionHistory:
 def test_account_figures_are_the_sum_of_its_connections_and_fills_carry_realized_pnl() -> None:
     cfg = config()
     coinbase = ConnectionHistory(
-        snapshots=(snap(START, "200"), snap(NOW, "250")),
+        snapshots=(
+            snap(START, "200"),
+            snap(START + timedelta(days=2, hours=11), "250"),
+            snap(NOW, "250"),
+        ),
         flows=(Flow("d2", "deposit", START + timedelta(days=1), "USD", D("50")),),
         trades_complete=True,
         flows_complete=True,
     )
-    keys = {c.name: c.key for c in cfg.user("alice").connections}
+    keys = {c.name: c.key for c in connections(cfg, "alice")}
     figures = figures_from(
         cfg, {keys["kraken"]: alice_kraken(), keys["coinbase"]: coinbase}, now=NOW
     )
@@ -101,12 +115,13 @@ def test_account_figures_are_the_sum_of_its_connections_and_fills_carry_realized
     doc = pnl_document(figures)
     assert doc["users"]["alice"]["total_pnl"] == 98.0
     assert doc["users"]["alice"]["connections"]["kraken"]["win_rate"] == 1.0
-    assert doc["users"]["alice"]["complete"] is True
+    assert doc["users"]["alice"]["daily_pnl"] == 0.0
+    assert doc["users"]["alice"]["complete"] is True, doc["users"]["alice"]["incomplete_reasons"]
 
 
 def test_a_connection_never_synced_or_without_snapshots_leaves_the_account_incomplete() -> None:
     cfg = config()
-    key = cfg.user("bob").connections[0].key
+    key = connections(cfg, "bob")[0].key
     unsynced = ConnectionHistory(
         snapshots=(snap(START, "500"), snap(NOW, "520")),
         reasons=("trade history never synced (run `nija sync`)",),

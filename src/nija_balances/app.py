@@ -13,9 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from nija_balances.adapters.interface import HistoryKind
     from nija_balances.domain.models import Config, Portfolio
     from nija_balances.engine.figures import Figures
     from nija_balances.engine.ports import Observer, Store
+    from nija_balances.engine.sync import SyncObserver, SyncReport
 
 
 @dataclass
@@ -96,7 +100,45 @@ class Session:
         fetched."""
         from nija_balances.engine.figures import load_figures
 
-        return load_figures(config or self.config, self.store, now=self.clock())
+        chosen = config or self.config
+        self.prepare_history(chosen)
+        return load_figures(chosen, self.store, now=self.clock())
+
+    def prepare_history(self, config: Config | None = None) -> None:
+        """Call before reading history from the store: the built-in demo gets its simulated
+        past (30 days of snapshots, trades and flows ending this hour; a no-op once written,
+        and for any other config)."""
+        from nija_balances.engine.demo import seed_demo_history
+
+        seed_demo_history(config or self.config, self.store, self.clock())
+
+    def sync(
+        self,
+        config: Config | None = None,
+        *,
+        kinds: Collection[HistoryKind] = ("trades", "flows"),
+        observer: SyncObserver | None = None,
+    ) -> SyncReport:
+        """Sync the trades and flows of `config` (default: the session's) into the store,
+        page by page (see `engine.sync`); starts its own event loop."""
+        import asyncio
+
+        return asyncio.run(self.sync_async(config, kinds=kinds, observer=observer))
+
+    async def sync_async(
+        self,
+        config: Config | None = None,
+        *,
+        kinds: Collection[HistoryKind] = ("trades", "flows"),
+        observer: SyncObserver | None = None,
+    ) -> SyncReport:
+        """`sync` inside a running event loop (`monitor`, `serve`)."""
+        from nija_balances.engine.sync import plan_sync, run_sync
+
+        chosen = config or self.config
+        self.prepare_history(chosen)
+        plan = plan_sync(chosen, self.store, kinds=kinds)
+        return await run_sync(plan, self.store, observer=observer, clock=self.clock)
 
     def close(self) -> None:
         self.store.close()

@@ -67,6 +67,7 @@ def history(
     try:
         from nija_balances.engine.history import load_history
 
+        session.prepare_history(config)
         now = datetime.fromtimestamp(session.clock(), UTC)
         model = load_history(config, session.store, now=now, since=span, every=bucket)
         figures = session.figures() if not (json or csv) else None

@@ -64,6 +64,11 @@ COMMANDS = {
         "Recent fills with the realized P&L of what each one closed.",
         READS,
     ),
+    "sync": Lazy(
+        "nija_balances.cli.sync:sync",
+        "Fetch every connection's trades and deposits/withdrawals into the store.",
+        FETCHES,
+    ),
     "cache": Lazy(
         "nija_balances.cli.cache:cache",
         "Describe or clear the on-disk cache (last good balances and exchange market lists).",

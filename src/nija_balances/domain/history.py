@@ -136,6 +136,32 @@ class Flow:
         return {"deposit": 1, "withdrawal": -1}.get(self.kind, 0)
 
 
+@dataclass(frozen=True)
+class SyncState:
+    """Where the sync of one kind of history (trades or flows) of one connection stands.
+
+    - `cursor`: the adapter's resume text stored with the last page (None: from the start);
+    - `finished_at`: when the last sync that reached the end finished (aware UTC; None:
+      never): the stored record is whole from the start up to then when `complete`;
+    - `complete`: a sync has reached the end at least once since the start;
+    - `unsupported`: the exchange cannot list this kind (`problem` says what is missing);
+    - `problem`: why the last attempt did not finish (an error, or the unsupported
+      reason); None after a sync that reached the end.
+    Figures that need this kind are `incomplete` unless `complete` and no `problem`.
+    """
+
+    cursor: str | None = None
+    finished_at: datetime | None = None
+    complete: bool = False
+    unsupported: bool = False
+    problem: str | None = None
+
+    @property
+    def whole(self) -> bool:
+        """Whether the stored record is whole up to `finished_at` and nothing went wrong since."""
+        return self.complete and not self.unsupported and self.problem is None
+
+
 class SnapshotPrices:
     """Prices of currencies at the snapshot nearest a given time."""
 

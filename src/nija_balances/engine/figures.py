@@ -199,10 +199,9 @@ def load_figures(
         flows = store.get_flows(ns, keys, accounts=owners)
         states = store.get_sync_states(ns, keys, accounts=owners)
         for key in keys:
-            trades_ok, trades_why = _whole(states.get((key, "trades")), "trade history")
-            flows_ok, flows_why = _whole(
-                states.get((key, "flows")), "deposit and withdrawal history"
-            )
+            state = states.get(key, {})
+            trades_ok, trades_why = _whole(state.get("trades"), "trade history")
+            flows_ok, flows_why = _whole(state.get("flows"), "deposit and withdrawal history")
             histories[key] = ConnectionHistory(
                 snapshots=snapshots.get(key, ()),
                 fills=fills.get(key, ()),

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from nija_balances.adapters.interface import MarketStore
-from nija_balances.domain.history import Snapshot
+from nija_balances.domain.history import Fill, Flow, Snapshot, SyncState
 from nija_balances.domain.models import StoredResult
 from nija_balances.store.codec import StoreInfo
 
@@ -60,7 +60,71 @@ class SnapshotStore(ResultStore, Protocol):
         ...
 
 
-class Store(SnapshotStore, Protocol):
+@runtime_checkable
+class HistoryStore(Protocol):
+    """Trades (fills), flows and per-(connection, kind) sync state, keyed like snapshots by
+    namespace, connection key and exchange account hash; `kind` is "trades" or "flows".
+
+    Items are de-duplicated by the exchange's id; a page's items and its resume cursor are
+    stored in one write, so a sync that stops between pages never counts an item twice.
+    Reads return, per key that has any, oldest first; with `accounts` (key -> account hash,
+    see `engine.history.account_hashes`) only those of the exchange account read now.
+    """
+
+    def put_history_page(
+        self,
+        namespace: str,
+        key: str,
+        account: str,
+        kind: str,
+        *,
+        fills: Iterable[Fill] = (),
+        flows: Iterable[Flow] = (),
+        cursor: str | None,
+    ) -> tuple[int, int] | None:
+        """Store a page and its cursor in one write: (new fills, new flows), None if dropped."""
+        ...
+
+    def set_sync_state(
+        self, namespace: str, key: str, account: str, kind: str, state: SyncState
+    ) -> bool:
+        """Replace one sync state; False when the write was dropped."""
+        ...
+
+    def get_sync_states(
+        self, namespace: str, keys: Iterable[str], accounts: Mapping[str, str] | None = None
+    ) -> dict[str, dict[str, SyncState]]:
+        """Per key, its state per kind (a kind never synced is absent)."""
+        ...
+
+    def get_fills(
+        self,
+        namespace: str,
+        keys: Iterable[str],
+        since: datetime | None = None,
+        accounts: Mapping[str, str] | None = None,
+    ) -> dict[str, list[Fill]]: ...
+
+    def get_flows(
+        self,
+        namespace: str,
+        keys: Iterable[str],
+        since: datetime | None = None,
+        accounts: Mapping[str, str] | None = None,
+    ) -> dict[str, list[Flow]]: ...
+
+    def currencies_seen(
+        self, namespace: str, keys: Iterable[str], accounts: Mapping[str, str] | None = None
+    ) -> dict[str, frozenset[str]]:
+        """Per key, the currencies ever held in a snapshot, moved in a flow or traded."""
+        ...
+
+    def drop_history(self, namespace: str, keys: Iterable[str]) -> None:
+        """Remove the snapshots, fills, flows and sync state of `keys`."""
+        ...
+
+
+class Store(SnapshotStore, HistoryStore, Protocol):
     """The whole store interface: what the engine, the CLI and the API use.
 
     A store never raises for a problem with its backing file or server: reads miss, writes

@@ -20,9 +20,23 @@ HEIGHT = 8
 
 
 def _resample(values: Sequence[Decimal | None], width: int) -> list[Decimal | None]:
-    """`width` values: the last known value of each slice of `values` (or all of them)."""
-    if len(values) <= width:
+    """`width` values: fewer points are spread over the width (joined by straight lines where
+    both ends are known), more are cut into slices, each the last known value of its slice."""
+    if len(values) < 2:
         return list(values)
+    if len(values) <= width:
+        spread: list[Decimal | None] = []
+        steps = len(values) - 1
+        for column in range(width):
+            left, rest = divmod(column * steps, width - 1)
+            a, b = values[left], values[min(left + 1, steps)]
+            if rest == 0:
+                spread.append(a)
+            elif a is None or b is None:
+                spread.append(None)
+            else:
+                spread.append(a + (b - a) * rest / (width - 1))
+        return spread
     out: list[Decimal | None] = []
     for i in range(width):
         part = values[i * len(values) // width : (i + 1) * len(values) // width]
@@ -85,5 +99,6 @@ class EquityChart:
             yield Text(f"{label:>{margin - 1}} |" + "".join(line).rstrip(), style="")
         first, last = self.points[0].time, self.points[-1].time
         start, end = first.strftime("%Y-%m-%d %H:%M"), last.strftime("%Y-%m-%d %H:%M")
+        end += " UTC"
         gap = max(len(values) - len(start) - len(end), 1)
-        yield Text(" " * (margin + 1) + start + " " * gap + end + " UTC", style="dim")
+        yield Text(" " * (margin + 1) + start + " " * gap + end, style="dim")

@@ -87,9 +87,7 @@ class HistoryTable:
         names = ["Account", "First", "Last", "Change", "Trend", "Complete"]
         if self.daily is not None:
             names.insert(4, "Today")
-        for name in names:
-            right = name in ("First", "Last", "Change", "Today", "Complete")
-            table.add_column(name, justify="right" if right else "left", no_wrap=True)
+        rows: list[tuple[list[str | Text], tuple[Point, ...] | None]] = []
         for account, points in _rows(h):
             if account == "platform" and not points:
                 continue
@@ -98,22 +96,44 @@ class HistoryTable:
             if self.daily is not None:
                 today = [signed(self.daily.get(account), h.quote, g)]
             if not known:
-                table.add_row(account, g.none, g.none, g.none, *today, "", "no snapshots")
+                rows.append(([account, g.none, g.none, g.none, *today, "no snapshots"], None))
                 continue
             change = known[-1] - known[0]
             sign = g.up if change > 0 else g.down if change < 0 else ""
-            trend = sparkline([p.equity for p in points], TREND_WIDTH, ascii_only=g is ASCII)
             complete = sum(p.complete for p in points)
-            table.add_row(
+            cells: list[str | Text] = [
                 account,
                 money(known[0], h.quote),
                 money(known[-1], h.quote),
                 f"{sign}{money(abs(change), h.quote)}",
                 *today,
-                trend,
                 f"{complete}/{len(points)}",
+            ]
+            rows.append((cells, points))
+        # The sparkline takes what the other columns leave, up to TREND_WIDTH.
+        others = [n for n in names if n != "Trend"]
+        widths = [
+            max([len(name)] + [_cell_len(cells[i]) for cells, _ in rows])
+            for i, name in enumerate(others)
+        ]
+        room = options.max_width - sum(widths) - 2 * len(names)  # padding and divider
+        trend_width = max(6, min(TREND_WIDTH, room))
+        for name in names:
+            right = name in ("First", "Last", "Change", "Today", "Complete")
+            table.add_column(name, justify="right" if right else "left", no_wrap=True)
+        at = names.index("Trend")
+        for cells, series in rows:
+            trend = (
+                ""
+                if series is None
+                else sparkline([p.equity for p in series], trend_width, ascii_only=g is ASCII)
             )
+            table.add_row(*cells[:at], trend, *cells[at:])
         yield table
+
+
+def _cell_len(cell: str | Text) -> int:
+    return cell.cell_len if isinstance(cell, Text) else Text(cell).cell_len
 
 
 def _span(seconds: int) -> str:

@@ -32,8 +32,8 @@ def utc_iso(moment: datetime, timespec: str = "seconds") -> str:
 
 
 def cents(amount: Decimal) -> float:
-    """Money as a JSON number rounded to cents."""
-    return float(to_cents(amount))
+    """Money as a JSON number rounded to cents (never `-0.0`)."""
+    return float(to_cents(amount)) + 0.0
 
 
 def amount_number(amount: Decimal) -> float | None:

@@ -36,6 +36,22 @@ MONEY_FIELDS = (
 COUNT_FIELDS = ("total_trades", "fills", "wins", "losses", "draws")
 
 
+COLUMNS = (
+    "Account",
+    "Balance",
+    "Today",
+    "Total",
+    "Realized",
+    "Unrealized",
+    "Fees",
+    "Flows",
+    "Win rate",
+    "Trades",
+)
+#: Given up, in this order, when the terminal is too narrow for every column.
+OPTIONAL = ("Unrealized", "Realized", "Fees", "Flows", "Trades")
+
+
 def rate_fraction(rate: Decimal | None) -> float | None:
     return None if rate is None else float(rate.quantize(Decimal("0.0001"), ROUND_HALF_EVEN))
 
@@ -78,7 +94,7 @@ def win_rate_text(pnl: PnL, g: Glyphs) -> str:
         return g.none
     decided = pnl.wins + pnl.losses
     if pnl.win_rate is None:
-        return f"{g.none} (0/0)"
+        return g.none
     percent = (pnl.win_rate * 100).quantize(Decimal(1), ROUND_HALF_EVEN)
     return f"{percent}% ({pnl.wins}/{decided})"
 
@@ -104,25 +120,47 @@ class PnLTable:
         g = glyphs(options)
         f = self.figures
         yield Text(f"P&L in {f.quote} (days in {f.timezone})", style="bold")
-        table = Table(box=g.head, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
-        table.add_column("Account", no_wrap=True, overflow="ellipsis", max_width=24)
-        for name in ("Balance", "Today", "Total", "Realized", "Unrealized", "Fees", "Flows"):
-            table.add_column(name, justify="right", no_wrap=True)
-        table.add_column("Win rate", justify="right", no_wrap=True)
-        table.add_column("Trades", justify="right", no_wrap=True)
+        rows: list[tuple[list[str | Text], bool]] = []
         notes: list[str] = []
         for account in f.accounts:
             label = "platform" if account.account.kind == "platform" else account.account.id
-            table.add_row(*self._row(label, account.pnl, g), style="bold")
+            rows.append((self._row(label, account.pnl, g), True))
             if len(account.connections) > 1:
                 for part in account.connections:
-                    table.add_row(*self._row(f"  {part.connection.name}", part.pnl, g))
+                    rows.append((self._row(f"  {part.connection.name}", part.pnl, g), False))
             notes += [f"{label}: {reason}" for reason in account.pnl.incomplete_reasons]
+        shown = self._columns_that_fit(rows, options.max_width)
+        table = Table(box=g.head, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
+        for i in shown:
+            name = COLUMNS[i]
+            if name == "Account":
+                table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=24)
+            else:
+                table.add_column(name, justify="right", no_wrap=True)
+        for cells, bold in rows:
+            table.add_row(*(cells[i] for i in shown), style="bold" if bold else None)
         yield table
+        left = [COLUMNS[i].lower() for i in range(len(COLUMNS)) if i not in shown]
+        if left:
+            yield Text(f"Not shown at this width: {', '.join(left)} (--json has every figure)")
         if notes:
             yield Text(f"{g.warn} incomplete figures are shown as {g.none}:", style="yellow")
             for note in notes:
                 yield Text(f"  {note}", style="yellow")
+
+    @staticmethod
+    def _columns_that_fit(rows: list[tuple[list[str | Text], bool]], width: int) -> list[int]:
+        """The columns to show: all that fit in `width`, the optional ones given up first."""
+        need = [
+            max([len(name)] + [Text.assemble(cells[i]).cell_len for cells, _ in rows])
+            for i, name in enumerate(COLUMNS)
+        ]
+        shown = list(range(len(COLUMNS)))
+        for name in OPTIONAL:
+            if sum(need[i] + 2 for i in shown) <= width:
+                break
+            shown.remove(COLUMNS.index(name))
+        return shown
 
     def _row(self, label: str, pnl: PnL, g: Glyphs) -> list[str | Text]:
         quote = self.figures.quote

@@ -41,7 +41,8 @@ dropped, nothing is moved or changed) and says so once. It never trusts planted 
 Freshness is the caller's business (`StoredResult.fetched_at`); the store keeps the newest
 good value per key.
 
-It holds `StoredResult`s and market lists only: never a credential. Stdlib only, cheap to import.
+It holds `StoredResult`s, market lists, snapshots, fills, flows and sync state (cursors):
+never a credential. Stdlib only, cheap to import.
 """
 
 from __future__ import annotations
@@ -69,11 +70,13 @@ from nija_balances.store.codec import (
     encode,
     encode_assets,
 )
+from nija_balances.store.sqlite_history import SqliteHistory
 from nija_balances.store.sqlite_schema import (
     BUSY_CODES,
     CORRUPT_CODES,
     FULL,
     IOERR,
+    READABLE_VERSIONS,
     SCHEMA_VERSION,
     FileLock,
     LockTimeout,
@@ -125,8 +128,10 @@ SnapshotItem = tuple[str, str | None, Snapshot]
 # ---------------------------------------------------------------------------- the store
 
 
-class SqliteStore:
-    """The SQLite store at `paths.cache_dir() / "balances.sqlite3"`, opened on first use."""
+class SqliteStore(SqliteHistory):
+    """The SQLite store at `paths.cache_dir() / "balances.sqlite3"`, opened on first use.
+
+    Trades, flows and sync state: `SqliteHistory`."""
 
     def __init__(
         self,
@@ -618,9 +623,9 @@ class SqliteStore:
         except BaseException:
             conn.close()
             raise
-        # Schema 1 differs only by the snapshots table it lacks: its balances are still served
+        # Older schemas differ only by the tables they lack: their balances are still served
         # (a store that cannot be upgraded because the disk is full keeps its last values).
-        if version in (1, SCHEMA_VERSION):
+        if version in READABLE_VERSIONS:
             return conn
         conn.close()
         if version is not None and version > SCHEMA_VERSION:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 log = logging.getLogger("nija_balances.store.sqlite")  # the store's logger, as before the split
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
 BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
 IOERR, FULL = 10, 13  # SQLITE_IOERR (e.g. IOERR_SHMSIZE: no room for the -shm), SQLITE_FULL
@@ -26,6 +26,28 @@ _SNAPSHOTS = (
     " account TEXT NOT NULL, time REAL NOT NULL, cash TEXT NOT NULL, equity TEXT NOT NULL,"
     " assets TEXT NOT NULL, PRIMARY KEY (namespace, key, time)) WITHOUT ROWID",
 )
+# Schema 3: an account's trades (fills) and flows, and where each kind's sync stands. Rows
+# are keyed by namespace, connection key, exchange account hash and the exchange's own id
+# (de-duplicated on insert); money and amounts are exact decimal strings; `time` is epoch
+# seconds. `sync_state.complete` is 0/1; `kind` is "trades" or "flows".
+HISTORY_DDL = (
+    "CREATE TABLE fills (namespace TEXT NOT NULL, key TEXT NOT NULL, account TEXT NOT NULL,"
+    " id TEXT NOT NULL, order_id TEXT NOT NULL, time REAL NOT NULL, symbol TEXT NOT NULL,"
+    " side TEXT NOT NULL, amount TEXT NOT NULL, price TEXT NOT NULL, cost TEXT NOT NULL,"
+    " fee TEXT NOT NULL, fee_currency TEXT,"
+    " PRIMARY KEY (namespace, key, account, id)) WITHOUT ROWID",
+    "CREATE INDEX fills_by_time ON fills (namespace, key, time)",
+    "CREATE TABLE flows (namespace TEXT NOT NULL, key TEXT NOT NULL, account TEXT NOT NULL,"
+    " id TEXT NOT NULL, kind TEXT NOT NULL, time REAL NOT NULL, currency TEXT NOT NULL,"
+    " amount TEXT NOT NULL, fee TEXT NOT NULL, fee_currency TEXT, value TEXT,"
+    " estimated INTEGER NOT NULL, PRIMARY KEY (namespace, key, account, id)) WITHOUT ROWID",
+    "CREATE INDEX flows_by_time ON flows (namespace, key, time)",
+    "CREATE TABLE sync_state (namespace TEXT NOT NULL, key TEXT NOT NULL,"
+    " account TEXT NOT NULL, kind TEXT NOT NULL, cursor TEXT, finished_at REAL,"
+    " complete INTEGER NOT NULL DEFAULT 0, unsupported INTEGER NOT NULL DEFAULT 0,"
+    " problem TEXT, updated_at REAL NOT NULL,"
+    " PRIMARY KEY (namespace, key, account, kind)) WITHOUT ROWID",
+)
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE balances (namespace TEXT NOT NULL, key TEXT NOT NULL,"
@@ -33,10 +55,14 @@ _SCHEMA = (
     "CREATE TABLE markets (exchange TEXT PRIMARY KEY, saved_at REAL NOT NULL,"
     " count INTEGER NOT NULL, data TEXT NOT NULL)",
     *_SNAPSHOTS,
+    *HISTORY_DDL,
 )
 # What each older version needs to become this one without losing what it holds; a version
 # not listed (or unreadable) is rebuilt empty.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SNAPSHOTS}
+_MIGRATIONS: dict[int, tuple[str, ...]] = {1: (*_SNAPSHOTS, *HISTORY_DDL), 2: HISTORY_DDL}
+# Versions whose balances a read-only connection still serves (a full disk cannot upgrade
+# them); the tables they lack simply read as empty.
+READABLE_VERSIONS = frozenset({1, 2, SCHEMA_VERSION})
 
 
 class NewerSchema(Exception):
