@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from nija_balances.cli import cache
 from nija_balances.cli.root import app
 from nija_balances.store.sqlite import SqliteStore
+from nija_balances.store.sqlite_schema import SCHEMA_VERSION
 from test_cache import T0, Clock, result
 
 runner = CliRunner()
@@ -184,7 +185,7 @@ def test_clear_refuses_a_newer_schema(isolated_home: Path) -> None:
     assert (code, out) == (1, "")
     assert err.splitlines() == [
         f"warning: cache at {db(isolated_home)} was written by a newer nija-balances "
-        "(schema 7, this one reads 2); balances are not cached",
+        f"(schema 7, this one reads {SCHEMA_VERSION}); balances are not cached",
         f"error: could not clear the cache at {db(isolated_home)}",
     ]
 

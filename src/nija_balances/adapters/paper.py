@@ -79,7 +79,9 @@ class PaperAdapter:
     async def history_pages(
         self, connection: ConnectionConfig, credentials: Credentials, request: HistoryRequest
     ) -> AsyncIterator[HistoryPage]:
-        """The items after `request.cursor` (the count already served), `page_size` a page."""
+        """The items after `request.cursor` (the count already served, in time order),
+        `page_size` a page: an item added later must be newer than those synced, or it is
+        only picked up once the store's sync state of the connection is dropped."""
         fills, flows = self.history(connection)
         items: list[Fill] | list[Flow] = fills if request.kind == "trades" else flows
         try:

@@ -203,12 +203,20 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
     """Map key paths to the 1-based line that defines them (tables and simple keys)."""
     lines: dict[tuple[str, ...], int] = {}
     table: tuple[str, ...] = ()
+    arrays: dict[tuple[str, ...], int] = {}  # [[a.b]] seen so far: its items are a.b.0, a.b.1
     # TOML lines end at \n only (str.splitlines would also split at U+2028 in a value)
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        if line.startswith("[") and not line.startswith("[["):
+        if line.startswith("[["):
+            end = _unquoted(line, "]")
+            array = _split_dotted(line[2 : end if end > 0 else len(line)])
+            index = arrays[array] = arrays.get(array, -1) + 1
+            table = (*array, str(index))
+            for depth in range(1, len(table) + 1):
+                lines.setdefault(table[:depth], number)
+        elif line.startswith("["):
             end = _unquoted(line, "]")
             table = _split_dotted(line[1 : end if end > 0 else len(line)])
             for depth in range(1, len(table) + 1):  # [users.a.p] also defines users.a

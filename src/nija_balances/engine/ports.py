@@ -113,6 +113,22 @@ class HistoryStore(Protocol):
         accounts: Mapping[str, str] | None = None,
     ) -> dict[str, list[Flow]]: ...
 
+    def first_snapshots(
+        self, namespace: str, keys: Iterable[str], accounts: Mapping[str, str] | None = None
+    ) -> dict[str, Snapshot]:
+        """Per key, its oldest snapshot (the start of the tracked span)."""
+        ...
+
+    def last_snapshots(
+        self,
+        namespace: str,
+        keys: Iterable[str],
+        before: datetime | None = None,
+        accounts: Mapping[str, str] | None = None,
+    ) -> dict[str, Snapshot]:
+        """Per key, its newest snapshot strictly before `before` (None: the newest)."""
+        ...
+
     def currencies_seen(
         self, namespace: str, keys: Iterable[str], accounts: Mapping[str, str] | None = None
     ) -> dict[str, frozenset[str]]:

@@ -33,7 +33,7 @@ def kind_text(result: KindResult) -> str:
 def connection_text(conn: ConnectionSync) -> str:
     """What happened to one connection, on one line."""
     if conn.skipped is not None:
-        return f"skipped: {conn.skipped}"
+        return conn.skipped
     return " · ".join(kind_text(k) for k in conn.kinds)
 
 
@@ -65,8 +65,13 @@ class SyncSummary:
         wide = max((len(n) for n in names), default=0)
         for conn, name in zip(self.report.connections, names, strict=True):
             line = Text(f"{name:<{wide}}  ")
-            line.append(conn.status, style=_STYLE[conn.status])
-            line.append(f"  {safe_text(connection_text(conn))}")
+            line.append(f"{conn.status:<11}", style=_STYLE[conn.status])
+            whole = safe_text(connection_text(conn))
+            if conn.skipped is None and wide + 14 + len(whole) > width:
+                pieces = [safe_text(kind_text(k)) for k in conn.kinds]  # one kind a line
+                line.append(" " + f"\n{' ' * (wide + 14)}".join(pieces))
+            else:
+                line.append(f" {whole}")
             parts.append(line)
         if not self.report.connections:
             parts.append(Text("no connection to sync"))

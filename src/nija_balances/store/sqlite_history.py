@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nija_balances.domain.history import Fill, Flow, SyncState
+from nija_balances.domain.history import Fill, Flow, Snapshot, SyncState
+from nija_balances.store.codec import decode_snapshot
 from nija_balances.store.sqlite_schema import transaction
 
 log = logging.getLogger("nija_balances.store.sqlite")
@@ -193,6 +194,65 @@ class SqliteHistory:
                 found.setdefault(key, []).append(_flow(row[2:]))
             except (ValueError, TypeError, ArithmeticError, OverflowError) as exc:
                 log.warning("ignoring unreadable flow %s/%s: %s", namespace, key, exc)
+        return found
+
+    def first_snapshots(
+        self, namespace: str, keys: Iterable[str], accounts: Mapping[str, str] | None = None
+    ) -> dict[str, Snapshot]:
+        """Per key that has any, its oldest snapshot (the start of its tracked span); with
+        `accounts`, the oldest of that exchange account. One indexed lookup per key."""
+        return self._edge_snapshots(namespace, keys, accounts, None, oldest=True)
+
+    def last_snapshots(
+        self,
+        namespace: str,
+        keys: Iterable[str],
+        before: datetime | None = None,
+        accounts: Mapping[str, str] | None = None,
+    ) -> dict[str, Snapshot]:
+        """Per key that has any, its newest snapshot strictly before `before` (None: the
+        newest of all), e.g. the end of the previous day; with `accounts`, of that exchange
+        account. One indexed lookup per key, whatever the history's length."""
+        return self._edge_snapshots(namespace, keys, accounts, before, oldest=False)
+
+    def _edge_snapshots(
+        self,
+        namespace: str,
+        keys: Iterable[str],
+        accounts: Mapping[str, str] | None,
+        before: datetime | None,
+        *,
+        oldest: bool,
+    ) -> dict[str, Snapshot]:
+        wanted = list(dict.fromkeys(keys))
+        limit = float("inf") if before is None else before.timestamp()
+        order = "ASC" if oldest else "DESC"
+        account_test = "" if accounts is None else " AND account = ?"
+        sql = (
+            "SELECT time, cash, equity, assets FROM snapshots WHERE namespace = ? AND key = ?"
+            f" AND time < ?{account_test} ORDER BY time {order} LIMIT 1"
+        )
+
+        def read(conn: sqlite3.Connection) -> list[tuple[str, tuple[Any, ...]]]:
+            exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'snapshots'"
+            if conn.execute(exists).fetchone() is None:
+                return []
+            rows: list[tuple[str, tuple[Any, ...]]] = []
+            for key in wanted:
+                if accounts is not None and key not in accounts:
+                    continue
+                args = (namespace, key, limit) + (() if accounts is None else (accounts[key],))
+                if (row := conn.execute(sql, args).fetchone()) is not None:
+                    rows.append((key, row))
+            return rows
+
+        none: list[tuple[str, tuple[Any, ...]]] = []
+        found: dict[str, Snapshot] = {}
+        for key, row in self._run("read", read, none, create=False) if wanted else none:
+            try:
+                found[key] = decode_snapshot(*row)
+            except (ValueError, KeyError, TypeError, ArithmeticError, OverflowError) as exc:
+                log.warning("ignoring unreadable snapshot %s/%s: %s", namespace, key, exc)
         return found
 
     def currencies_seen(
