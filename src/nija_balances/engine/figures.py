@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from decimal import Decimal
+from typing import cast
 
 from nija_balances.domain.history import Fill, Flow, Snapshot, SyncState, as_utc
 from nija_balances.domain.models import AccountConfig, Config, ConnectionConfig
 from nija_balances.domain.pnl import PnL, combine, connection_pnl, tracked_realization
 from nija_balances.domain.valuation import cash_currencies
-from nija_balances.engine.ports import HistoryStore, SnapshotStore
+from nija_balances.engine.ports import HistoryStore, SnapshotStore, Store
 
 
 @dataclass(frozen=True)
@@ -192,34 +193,66 @@ def load_figures(
         return figures_from(config, {}, now=moment)
     owners = account_hashes(config, connections, environ)
     ns = config.namespace
-    snapshots = store.get_snapshots(ns, keys, accounts=owners)
     histories: dict[str, ConnectionHistory] = {}
-    if isinstance(store, HistoryStore):
-        fills = store.get_fills(ns, keys, accounts=owners)
-        flows = store.get_flows(ns, keys, accounts=owners)
-        states = store.get_sync_states(ns, keys, accounts=owners)
-        for key in keys:
-            state = states.get(key, {})
-            trades_ok, trades_why = _whole(state.get("trades"), "trade history")
-            flows_ok, flows_why = _whole(state.get("flows"), "deposit and withdrawal history")
-            histories[key] = ConnectionHistory(
-                snapshots=snapshots.get(key, ()),
-                fills=fills.get(key, ()),
-                flows=flows.get(key, ()),
-                trades_complete=trades_ok,
-                flows_complete=flows_ok,
-                reasons=(*trades_why, *flows_why),
-            )
-    else:
+    if not isinstance(store, HistoryStore):
+        snapshots = store.get_snapshots(ns, keys, accounts=owners)
         for key in keys:
             histories[key] = ConnectionHistory(
                 snapshots=snapshots.get(key, ()),
                 reasons=("this store keeps no trade history",),
             )
+        return figures_from(config, histories, now=moment)
+    fills = store.get_fills(ns, keys, accounts=owners)
+    flows = store.get_flows(ns, keys, accounts=owners)
+    states = store.get_sync_states(ns, keys, accounts=owners)
+    needed = _snapshots_needed(config, cast("Store", store), keys, owners, flows, moment)
+    for key in keys:
+        state = states.get(key, {})
+        trades_ok, trades_why = _whole(state.get("trades"), "trade history")
+        flows_ok, flows_why = _whole(state.get("flows"), FLOWS_WORDS)
+        histories[key] = ConnectionHistory(
+            snapshots=needed.get(key, ()),
+            fills=fills.get(key, ()),
+            flows=flows.get(key, ()),
+            trades_complete=trades_ok,
+            flows_complete=flows_ok,
+            reasons=(*trades_why, *flows_why),
+        )
     return figures_from(config, histories, now=moment)
 
 
 FLOWS_WORDS = "deposit and withdrawal history"
+JUST_AFTER = timedelta(microseconds=1)
+
+
+def _snapshots_needed(
+    config: Config,
+    store: Store,
+    keys: list[str],
+    owners: Mapping[str, str],
+    flows: Mapping[str, Sequence[Flow]],
+    now: datetime,
+) -> dict[str, list[Snapshot]]:
+    """Per key, the snapshots its figures read: the first, the last up to `now` and the last
+    up to today's midnight (the daily P&L's boundary). A connection with a flow of a
+    currency not at par values it at the snapshots around it, so it gets all of its own.
+    The figures are those all snapshots give; a year of 5-minute snapshots is not read."""
+    ns = config.namespace
+    cash = cash_currencies(config.settings)
+    tz = zone(config.settings.timezone)
+    midnight = as_utc(datetime.combine(now.astimezone(tz).date(), time(), tzinfo=tz))
+    priced = [k for k in keys if any(f.currency not in cash for f in flows.get(k, ()))]
+    full = store.get_snapshots(ns, priced, accounts=owners) if priced else {}
+    rest = [k for k in keys if k not in full]
+    first = store.first_snapshots(ns, rest, accounts=owners)
+    last = store.last_snapshots(ns, rest, before=now + JUST_AFTER, accounts=owners)
+    boundary = store.last_snapshots(ns, rest, before=midnight + JUST_AFTER, accounts=owners)
+    needed: dict[str, list[Snapshot]] = dict(full)
+    for key in rest:
+        found = {s.time: s for part in (first, boundary, last) if (s := part.get(key))}
+        if found:
+            needed[key] = sorted(found.values(), key=lambda s: s.time)
+    return needed
 
 
 def _whole(state: SyncState | None, what: str) -> tuple[bool, tuple[str, ...]]:
