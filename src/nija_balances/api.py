@@ -19,6 +19,7 @@ from nija_balances.domain.models import ZERO, Config, ConnectionReport, Portfoli
 
 if TYPE_CHECKING:
     from nija_balances.app import Session
+    from nija_balances.engine.figures import Figures
     from nija_balances.engine.ports import Store
 
 log = logging.getLogger("nija_balances")
@@ -231,6 +232,37 @@ class MultiAccountBrokerManager:
             every=default_every(span),
         )
         return [point_dict(p) for p in model.users.get(user_id, ())]
+
+    def get_user_pnl(self, user_id: str) -> dict[str, Any]:
+        """The user's P&L: the user's entry of `nija pnl --json` (balance, daily and total
+        P&L, realized, unrealized, fees, net flow, unexplained, trades, wins, losses, draws,
+        win rate, completeness, and the same per connection). Reads the store only; money
+        rounded to cents, None where unknown. Unknown user -> KeyError."""
+        from nija_balances.render.pnl import account_dict
+
+        figures = self._user_figures(user_id)
+        return account_dict(figures.users[user_id])
+
+    def get_trades(self, user_id: str, limit: int | None = 50) -> list[dict[str, Any]]:
+        """The user's latest fills, newest first, as `nija trades --json` lists them (with
+        the realized P&L of the lots each closed); `limit=None` for all. Reads the store
+        only. Unknown user -> KeyError."""
+        from nija_balances.render.trades import trade_dict
+
+        figures = self._user_figures(user_id)
+        rows = figures.users[user_id].trades
+        return [trade_dict(r, figures.quote) for r in (rows if limit is None else rows[:limit])]
+
+    def _user_figures(self, user_id: str) -> Figures:
+        from nija_balances.engine.planning import select
+
+        if self.config.user(user_id) is None:
+            known = ", ".join(u.id for u in self.config.users)
+            raise KeyError(f"unknown user {user_id!r} (known users: {known})")
+        user = self.config.user(user_id)
+        if user is not None and not user.enabled:
+            raise KeyError(f"user {user_id!r} is disabled")
+        return self.session.figures(select(self.config, user=user_id))
 
     def clear_balance_cache(self) -> int:
         """Forget every cached balance; the next call fetches. Returns entries removed."""

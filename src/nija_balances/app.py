@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from nija_balances.adapters.interface import HistoryKind
     from nija_balances.domain.models import Config, Portfolio
+    from nija_balances.engine.figures import Figures
     from nija_balances.engine.ports import Observer, Store
     from nija_balances.engine.sync import SyncObserver, SyncReport
 
@@ -93,6 +94,15 @@ class Session:
             observer=observer,
             clock=self.clock,
         )
+
+    def figures(self, config: Config | None = None) -> Figures:
+        """The P&L figures of `config` (default: the session's) from the store; nothing is
+        fetched."""
+        from nija_balances.engine.figures import load_figures
+
+        chosen = config or self.config
+        self.prepare_history(chosen)
+        return load_figures(chosen, self.store, now=self.clock())
 
     def prepare_history(self, config: Config | None = None) -> None:
         """Call before reading history from the store: the built-in demo gets its simulated

@@ -22,6 +22,9 @@ EveryOption = Annotated[
     ),
 ]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print the points as CSV on stdout.")]
+ChartOption = Annotated[
+    bool, typer.Option("--chart", help="Draw each account's equity as a line chart.")
+]
 
 
 def history(
@@ -32,23 +35,25 @@ def history(
     every: EveryOption = None,
     json: JsonOption = False,
     csv: CsvOption = False,
+    chart: ChartOption = False,
 ) -> None:
-    """Equity over time per user, with a sparkline.
+    """Equity over time per user, with a sparkline and today's P&L.
 
     Every good fetch is kept as a snapshot; this sums each user's connections per time
     bucket. A bucket where a connection has no snapshot is incomplete (never counted as
-    zero). Nothing is fetched.
+    zero). `Today` is the daily P&L of `nija pnl`: equity now minus at the end of yesterday
+    (days in `settings.timezone`), net of deposits and withdrawals. Nothing is fetched.
 
     Examples: `nija history` · `nija history --user alice --since 24h --every 1h` ·
-    `nija history --json`
+    `nija history --chart` · `nija history --json`
     """
     from datetime import UTC, datetime
 
     from nija_balances.domain.series import default_every, parse_span
 
     term = Terminal.of(ctx)
-    if json and csv:
-        term.fail("--json and --csv cannot be combined")
+    if sum((json, csv, chart)) > 1:
+        term.fail("choose one of --json, --csv and --chart")
     try:
         span = parse_span(since)
     except ValueError as exc:
@@ -65,6 +70,7 @@ def history(
         session.prepare_history(config)
         now = datetime.fromtimestamp(session.clock(), UTC)
         model = load_history(config, session.store, now=now, since=span, every=bucket)
+        figures = session.figures() if not (json or csv) else None
     finally:
         session.close()
     for warning in session.store.warnings:
@@ -78,8 +84,24 @@ def history(
         from nija_balances.render.history import history_csv
 
         term.write_data(history_csv(model))
+    elif chart:
+        from rich.console import Group
+
+        from nija_balances.render.chart import EquityChart
+        from nija_balances.render.frame import print_report
+
+        accounts = [("platform", model.platform)] if model.platform else []
+        accounts += list(model.users.items())
+        charts = [EquityChart(name, points, model.quote) for name, points in accounts]
+        print_report(term.out, Group(*charts))
     else:
         from nija_balances.render.frame import print_report
         from nija_balances.render.history import HistoryTable
 
-        print_report(term.out, HistoryTable(model))
+        daily = {}
+        if figures is not None:
+            daily = {
+                ("platform" if a.account.kind == "platform" else a.account.id): a.pnl.daily_pnl
+                for a in figures.accounts
+            }
+        print_report(term.out, HistoryTable(model, daily=daily))

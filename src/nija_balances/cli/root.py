@@ -54,6 +54,16 @@ COMMANDS = {
         "Equity over time per user, with a sparkline.",
         READS,
     ),
+    "pnl": Lazy(
+        "nija_balances.cli.pnl:pnl",
+        "Profit and loss per user: today, total, realized, unrealized, fees, win rate.",
+        READS,
+    ),
+    "trades": Lazy(
+        "nija_balances.cli.trades:trades",
+        "Recent fills with the realized P&L of what each one closed.",
+        READS,
+    ),
     "sync": Lazy(
         "nija_balances.cli.sync:sync",
         "Fetch every connection's trades and deposits/withdrawals into the store.",

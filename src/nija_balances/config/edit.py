@@ -138,6 +138,7 @@ _SETTINGS_DOC = (
     ("quote", "USD", "valuation currency"),
     ("basis", "equity", '"equity" values every asset; "cash": quote currency + stablecoins'),
     ("stablecoins", list(DEFAULT_STABLECOINS), "valued at 1.0 quote"),
+    ("timezone", "UTC", "the days of the daily P&L (an IANA name, e.g. Europe/London)"),
 )
 
 

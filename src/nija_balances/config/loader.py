@@ -48,7 +48,15 @@ from nija_balances.domain.syntax import (
 if TYPE_CHECKING:
     from nija_balances.adapters.interface import AdapterSpec
 
-SETTINGS_KEYS = ("cache_ttl", "timeout", "max_in_flight", "quote", "basis", "stablecoins")
+SETTINGS_KEYS = (
+    "cache_ttl",
+    "timeout",
+    "max_in_flight",
+    "quote",
+    "basis",
+    "stablecoins",
+    "timezone",
+)
 ACCOUNT_KEYS = ("name", "enabled")
 CONNECTION_KEYS = (
     "exchange",
@@ -93,6 +101,24 @@ def _stablecoins(loc: Locator, table: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(c.strip().upper() for c in coins)
 
 
+def _timezone(loc: Locator, table: Mapping[str, Any]) -> str:
+    name = table.get("timezone", "UTC")
+    path = ("settings", "timezone")
+    hint = 'an IANA time zone name, e.g. "UTC", "Europe/London", "America/New_York"'
+    if not isinstance(name, str) or not name.strip():
+        raise loc.error(path, f"expected a time zone name, got {name!r}", hint=hint)
+    name = name.strip()
+    if name == "UTC":
+        return name
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only when a zone is named
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise loc.error(path, f"unknown time zone {name!r}", hint=hint) from None
+    return name
+
+
 def _parse_settings(loc: Locator, raw: Any, problems: Problems) -> Settings:
     table = table_value(loc, ("settings",), raw, "[settings]")
     for key in table:
@@ -109,6 +135,7 @@ def _parse_settings(loc: Locator, raw: Any, problems: Problems) -> Settings:
         number_value, loc, ("settings", "timeout"), table.get("timeout", 15), 0.1
     )
     quote = problems.run(string_value, loc, ("settings", "quote"), table.get("quote", "USD"))
+    zone = problems.run(_timezone, loc, table)
     return Settings(
         cache_ttl=defaults.cache_ttl if cache_ttl is None else cache_ttl,
         timeout=defaults.timeout if timeout is None else timeout,
@@ -116,6 +143,7 @@ def _parse_settings(loc: Locator, raw: Any, problems: Problems) -> Settings:
         quote=(quote or defaults.quote).upper(),
         basis=basis or defaults.basis,
         stablecoins=defaults.stablecoins if coins is None else coins,
+        timezone=zone or defaults.timezone,
     )
 
 

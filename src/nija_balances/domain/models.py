@@ -79,6 +79,7 @@ class Settings:
     quote: str = "USD"
     basis: Basis = "equity"
     stablecoins: tuple[str, ...] = DEFAULT_STABLECOINS
+    timezone: str = "UTC"  # IANA name: the days of the daily P&L
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,8 @@ def load_history(
 def account_hashes(
     config: Config, connections: list[ConnectionConfig], environ: Mapping[str, str] | None
 ) -> dict[str, str]:
-    """The exchange account each connection reads now: its history is that account's only."""
+    """The exchange account each connection reads now (connection key -> identity hash): its
+    history is that account's only."""
     from nija_balances.config.credentials import load_dotenv_files, resolve
     from nija_balances.engine.planning import account_hash
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -23,6 +24,7 @@ from nija_balances.domain.series import Point
 from nija_balances.engine.history import History
 from nija_balances.render.json_doc import SCHEMA_VERSION, cents, utc_iso
 from nija_balances.render.markers import ASCII, glyphs, money
+from nija_balances.render.pnl import signed
 from nija_balances.render.sparkline import sparkline
 
 TREND_WIDTH = 24
@@ -70,8 +72,11 @@ class HistoryTable:
     """One row per account: first and last known equity, the change, a sparkline, and how
     many of its buckets are complete. Glyphs chosen for the output when rendered."""
 
-    def __init__(self, history: History) -> None:
+    def __init__(
+        self, history: History, *, daily: Mapping[str, Decimal | None] | None = None
+    ) -> None:
         self.history = history
+        self.daily = daily
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         g = glyphs(options)
@@ -79,29 +84,56 @@ class HistoryTable:
         every = _span(int(h.every.total_seconds()))
         yield Text(f"Equity since {utc_iso(h.since)} in {every} buckets ({h.quote})", style="bold")
         table = Table(box=g.head, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
-        for name in ("Account", "First", "Last", "Change", "Trend", "Complete"):
-            right = name in ("First", "Last", "Change", "Complete")
-            table.add_column(name, justify="right" if right else "left", no_wrap=True)
+        names = ["Account", "First", "Last", "Change", "Trend", "Complete"]
+        if self.daily is not None:
+            names.insert(4, "Today")
+        rows: list[tuple[list[str | Text], tuple[Point, ...] | None]] = []
         for account, points in _rows(h):
             if account == "platform" and not points:
                 continue
             known = [p.equity for p in points if p.equity is not None]
+            today: list[str | Text] = []
+            if self.daily is not None:
+                today = [signed(self.daily.get(account), h.quote, g)]
             if not known:
-                table.add_row(account, g.none, g.none, g.none, "", "no snapshots")
+                rows.append(([account, g.none, g.none, g.none, *today, "no snapshots"], None))
                 continue
             change = known[-1] - known[0]
             sign = g.up if change > 0 else g.down if change < 0 else ""
-            trend = sparkline([p.equity for p in points], TREND_WIDTH, ascii_only=g is ASCII)
             complete = sum(p.complete for p in points)
-            table.add_row(
+            cells: list[str | Text] = [
                 account,
                 money(known[0], h.quote),
                 money(known[-1], h.quote),
                 f"{sign}{money(abs(change), h.quote)}",
-                trend,
+                *today,
                 f"{complete}/{len(points)}",
+            ]
+            rows.append((cells, points))
+        # The sparkline takes what the other columns leave, up to TREND_WIDTH.
+        others = [n for n in names if n != "Trend"]
+        widths = [
+            max([len(name)] + [_cell_len(cells[i]) for cells, _ in rows])
+            for i, name in enumerate(others)
+        ]
+        room = options.max_width - sum(widths) - 2 * len(names)  # padding and divider
+        trend_width = max(6, min(TREND_WIDTH, room))
+        for name in names:
+            right = name in ("First", "Last", "Change", "Today", "Complete")
+            table.add_column(name, justify="right" if right else "left", no_wrap=True)
+        at = names.index("Trend")
+        for cells, series in rows:
+            trend = (
+                ""
+                if series is None
+                else sparkline([p.equity for p in series], trend_width, ascii_only=g is ASCII)
             )
+            table.add_row(*cells[:at], trend, *cells[at:])
         yield table
+
+
+def _cell_len(cell: str | Text) -> int:
+    return cell.cell_len if isinstance(cell, Text) else Text(cell).cell_len
 
 
 def _span(seconds: int) -> str:

@@ -32,11 +32,11 @@ def utc_iso(moment: datetime, timespec: str = "seconds") -> str:
 
 
 def cents(amount: Decimal) -> float:
-    """Money as a JSON number rounded to cents."""
-    return float(to_cents(amount))
+    """Money as a JSON number rounded to cents (never `-0.0`)."""
+    return float(to_cents(amount)) + 0.0
 
 
-def _amount(amount: Decimal) -> float | None:
+def amount_number(amount: Decimal) -> float | None:
     """An asset amount or price; null when no JSON number can hold it (NaN, beyond float)."""
     number = float(amount)
     return number if math.isfinite(number) else None
@@ -47,11 +47,11 @@ def asset_dict(asset: AssetValue, *, held: bool = False) -> dict[str, Any]:
     (before `used`, the seeds' and ccxt's word, kept as an alias)."""
     return {
         "currency": asset.currency,
-        "free": _amount(asset.free),
-        **({"held": _amount(asset.used)} if held else {}),
-        "used": _amount(asset.used),
-        "total": _amount(asset.total),
-        "price": None if asset.price is None else _amount(asset.price),  # null: unpriced
+        "free": amount_number(asset.free),
+        **({"held": amount_number(asset.used)} if held else {}),
+        "used": amount_number(asset.used),
+        "total": amount_number(asset.total),
+        "price": None if asset.price is None else amount_number(asset.price),  # null: unpriced
         "value": None if asset.value is None else cents(asset.value),
     }
 

@@ -1,0 +1,267 @@
+"""The P&L model (`nija pnl`, `nija trades`, the dashboard's cards, `get_user_pnl`): every
+figure of DESIGN §10 per account and connection, from what the store holds.
+
+Nothing is fetched here: snapshots come from earlier good fetches, fills and flows from
+`nija sync`. The figures themselves are `domain.pnl`'s; this module only gathers their
+inputs per connection and sums connections into accounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from typing import cast
+
+from nija_balances.domain.history import Fill, Flow, Snapshot, SyncState, as_utc
+from nija_balances.domain.models import AccountConfig, Config, ConnectionConfig
+from nija_balances.domain.pnl import PnL, combine, connection_pnl, tracked_realization
+from nija_balances.domain.valuation import cash_currencies
+from nija_balances.engine.ports import HistoryStore, SnapshotStore, Store
+
+
+@dataclass(frozen=True)
+class ConnectionHistory:
+    """What the store holds for one connection: the inputs of its figures.
+
+    `trades_complete`/`flows_complete`: whether that history is whole up to its last sync;
+    `reasons` say what is missing when not (never synced, unsupported, a failed sync)."""
+
+    snapshots: Sequence[Snapshot] = ()
+    fills: Sequence[Fill] = ()
+    flows: Sequence[Flow] = ()
+    trades_complete: bool = False
+    flows_complete: bool = False
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TradeRow:
+    """One fill as `nija trades` lists it, with the realized P&L of the lots it closed
+    (None: it closed none, or their cost is unknown)."""
+
+    account: str
+    connection: str
+    exchange: str
+    fill: Fill
+    realized: Decimal | None
+
+
+@dataclass(frozen=True)
+class ConnectionFigures:
+    """One connection's figures and its fills (newest first)."""
+
+    connection: ConnectionConfig
+    pnl: PnL
+    trades: tuple[TradeRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccountFigures:
+    """An account's figures (its connections' summed) and each connection's."""
+
+    account: AccountConfig
+    pnl: PnL
+    connections: tuple[ConnectionFigures, ...]
+
+    @property
+    def trades(self) -> list[TradeRow]:
+        """Every fill of the account, newest first."""
+        return newest_first(t for c in self.connections for t in c.trades)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The figures of the platform and of each enabled user (config order)."""
+
+    generated_at: datetime  # aware UTC
+    quote: str
+    timezone: str
+    platform: AccountFigures | None
+    users: dict[str, AccountFigures] = field(default_factory=dict)
+
+    @property
+    def accounts(self) -> list[AccountFigures]:
+        return [*([self.platform] if self.platform else []), *self.users.values()]
+
+
+def newest_first(rows: Iterable[TradeRow]) -> list[TradeRow]:
+    return sorted(rows, key=lambda t: (t.fill.time, t.fill.id), reverse=True)
+
+
+def connection_figures(
+    connection: ConnectionConfig,
+    history: ConnectionHistory,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    cash: frozenset[str],
+) -> ConnectionFigures:
+    """One connection's P&L over its tracked span and its fills with their realized P&L."""
+    pnl = connection_pnl(
+        history.snapshots,
+        history.fills,
+        history.flows,
+        now=now,
+        tz=tz,
+        cash=cash,
+        trades_complete=history.trades_complete,
+        flows_complete=history.flows_complete,
+        reasons=history.reasons,
+    )
+    replay = tracked_realization(
+        history.snapshots, history.fills, history.flows, now=now, cash=cash
+    )
+    realized = replay.fill_realized if replay is not None else {}
+    trades = tuple(
+        TradeRow(
+            connection.account,
+            connection.name,
+            connection.exchange,
+            fill,
+            realized.get(fill.id),
+        )
+        for fill in history.fills
+    )
+    return ConnectionFigures(connection, pnl, tuple(newest_first(trades)))
+
+
+def account_figures(
+    account: AccountConfig,
+    histories: Mapping[str, ConnectionHistory],
+    *,
+    now: datetime,
+    tz: tzinfo,
+    cash: frozenset[str],
+) -> AccountFigures:
+    """An account's figures from its connections' histories (by connection key); a
+    connection with nothing stored has no snapshot yet, so the account is incomplete."""
+    parts = tuple(
+        connection_figures(c, histories.get(c.key, ConnectionHistory()), now=now, tz=tz, cash=cash)
+        for c in account.connections
+    )
+    return AccountFigures(account, combine({p.connection.name: p.pnl for p in parts}), parts)
+
+
+def zone(name: str) -> tzinfo:
+    """The `settings.timezone` as a tzinfo (checked when the config was loaded)."""
+    if name == "UTC":
+        return UTC
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def figures_from(
+    config: Config, histories: Mapping[str, ConnectionHistory], *, now: datetime
+) -> Figures:
+    """The figures of `config`'s enabled accounts from their connections' histories."""
+    now = as_utc(now)
+    settings = config.settings
+    tz, cash = zone(settings.timezone), cash_currencies(settings)
+
+    def figures(account: AccountConfig) -> AccountFigures:
+        return account_figures(account, histories, now=now, tz=tz, cash=cash)
+
+    platform = config.platform
+    return Figures(
+        generated_at=now,
+        quote=settings.quote,
+        timezone=settings.timezone,
+        platform=figures(platform) if platform.enabled and platform.connections else None,
+        users={u.id: figures(u) for u in config.users if u.enabled},
+    )
+
+
+def load_figures(
+    config: Config,
+    store: SnapshotStore,
+    *,
+    now: float | datetime,
+    environ: Mapping[str, str] | None = None,
+) -> Figures:
+    """The figures of `config`'s enabled accounts from the store's snapshots, fills, flows
+    and sync states (only those of the exchange account each connection reads now)."""
+    from nija_balances.engine.history import account_hashes
+
+    moment = datetime.fromtimestamp(now, UTC) if isinstance(now, float | int) else as_utc(now)
+    accounts = [config.platform, *(u for u in config.users if u.enabled)]
+    connections = [c for a in accounts for c in a.connections]
+    keys = [c.key for c in connections]
+    if not keys:
+        return figures_from(config, {}, now=moment)
+    owners = account_hashes(config, connections, environ)
+    ns = config.namespace
+    histories: dict[str, ConnectionHistory] = {}
+    if not isinstance(store, HistoryStore):
+        snapshots = store.get_snapshots(ns, keys, accounts=owners)
+        for key in keys:
+            histories[key] = ConnectionHistory(
+                snapshots=snapshots.get(key, ()),
+                reasons=("this store keeps no trade history",),
+            )
+        return figures_from(config, histories, now=moment)
+    fills = store.get_fills(ns, keys, accounts=owners)
+    flows = store.get_flows(ns, keys, accounts=owners)
+    states = store.get_sync_states(ns, keys, accounts=owners)
+    needed = _snapshots_needed(config, cast("Store", store), keys, owners, flows, moment)
+    for key in keys:
+        state = states.get(key, {})
+        trades_ok, trades_why = _whole(state.get("trades"), "trade history")
+        flows_ok, flows_why = _whole(state.get("flows"), FLOWS_WORDS)
+        histories[key] = ConnectionHistory(
+            snapshots=needed.get(key, ()),
+            fills=fills.get(key, ()),
+            flows=flows.get(key, ()),
+            trades_complete=trades_ok,
+            flows_complete=flows_ok,
+            reasons=(*trades_why, *flows_why),
+        )
+    return figures_from(config, histories, now=moment)
+
+
+FLOWS_WORDS = "deposit and withdrawal history"
+JUST_AFTER = timedelta(microseconds=1)
+
+
+def _snapshots_needed(
+    config: Config,
+    store: Store,
+    keys: list[str],
+    owners: Mapping[str, str],
+    flows: Mapping[str, Sequence[Flow]],
+    now: datetime,
+) -> dict[str, list[Snapshot]]:
+    """Per key, the snapshots its figures read: the first, the last up to `now` and the last
+    up to today's midnight (the daily P&L's boundary). A connection with a flow of a
+    currency not at par values it at the snapshots around it, so it gets all of its own.
+    The figures are those all snapshots give; a year of 5-minute snapshots is not read."""
+    ns = config.namespace
+    cash = cash_currencies(config.settings)
+    tz = zone(config.settings.timezone)
+    midnight = as_utc(datetime.combine(now.astimezone(tz).date(), time(), tzinfo=tz))
+    priced = [k for k in keys if any(f.currency not in cash for f in flows.get(k, ()))]
+    full = store.get_snapshots(ns, priced, accounts=owners) if priced else {}
+    rest = [k for k in keys if k not in full]
+    first = store.first_snapshots(ns, rest, accounts=owners)
+    last = store.last_snapshots(ns, rest, before=now + JUST_AFTER, accounts=owners)
+    boundary = store.last_snapshots(ns, rest, before=midnight + JUST_AFTER, accounts=owners)
+    needed: dict[str, list[Snapshot]] = dict(full)
+    for key in rest:
+        found = {s.time: s for part in (first, boundary, last) if (s := part.get(key))}
+        if found:
+            needed[key] = sorted(found.values(), key=lambda s: s.time)
+    return needed
+
+
+def _whole(state: SyncState | None, what: str) -> tuple[bool, tuple[str, ...]]:
+    """Whether a kind of history is whole, and if not why (never synced, unsupported,
+    failed)."""
+    if state is None:
+        return False, (f"{what} never synced (run `nija sync`)",)
+    if state.whole:
+        return True, ()
+    if state.unsupported:
+        return False, (f"{what} unsupported: {state.problem}",)
+    return False, (f"{what}: {state.problem or 'sync not finished'}",)
