@@ -51,7 +51,7 @@ COMMANDS = {
     ),
     "history": Lazy(
         "nija_balances.cli.history:history",
-        "Equity over time per user, with a sparkline.",
+        "Equity over time per user, with a sparkline and today's P&L.",
         READS,
     ),
     "pnl": Lazy(
