@@ -114,7 +114,14 @@ class KrakenHistory:
         from .kraken import asset_id
 
         entries: list[tuple[int, str, dict[str, Any]]] = []
-        events: list[MockTrade | MockFlow] = [*account.trades, *account.flows]
+        # the ledger books what moved the balance: no failed or canceled flow, and no
+        # deposit before it is credited (a pending withdrawal is already debited)
+        booked = [
+            f
+            for f in account.flows
+            if f.status == "ok" or (f.status == "pending" and f.kind == "withdrawal")
+        ]
+        events: list[MockTrade | MockFlow] = [*account.trades, *booked]
         for event in sorted(events, key=lambda e: (e.time, e.id)):
             if isinstance(event, MockFlow):
                 moves = [(event.kind, event.currency, event.signed, event.fee)]
