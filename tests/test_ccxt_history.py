@@ -201,10 +201,11 @@ async def test_trades_across_pages_equal_the_mock_exactly_and_then_nothing_new(
         assert exact(items(pages)) == exact([as_fill(t) for t in records])
         assert all(p.cursor for p in pages)
 
-        before = s.mock.requests[FILL_PATH[exchange]]
+        before, every = s.mock.requests[FILL_PATH[exchange]], s.mock.count("/")
         assert await s.pages("trades", pages[-1].cursor) == []
         again = s.mock.requests[FILL_PATH[exchange]] - before
         assert again == 1  # one request per symbol / listing, answered with nothing new
+        assert s.mock.count("/") - every == 1  # and no other (markets are loaded)
 
         s.account.trades.extend(trades(exchange, 3, first=5, at=T0 + 10 * MIN))
         newer = await s.pages("trades", pages[-1].cursor)
@@ -336,7 +337,13 @@ def test_an_exchange_without_the_ccxt_calls_is_unsupported_naming_them() -> None
     assert "fetch_deposits, fetch_withdrawals or fetch_ledger" in (
         unsupported_reason("x", paging, {}, "flows") or ""
     )
-    assert unsupported_reason("x", paging, {"fetchLedger": True}, "flows") is None
+    assert unsupported_reason("x", paging, {"fetchDeposits": True}, "flows") == (
+        "x cannot list withdrawals through ccxt"  # deposits alone would read as profit
+    )
+    both = {"fetchDeposits": True, "fetchWithdrawals": True}
+    assert unsupported_reason("x", paging, both, "flows") is None
+    kraken = quirks_for("kraken").history  # its own pager reads the ledger
+    assert unsupported_reason("kraken", kraken, {"fetchLedger": True}, "flows") is None
     none = HistoryPaging(trades=None, unsupported={"trades": "x lists no trades"})
     assert unsupported_reason("x", none, {"fetchMyTrades": True}, "trades") == "x lists no trades"
 
@@ -347,3 +354,69 @@ async def test_unsupported_is_raised_before_any_history_request() -> None:
         with pytest.raises(HistoryUnsupported, match="cannot list flows"):
             await s.pages("flows")
         assert s.mock.count("/0/private/") == 0
+
+
+# ---------------------------------------------------------------------------- any other exchange
+
+
+class FakeExchange:
+    """A ccxt-like instance listing trades by `since`, oldest first, two at a time."""
+
+    def __init__(self, records: list[dict[str, Any]], needs_symbol: bool = False) -> None:
+        self.records, self.needs_symbol, self.calls = records, needs_symbol, 0
+        self.has = {"fetchMyTrades": True, "fetchDeposits": True}
+
+    async def fetch_my_trades(self, symbol: str | None = None, since: int | None = None) -> Any:
+        from ccxt.base.errors import ArgumentsRequired
+
+        self.calls += 1
+        if self.needs_symbol:
+            raise ArgumentsRequired("somewhere fetchMyTrades() requires a symbol argument")
+        return [r for r in self.records if since is None or r["timestamp"] >= since][:2]
+
+
+class FakeSource:
+    """What `history_pages` needs of the adapter, around a `FakeExchange`."""
+
+    def __init__(self, ex: FakeExchange) -> None:
+        self.ex, self.exchange = ex, "somewhere"
+        self.quirks, self.settings = quirks_for("somewhere"), Settings(timeout=5.0)
+
+    async def history_instance(self, connection: Any, credentials: Any) -> Any:
+        import asyncio
+
+        return self.ex, asyncio.Lock()
+
+
+def ccxt_trade(n: int) -> dict[str, Any]:
+    return {
+        "id": f"t{n}",
+        "order": f"o{n}",
+        "timestamp": T0 + n * MIN,
+        "symbol": "BTC/EUR",
+        "side": "buy",
+        "amount": "0.1",
+        "price": f"5000{n}.25",
+        "cost": None,
+        "fee": {"cost": "0.5", "currency": "EUR"},
+    }
+
+
+async def test_another_exchange_is_read_by_since_until_nothing_is_new() -> None:
+    from nija_balances.adapters.ccxt.history import history_pages
+
+    ex = FakeExchange([ccxt_trade(n) for n in range(5)])
+    conn = ConnectionConfig(account="a", name="somewhere", exchange="somewhere")
+    creds = Credentials(api_key="k", api_secret="s")
+    request = HistoryRequest("trades")
+    pages = [p async for p in history_pages(FakeSource(ex), conn, creds, request)]
+    assert [f.id for f in items(pages)] == [f"t{n}" for n in range(5)]
+    assert items(pages)[1].cost == D("0.1") * D("50001.25")
+    calls = ex.calls
+    again = HistoryRequest("trades", pages[-1].cursor)
+    assert [p async for p in history_pages(FakeSource(ex), conn, creds, again)] == []
+    assert ex.calls - calls == 1
+
+    ex.needs_symbol = True
+    with pytest.raises(HistoryUnsupported, match="requires a symbol"):
+        [p async for p in history_pages(FakeSource(ex), conn, creds, request)]

@@ -56,6 +56,14 @@ def unsupported_reason(
             return f"{exchange} has no fetch_my_trades in ccxt"
     elif not any(has.get(cap) for cap in FLOW_CAPS):
         return f"{exchange} has no fetch_deposits, fetch_withdrawals or fetch_ledger in ccxt"
+    elif pager == "since":  # the generic pager reads both lists: one alone would miscount
+        missing = [
+            name
+            for cap, name in (("fetchDeposits", "deposits"), ("fetchWithdrawals", "withdrawals"))
+            if not has.get(cap)
+        ]
+        if missing:
+            return f"{exchange} cannot list {' or '.join(missing)} through ccxt"
     return None
 
 
