@@ -283,6 +283,23 @@ async def test_a_fault_mid_paging_keeps_earlier_pages_and_resumes_without_duplic
 
 
 @pytest.mark.parametrize("exchange", EXCHANGES)
+async def test_a_rate_limit_mid_paging_is_reported_as_such_without_secrets(exchange: str) -> None:
+    async with synced(exchange, trades(exchange), []) as s:
+        s.mock.inject("ratelimit", path=FILL_PATH[exchange], after=1)
+        got: list[HistoryPage] = []
+        with pytest.raises(AdapterError) as raised:
+            async for page in s.adapter.history_pages(
+                s.conn, s.creds, HistoryRequest("trades", None, CURRENCIES, "USD")
+            ):
+                got.append(page)
+        assert raised.value.status is Status.RATE_LIMITED
+        assert items(got)  # the first page was yielded before the failure
+        for secret in s.creds.secrets():
+            assert secret not in raised.value.message
+            assert all(secret not in (p.cursor or "") for p in got)
+
+
+@pytest.mark.parametrize("exchange", EXCHANGES)
 async def test_a_malformed_body_mid_paging_is_an_error_not_the_end(exchange: str) -> None:
     async with synced(exchange, trades(exchange), []) as s:
         s.mock.inject("malformed_json", path=FILL_PATH[exchange], after=1)
