@@ -422,13 +422,15 @@ def ccxt_trade(n: int) -> dict[str, Any]:
 async def test_another_exchange_is_read_by_since_until_nothing_is_new() -> None:
     from nija_balances.adapters.ccxt.history import history_pages
 
-    ex = FakeExchange([ccxt_trade(n) for n in range(5)])
+    floats = {"amount": 0.1, "price": 70000.3, "cost": 0.1 * 70000.3}  # 7000.030000000001
+    ex = FakeExchange([ccxt_trade(n) for n in range(4)] + [{**ccxt_trade(4), **floats}])
     conn = ConnectionConfig(account="a", name="somewhere", exchange="somewhere")
     creds = Credentials(api_key="k", api_secret="s")
     request = HistoryRequest("trades")
     pages = [p async for p in history_pages(FakeSource(ex), conn, creds, request)]
     assert [f.id for f in items(pages)] == [f"t{n}" for n in range(5)]
     assert items(pages)[1].cost == D("0.1") * D("50001.25")
+    assert str(items(pages)[4].cost) == "7000.03"  # not ccxt's float product
     calls = ex.calls
     again = HistoryRequest("trades", pages[-1].cursor)
     assert [p async for p in history_pages(FakeSource(ex), conn, creds, again)] == []

@@ -256,7 +256,8 @@ def fill_record(trade: Mapping[str, Any], exchange: str) -> Record:
         side=side,
         amount=amount,
         price=price,
-        cost=amount * price if cost is None else cost,
+        # a float cost is ccxt's own product, which may have lost a digit: ours is exact
+        cost=amount * price if cost is None or isinstance(trade.get("cost"), float) else cost,
         fee=abs(fee_cost) if fee_cost is not None else Decimal(0),
         fee_currency=fee.get("currency") if fee_cost else None,
     )
