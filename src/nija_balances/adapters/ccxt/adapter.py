@@ -202,6 +202,7 @@ class CcxtAdapter:
         """The key's instance with its markets, and the lock its requests are made under."""
         if not credentials.api_key or not credentials.api_secret:
             raise AdapterError(Status.NO_CREDENTIALS, "no API key and secret")
+        await import_in_thread("ccxt.async_support")  # the event loop stays free meanwhile
         ident = self._identity(connection, credentials)
         instance = self._instances.get(ident)
         if instance is None:
