@@ -308,6 +308,25 @@ async def test_a_malformed_body_mid_paging_is_an_error_not_the_end(exchange: str
         assert raised.value.status is Status.ERROR
 
 
+#: valid JSON without the records, which ccxt reads as no records at all
+WRONG_SHAPE = {
+    "kraken": {"error": [], "result": {"count": 5}},
+    "coinbase": {"cursor": ""},
+    "binance": {"msg": "maintenance"},
+    "okx": {"code": "0", "msg": ""},
+    "alpaca": {"activities": None},
+}
+
+
+@pytest.mark.parametrize("exchange", EXCHANGES)
+async def test_an_answer_without_its_records_mid_paging_is_an_error(exchange: str) -> None:
+    async with synced(exchange, trades(exchange), []) as s:
+        s.mock.inject("body", path=FILL_PATH[exchange], after=1, payload=WRONG_SHAPE[exchange])
+        with pytest.raises(AdapterError) as raised:
+            await s.pages("trades")
+        assert raised.value.status is Status.ERROR
+
+
 async def test_a_cursor_that_is_not_ours_is_an_error() -> None:
     async with synced("kraken", trades("kraken"), []) as s:
         with pytest.raises(AdapterError, match="cursor is unreadable"):

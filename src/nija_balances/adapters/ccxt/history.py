@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from nija_balances.adapters.ccxt import history_paging as first
 from nija_balances.adapters.ccxt import history_paging_more as more
 from nija_balances.adapters.ccxt.errors import to_adapter_error
-from nija_balances.adapters.ccxt.history_records import Context, Pager, Streams
+from nija_balances.adapters.ccxt.history_records import Context, Pager, Streams, check_shape
 from nija_balances.adapters.ccxt.quirks import HistoryPaging, Quirks
 from nija_balances.adapters.interface import HistoryPage, HistoryRequest, HistoryUnsupported
 from nija_balances.domain.history import Fill, Flow
@@ -90,10 +90,15 @@ async def history_pages(
     assert name is not None
     pager: Pager = PAGERS[name]
 
-    async def call(make: Callable[[], Awaitable[Any]]) -> Any:
+    async def call(make: Callable[[], Awaitable[Any]], shape: str | None = None) -> Any:
         try:
             async with lock:  # one request at a time per key: nonces stay in order
-                return await make()
+                ex.enableLastJsonResponse, ex.last_json_response = True, None
+                answer = await make()
+                raw = ex.last_json_response  # read under the lock: this request's
+            if shape is not None:
+                check_shape(raw, shape, exchange)
+            return answer
         except Exception as exc:
             from ccxt.base.errors import ArgumentsRequired, NotSupported
 

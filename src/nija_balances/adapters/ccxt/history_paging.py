@@ -76,7 +76,8 @@ async def _kraken_scan(ctx: Context, streams: Streams, name: str) -> AsyncIterat
     while True:
         params: dict[str, Any] = {k: pos[k] for k in ("start", "end") if k in pos}
         params["ofs"] = pos.get("ofs", 0)
-        rows = answer_rows(await ctx.call(partial(fetch, params=params)), name, ctx)
+        shape = "result.trades:dict" if name == "trades" else "result.ledger:dict"
+        rows = answer_rows(await ctx.call(partial(fetch, params=params), shape), name, ctx)
         if not rows:
             stream.pos = (
                 {"start": pos["top"]}
@@ -118,7 +119,7 @@ async def coinbase_fills(ctx: Context, streams: Streams) -> AsyncIterator[Step]:
     while True:
         params = {k: pos[k] for k in ("until", "cursor") if k in pos}
         answer = await ctx.call(
-            partial(ctx.ex.fetch_my_trades, None, since, ctx.limit("fills"), params)
+            partial(ctx.ex.fetch_my_trades, None, since, ctx.limit("fills"), params), "fills:list"
         )
         rows = answer_rows(answer, "fills", ctx)
         records = [fill_record(t, ctx.exchange) for t in rows]
@@ -195,7 +196,8 @@ async def coinbase_transactions(ctx: Context, streams: Streams) -> AsyncIterator
             if after:
                 params["starting_after"] = after
             answer = await ctx.call(
-                partial(ex.fetch_ledger, code, None, ctx.limit("transactions"), params)
+                partial(ex.fetch_ledger, code, None, ctx.limit("transactions"), params),
+                "data:list",
             )
             rows = answer_rows(answer, "transactions", ctx)
             records = [_coinbase_flow(e, ctx) for e in rows]
@@ -248,7 +250,8 @@ async def binance_trades(ctx: Context, streams: Streams) -> AsyncIterator[Step]:
         while True:
             params = {"fromId": stream.pos.get("from", 0)}
             answer = await ctx.call(
-                partial(ctx.ex.fetch_my_trades, symbol, None, ctx.limit("trades"), params)
+                partial(ctx.ex.fetch_my_trades, symbol, None, ctx.limit("trades"), params),
+                ":list",
             )
             rows = answer_rows(answer, "trades", ctx)
             if not rows:
@@ -274,7 +277,9 @@ async def binance_flows(ctx: Context, streams: Streams) -> AsyncIterator[Step]:
             end: int = pos.get("end", min(start + window - 1, now))
             offset = pos.get("offset", 0)
             params = {"until": end, "offset": offset}
-            answer = await ctx.call(partial(fetch, None, start, ctx.limit("flows"), params))
+            answer = await ctx.call(
+                partial(fetch, None, start, ctx.limit("flows"), params), ":list"
+            )
             rows = answer_rows(answer, f"{kind}s", ctx)
             if rows:
                 pos.update(start=start, end=end, offset=offset + len(rows))

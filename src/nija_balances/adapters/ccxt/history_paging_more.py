@@ -44,7 +44,7 @@ async def okx_fills(ctx: Context, streams: Streams) -> AsyncIterator[Step]:
     while True:
         params = {"before": stream.pos.get("before", "0")}
         answer = await ctx.call(
-            partial(ctx.ex.fetch_my_trades, None, None, ctx.limit("fills"), params)
+            partial(ctx.ex.fetch_my_trades, None, None, ctx.limit("fills"), params), "data:list"
         )
         rows = answer_rows(answer, "fills", ctx)
         if not rows:
@@ -63,7 +63,9 @@ async def okx_flows(ctx: Context, streams: Streams) -> AsyncIterator[Step]:
         at = stream.wm or 0
         while True:
             params = {"before": at}
-            answer = await ctx.call(partial(fetch, None, None, ctx.limit("flows"), params))
+            answer = await ctx.call(
+                partial(fetch, None, None, ctx.limit("flows"), params), "data:list"
+            )
             rows = answer_rows(answer, f"{kind}s", ctx)
             if not rows:
                 yield Step(stream, [], done=True)
@@ -137,7 +139,9 @@ async def _activities(
         params["page_size"] = ctx.limit("activities")
         if token:
             params["page_token"] = token
-        answer = await ctx.call(partial(ctx.ex.traderPrivateGetV2AccountActivities, params))
+        answer = await ctx.call(
+            partial(ctx.ex.traderPrivateGetV2AccountActivities, params), ":list"
+        )
         rows = [r for r in answer_rows(answer, "activities", ctx) if isinstance(r, Mapping)]
         if not rows:
             yield Step(stream, [], done=True)
@@ -175,7 +179,7 @@ async def alpaca_flows(ctx: Context, streams: Streams) -> AsyncIterator[Step]:
         yield step
     stream = streams["wallet"]
     stream.begin()
-    answer = await ctx.call(ctx.ex.fetch_deposits_withdrawals)
+    answer = await ctx.call(ctx.ex.fetch_deposits_withdrawals, ":list")
     since = stream.since()
     records = []
     for tx in answer_rows(answer, "transfers", ctx):

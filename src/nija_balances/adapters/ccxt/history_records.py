@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from nija_balances.adapters.ccxt.quirks import HistoryPaging
 from nija_balances.adapters.interface import AdapterError, HistoryRequest
@@ -178,6 +178,15 @@ class Step:
     dedupe: bool = True  # False: the pager's position is exact, no record comes twice
 
 
+class Caller(Protocol):
+    """Makes one request (`make`) under the key's lock, its failure mapped; `shape` (see
+    `check_shape`) is what the exchange's raw answer must hold."""
+
+    def __call__(
+        self, make: Callable[[], Awaitable[Any]], shape: str | None = None
+    ) -> Awaitable[Any]: ...
+
+
 @dataclass
 class Context:
     """What a pager works with: the keyed instance (markets loaded) and one request's call."""
@@ -187,7 +196,7 @@ class Context:
     paging: HistoryPaging
     request: HistoryRequest
     connection: ConnectionConfig
-    call: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
+    call: Caller
 
     def limit(self, name: str) -> int | None:
         return self.paging.limits.get(name)
@@ -197,6 +206,21 @@ Pager = Callable[[Context, Streams], AsyncIterator[Step]]
 
 
 # ---------------------------------------------------------------------------- conversions
+
+
+def check_shape(raw: Any, shape: str, exchange: str) -> None:
+    """Raise unless the raw answer holds its records where `shape` says: `"result.trades:dict"`
+    (a member path, then `list` or `dict`), `":list"` (the answer itself). ccxt reads an
+    answer without them as no records, which would end a sync early in silence."""
+    path, _, kind = shape.partition(":")
+    value = raw
+    for key in filter(None, path.split(".")):
+        value = value.get(key) if isinstance(value, Mapping) else None
+    if not isinstance(value, list if kind == "list" else dict):
+        where = f"its `{path}`" if path else "the answer"
+        raise AdapterError(
+            Status.ERROR, f"{exchange} sent history of the wrong shape ({where} is not a {kind})"
+        )
 
 
 def decimal(value: Any, what: str, exchange: str) -> Decimal:
