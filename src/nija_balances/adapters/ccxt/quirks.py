@@ -54,8 +54,6 @@ class HistoryPaging:
     limits: Mapping[str, int] = field(default_factory=lambda: freeze({}), hash=False)
     window_ms: int | None = None
     start_ms: int | None = None
-    # the symbol set per call is built from the account's assets (Binance: one per call)
-    per_symbol: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,7 +122,6 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
                 limits=freeze({"trades": 1000, "flows": 1000}),
                 window_ms=90 * DAY_MS,
                 start_ms=BINANCE_START_MS,
-                per_symbol=True,
             ),
         ),
         "bitget": Quirks(passphrase=True),
