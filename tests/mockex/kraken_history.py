@@ -84,8 +84,10 @@ class KrakenHistory:
             return signed
         account, form = signed
         trades = [t for t in newest_first(account.trades) if _in_window(t.time, form)]
-        rows = []
-        for number, trade in enumerate(trades):
+        ofs = int(form.get("ofs") or 0)
+        size = self.history_limit(None, TRADES_PAGE)
+        rows = []  # only the page's fills are rendered: paging 10,000 stays linear
+        for number, trade in enumerate(trades[ofs : ofs + size], start=ofs):
             row = {
                 "ordertxid": trade.order,
                 "postxid": kraken_id("T", "pos" + trade.id),
@@ -104,7 +106,7 @@ class KrakenHistory:
                 "maker": trade.maker,
             }
             rows.append((trade.id, row))
-        result = {"trades": self._offset_page(rows, form), "count": len(rows)}
+        result = {"trades": dict(rows), "count": len(trades)}
         return json_response({"error": [], "result": result})
 
     # ------------------------------------------------------------------ ledger
@@ -114,7 +116,14 @@ class KrakenHistory:
         from .kraken import asset_id
 
         entries: list[tuple[int, str, dict[str, Any]]] = []
-        events: list[MockTrade | MockFlow] = [*account.trades, *account.flows]
+        # the ledger books what moved the balance: no failed or canceled flow, and no
+        # deposit before it is credited (a pending withdrawal is already debited)
+        booked = [
+            f
+            for f in account.flows
+            if f.status == "ok" or (f.status == "pending" and f.kind == "withdrawal")
+        ]
+        events: list[MockTrade | MockFlow] = [*account.trades, *booked]
         for event in sorted(events, key=lambda e: (e.time, e.id)):
             if isinstance(event, MockFlow):
                 moves = [(event.kind, event.currency, event.signed, event.fee)]

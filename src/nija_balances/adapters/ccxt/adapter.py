@@ -27,7 +27,7 @@ import json
 import logging
 import socket
 import ssl
-from collections.abc import Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -50,7 +50,13 @@ from nija_balances.adapters.ccxt.transport import (
     request_slots,
     shared_ssl_context,
 )
-from nija_balances.adapters.interface import AdapterError, MarketStore, NotedHoldings
+from nija_balances.adapters.interface import (
+    AdapterError,
+    HistoryPage,
+    HistoryRequest,
+    MarketStore,
+    NotedHoldings,
+)
 from nija_balances.domain.models import ConnectionConfig, Holdings, Settings, Status
 from nija_balances.domain.secrets import Credentials
 
@@ -179,6 +185,36 @@ class CcxtAdapter:
         if self._connector is not None:
             await self._connector.close()
             self._connector = None
+
+    # ------------------------------------------------------------------ history
+
+    def history_pages(
+        self, connection: ConnectionConfig, credentials: Credentials, request: HistoryRequest
+    ) -> AsyncIterator[HistoryPage]:
+        """The account's trades or flows page by page (`HistoryAdapter`; see `history`)."""
+        from nija_balances.adapters.ccxt.history import history_pages
+
+        return history_pages(self, connection, credentials, request)
+
+    async def history_instance(
+        self, connection: ConnectionConfig, credentials: Credentials
+    ) -> tuple[Any, asyncio.Lock]:
+        """The key's instance with its markets, and the lock its requests are made under."""
+        if not credentials.api_key or not credentials.api_secret:
+            raise AdapterError(Status.NO_CREDENTIALS, "no API key and secret")
+        await import_in_thread("ccxt.async_support")  # the event loop stays free meanwhile
+        ident = self._identity(connection, credentials)
+        instance = self._instances.get(ident)
+        if instance is None:
+            instance = self._instances[ident] = self._create(connection.ccxt, credentials)
+        lock = self._locks.setdefault(ident, asyncio.Lock())
+        if instance.markets is None:
+            if self.quirks.holdings == "balance":
+                instance.set_markets_from_exchange(await self._markets(connection.ccxt))
+            else:  # Alpaca: its asset list is private
+                async with lock:
+                    await instance.load_markets()
+        return instance, lock
 
     # ------------------------------------------------------------------ holdings
 

@@ -37,6 +37,8 @@ def trade_symbols(loc: Locator, path: tuple[str, ...], value: Any) -> tuple[str,
 
 OPTIONS: Mapping[str, OptionSpec] = {
     "trade_symbols": OptionSpec(
-        trade_symbols, 'markets whose trades are read, as "BASE/QUOTE" (not used yet)'
+        trade_symbols,
+        'markets whose trades are read beside those of the account\'s assets, as "BASE/QUOTE" '
+        "(exchanges that list trades per market: Binance)",
     ),
 }

@@ -24,6 +24,9 @@ from typing import Any, Literal
 from nija_balances.domain.models import freeze
 
 HoldingsSource = Literal["balance", "alpaca_positions"]
+#: ms since the epoch of 2017-07-01, before Binance opened: where its first flow window starts
+BINANCE_START_MS = 1_498_867_200_000
+DAY_MS = 86_400_000
 
 
 def _thawed(value: Any) -> Any:
@@ -33,6 +36,24 @@ def _thawed(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_thawed(v) for v in value]
     return value
+
+
+@dataclass(frozen=True)
+class HistoryPaging:
+    """How an exchange's trades and flows are listed (the pagers of `history_paging`).
+
+    `trades` / `flows` name a pager; None means it cannot be listed and `unsupported` says
+    why. `limits` are the page sizes asked for, per ccxt call (the exchange's maximum);
+    `window_ms` bounds a time window an exchange insists on, `start_ms` where the first
+    window of a first sync starts.
+    """
+
+    trades: str | None = "since"
+    flows: str | None = "since"
+    unsupported: Mapping[str, str] = field(default_factory=lambda: freeze({}), hash=False)
+    limits: Mapping[str, int] = field(default_factory=lambda: freeze({}), hash=False)
+    window_ms: int | None = None
+    start_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,8 @@ class Quirks:
     answer_checks: Mapping[str, str] = field(default_factory=lambda: freeze({}), hash=False)
     # what ccxt's balance leaves out, said on the connection: a note in `amounts.BALANCE_NOTES`
     balance_notes: str | None = None
+    # how trades and flows are listed (`history_paging`)
+    history: HistoryPaging = HistoryPaging()
 
     def ccxt_config(self) -> dict[str, Any]:
         """`ccxt_defaults` as a fresh dict, to build a ccxt constructor's config from."""
@@ -68,7 +91,17 @@ DEFAULT_QUIRKS = Quirks()
 QUIRKS: Mapping[str, Quirks] = MappingProxyType(
     {
         # no nonces: account and positions are asked at once; positions carry their prices
-        "alpaca": Quirks(holdings="alpaca_positions", ticker_prices=False),
+        # fills (with their CFEE fees) and cash transfers are account activities paged with
+        # `page_token`; crypto transfers come from the wallet API, which has no paging
+        "alpaca": Quirks(
+            holdings="alpaca_positions",
+            ticker_prices=False,
+            history=HistoryPaging(
+                trades="alpaca_activities",
+                flows="alpaca_flows",
+                limits=freeze({"activities": 100}),
+            ),
+        ),
         # spot only: no futures exchangeInfo, no sapi margin calls
         "binance": Quirks(
             ccxt_defaults=freeze(
@@ -81,6 +114,15 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
                 }
             ),
             exact_balances=True,
+            # myTrades wants a symbol per call and pages with `fromId`; deposits and
+            # withdrawals are listed newest first in 90-day windows, paged with `offset`
+            history=HistoryPaging(
+                trades="binance_trades",
+                flows="binance_flows",
+                limits=freeze({"trades": 1000, "flows": 1000}),
+                window_ms=90 * DAY_MS,
+                start_ms=BINANCE_START_MS,
+            ),
         ),
         "bitget": Quirks(passphrase=True),
         # Advanced Trade brokerage accounts (available + hold) instead of the v2 wallet API;
@@ -104,11 +146,22 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
             parallel_currencies=True,
             answer_checks=freeze({"/api/v3/brokerage/accounts": "coinbase_accounts"}),
             balance_notes="coinbase_uncounted",
+            # Advanced Trade fills with `cursor`; flows from each wallet's v2 transactions
+            # (`order=asc`, `starting_after`): its deposits resource lists bank transfers only
+            # and ccxt reads every crypto send as a deposit
+            history=HistoryPaging(
+                trades="coinbase_fills",
+                flows="coinbase_transactions",
+                limits=freeze({"fills": 1000, "transactions": 100}),
+            ),
         ),
         "coinbaseexchange": Quirks(passphrase=True),
         "kraken": Quirks(
             exact_balances=True,
             answer_checks=freeze({"/0/private/BalanceEx": "kraken_balance_ex"}),
+            # TradesHistory and Ledgers: newest first, 50 per page, `ofs`; DepositStatus and
+            # WithdrawStatus cannot be paged back in time, so flows come from the ledger
+            history=HistoryPaging(trades="kraken_trades", flows="kraken_ledger"),
         ),
         "kucoin": Quirks(passphrase=True),
         "kucoinfutures": Quirks(passphrase=True),
@@ -118,6 +171,10 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
             ),
             exact_balances=True,
             passphrase=True,
+            # fills-history by `billId`, deposit/withdrawal history by time, both with `before`
+            history=HistoryPaging(
+                trades="okx_fills", flows="okx_flows", limits=freeze({"fills": 100, "flows": 100})
+            ),
         ),
     }
 )
