@@ -14,8 +14,9 @@ def pnl(
     broker: BrokerOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Profit and loss per user and connection: today, total, realized, unrealized, fees,
-    deposits net of withdrawals, win rate and trades.
+    """Profit and loss per user: today, total, realized, unrealized, fees, win rate.
+
+    Per user and connection, with deposits net of withdrawals and the number of trades.
 
     Figures cover each connection's tracked span: from its first snapshot (its first good
     fetch) to its last. A deposit is not profit and a withdrawal is not a loss. A figure

@@ -39,8 +39,9 @@ def trades(
     json: JsonOption = False,
     csv: CsvOption = False,
 ) -> None:
-    """Recent fills, newest first, with the realized P&L of the lots each one closed (FIFO,
-    fees included).
+    """Recent fills with the realized P&L of what each one closed.
+
+    Newest first; the realized P&L is that of the FIFO lots each fill closed, fees included.
 
     Fills are those stored by `nija sync`; nothing is fetched. A fill from before the
     connection's first snapshot, or one that closed lots of unknown cost, has no realized
