@@ -54,6 +54,11 @@ COMMANDS = {
         "Equity over time per user, with a sparkline.",
         READS,
     ),
+    "serve": Lazy(
+        "nija_balances.cli.serve:serve",
+        "The web dashboard: user cards, the report, a JSON API and Prometheus metrics.",
+        FETCHES,
+    ),
     "cache": Lazy(
         "nija_balances.cli.cache:cache",
         "Describe or clear the on-disk cache (last good balances and exchange market lists).",
