@@ -1,8 +1,9 @@
 """Server-side SVG charts: a card's sparkline and a user's equity chart. Pure functions.
 
 Numbers only reach the markup as coordinates; the one piece of text (the chart's label) is
-escaped here. Unknown values are gaps, never drawn as zero; a bucket that lacks one of the
-account's connections is marked as incomplete. Styling comes from the stylesheet (classes),
+escaped here. A bucket with no value is skipped (the line joins its neighbours at their
+times), never drawn as zero; a bucket that lacks one of the account's connections is marked
+as incomplete on the chart. Styling comes from the stylesheet (classes),
 as the page's policy allows no inline style.
 """
 
@@ -39,15 +40,10 @@ def _scale(values: Sequence[Decimal | None], top: float, bottom: float) -> list[
 
 
 def _runs(xs: Sequence[float], ys: Sequence[float | None]) -> list[list[tuple[float, float]]]:
-    """The known points in runs broken at each unknown one."""
-    runs: list[list[tuple[float, float]]] = [[]]
-    for x, y in zip(xs, ys, strict=True):
-        if y is None:
-            if runs[-1]:
-                runs.append([])
-        else:
-            runs[-1].append((x, y))
-    return [r for r in runs if r]
+    """The known points, at their times, as one line: a bucket without a snapshot (the
+    dashboard was not running) is skipped, not drawn as a drop to zero."""
+    known = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
+    return [known] if known else []
 
 
 def _path(runs: list[list[tuple[float, float]]], css: str) -> str:
