@@ -7,7 +7,7 @@ import asyncio
 import shutil
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar

@@ -55,7 +55,7 @@ async def test_api_users_is_the_cards_of_design_12(paper_app: Any) -> None:
             assert list(conn) == ["connection", "exchange", "status", "balance"]
     # sorted by balance, highest first; every configured user, disabled and failing too
     assert [c["user_id"] for c in cards] == ["alice", "bob", "carol", "dave"]
-    alice, bob, carol, dave = cards
+    alice, _, carol, dave = cards
     assert alice["balance"] == 1800.5 and alice["name"] == "Alice A."
     assert alice["connections"] == [
         {"connection": "paper", "exchange": "paper", "status": "ok", "balance": 1800.5}
@@ -188,16 +188,26 @@ async def test_metrics_and_healthz(paper_app: Any) -> None:
         health = await http.get("/healthz")
     assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
     text = metrics.text
-    assert 'nija_connection_equity{account="alice",connection="paper",exchange="paper"} 1800.5' in text
+    assert (
+        'nija_connection_equity{account="alice",connection="paper",exchange="paper"} 1800.5' in text
+    )
     assert 'nija_account_equity{account="platform",complete="true",kind="platform"} 5000.0' in text
-    assert 'nija_connection_status{account="carol",connection="kraken",exchange="kraken",status="no_credentials"} 1.0' in text
+    assert (
+        'nija_connection_status{account="carol",connection="kraken",exchange="kraken",status="no_credentials"} 1.0'
+        in text
+    )
     assert 'nija_connection_up{account="carol",connection="kraken",exchange="kraken"} 0.0' in text
-    assert 'nija_connection_fetch_errors_total{account="carol",connection="kraken",exchange="kraken"} 1.0' in text
+    assert (
+        'nija_connection_fetch_errors_total{account="carol",connection="kraken",exchange="kraken"} 1.0'
+        in text
+    )
     assert "carol" not in "".join(  # not counted: no equity sample (never a zero)
         line for line in text.splitlines() if line.startswith("nija_connection_equity{")
     )
     assert re.search(r"^nija_refresh_duration_seconds [0-9.e-]+$", text, re.M)
-    assert re.search(r"^nija_connection_last_success_timestamp_seconds\{account=\"bob\"", text, re.M)
+    assert re.search(
+        r"^nija_connection_last_success_timestamp_seconds\{account=\"bob\"", text, re.M
+    )
     assert "nija_users 3.0" in text and "nija_connections_counted 3.0" in text
     assert health.json() == {"status": "ok", "ready": True}
 

@@ -45,7 +45,9 @@ async def test_with_a_token_every_route_but_health_and_static_needs_it(locked: A
         for path in PUBLIC:
             assert (await http.get(path)).status_code == 200, path
         for header in (f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", f"Basic {TOKEN}", TOKEN, ""):
-            assert (await http.get("/api/users", headers={"Authorization": header})).status_code == 401
+            assert (
+                await http.get("/api/users", headers={"Authorization": header})
+            ).status_code == 401
     async with client(app, Authorization=f"Bearer {TOKEN}") as http:
         for path in ROUTES:
             assert (await http.get(path)).status_code == 200, path
@@ -181,7 +183,7 @@ async def test_hostile_ids_and_names_are_escaped_everywhere(tmp_path: Path) -> N
     try:
         async with client(app) as http:
             pages = {p: (await http.get(p)).text for p in ("/", "/users")}
-            for user in ("<script>alert(1)", "o'hara \"q\" &amp;"):
+            for user in ("<script>alert(1)", 'o\'hara "q" &amp;'):
                 response = await http.get(f"/users/{user}")
                 assert response.status_code == 200, user
                 pages[user] = response.text
@@ -189,7 +191,11 @@ async def test_hostile_ids_and_names_are_escaped_everywhere(tmp_path: Path) -> N
     finally:
         dashboard.session.close()
     for name, html in pages.items():
-        assert "<script>alert" not in html and "<img" not in html and "<td><b onmouseover=alert(3)>" not in html, name
+        assert (
+            "<script>alert" not in html
+            and "<img" not in html
+            and "<td><b onmouseover=alert(3)>" not in html
+        ), name
         assert "\u202e" not in html and "\u2067" not in html and "\u200b" not in html, name
     users = pages["/users"]
     assert "&lt;script&gt;alert(1)" in users
@@ -198,7 +204,7 @@ async def test_hostile_ids_and_names_are_escaped_everywhere(tmp_path: Path) -> N
     assert 'href="/users/%3Cscript%3Ealert%281%29"' in users
     assert "&lt;TD&gt;&lt;B ONMOUSEOVER=ALERT(3)&gt;" in pages["/"]
     # the JSON keeps them as they are (JSON is not HTML; it is served as application/json)
-    assert {c["user_id"] for c in api["users"]} == {"<script>alert(1)", "o'hara \"q\" &amp;"}
+    assert {c["user_id"] for c in api["users"]} == {"<script>alert(1)", 'o\'hara "q" &amp;'}
 
 
 async def test_no_secret_reaches_any_response(
@@ -267,7 +273,7 @@ def test_the_token_file_is_created_600_and_must_stay_private(tmp_path: Path) -> 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert load_or_create_token(path) == (token, False)
     path.chmod(0o644)
-    with pytest.raises(TokenFileError, match="readable by others .mode 644.; run `chmod 600"):
+    with pytest.raises(TokenFileError, match=r"readable by others \(mode 644\); run `chmod 600"):
         load_or_create_token(path)
     path.chmod(0o600)
     path.write_text("short\n")

@@ -88,8 +88,17 @@ def serve(
         sock = bind(host, port)
     except OSError as exc:
         term.fail(f"cannot listen on {host} port {port}: {exc.strerror or exc}")
+    import signal
+
+    def terminated(signum: int, frame: object) -> None:
+        # uvicorn stops gracefully on SIGTERM, then raises it again: end as `watch` does
+        # (exit 143), through the `finally` that closes the store, rather than be killed
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
     session = term.open_session(config)
     try:
         run(session, sock, host=host, interval=interval, token=token, reload=reload, say=term.say)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         session.close()

@@ -24,12 +24,14 @@ if TYPE_CHECKING:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening-ready TCP socket on `host`:`port` (0: any free port). OSError if taken."""
+    """A listening TCP socket on `host`:`port` (0: any free port); OSError if taken. It
+    listens at once, so a client told the address before uvicorn starts waits, not fails."""
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        sock.listen(2048)
     except OSError:
         sock.close()
         raise
