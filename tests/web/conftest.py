@@ -22,6 +22,7 @@ from nija_balances.domain.models import Config
 from nija_balances.web.app import create_app
 from nija_balances.web.security import Gate
 from nija_balances.web.state import Dashboard
+from reliability.harness import MockThread, Setup
 
 T = TypeVar("T")
 LOCAL = "http://127.0.0.1"
@@ -163,16 +164,21 @@ class ServerThread:
 
 
 @pytest.fixture
-def serve_app() -> Iterator[Callable[[Any], ServerThread]]:
-    servers: list[ServerThread] = []
+def mocks() -> Iterator[MockThread]:
+    """Mock exchanges served from a background thread, closed after the test."""
+    server = MockThread()
+    try:
+        yield server
+    finally:
+        server.close()
 
-    def start(app: Any) -> ServerThread:
-        servers.append(ServerThread(app))
-        return servers[-1]
 
-    yield start
-    for server in servers:
-        server.stop()
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mocks: MockThread) -> Setup:
+    """A config file whose connections point at the mocks, credentials in the environment."""
+    directory = tmp_path / "cfg"
+    directory.mkdir()
+    return Setup(directory / "config.toml", monkeypatch, mocks)
 
 
 # ------------------------------------------------------------------ a real browser
@@ -207,6 +213,11 @@ def browser() -> Iterator[Callable[[int, int], Any]]:
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         drivers.append(driver)
+        if width < 500:  # below a desktop window's minimum width: emulate a phone
+            driver.execute_cdp_cmd(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": height, "deviceScaleFactor": 2, "mobile": True},
+            )
         return driver
 
     yield open_browser
