@@ -161,10 +161,19 @@ def create_app(
 
     registry = registry_for(dashboard)
 
-    async def metrics(request: Request) -> Response:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    scraped: dict[tuple[int, int, int], bytes] = {}
+
+    async def metrics(request: Request) -> Response:
+        # every sample changes only when a refresh ends: one rendering per refresh
+        stats = dashboard.stats
+        key = (dashboard.view.generation if dashboard.view else 0, stats.refreshes, stats.failures)
+        body = scraped.get(key)
+        if body is None:
+            scraped.clear()
+            body = scraped[key] = generate_latest(registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
