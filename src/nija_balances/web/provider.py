@@ -6,12 +6,13 @@ so their numbers are the CLI's by construction. It runs once per refresh, in a w
 thread (the store is thread-safe), never per request.
 
 What it can know today: the store holds snapshots but no trades or flows yet, so the P&L is
-`domain.pnl.connection_pnl` over each connection's snapshots with both histories marked
-incomplete: every figure that needs them is None (never zero) and says why. The alerts are
+`domain.pnl.connection_pnl` over each connection's recent snapshots with both histories
+marked incomplete: every figure that needs them is None (never zero) and says why. The alerts are
 those the process's monitor (the seeds' `get_monitoring_system()`) raised at this refresh;
 the monitor keeps no state in the store yet, so the document says it is incomplete.
 
-To wire the P&L and alerts engines, replace the body of `provide` (nothing else changes):
+To wire the P&L and alerts engines, replace the body of `provide` (nothing else changes;
+`recent` may then go unused):
     figures = <the P&L model of config's accounts from session.store, at now>
     pnl, trades = <nija pnl --json document>(figures), <nija trades --json document>(figures)
     flows = {"flows": [each stored flow, newest first: "time", "account", "connection",
@@ -29,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from nija_balances.domain.models import AccountConfig, Config, Portfolio
 from nija_balances.domain.pnl import PnL, combine, connection_pnl
 from nija_balances.domain.valuation import cash_currencies
-from nija_balances.engine.history import account_hashes
 from nija_balances.render.json_doc import SCHEMA_VERSION, cents, utc_iso
+from nija_balances.web.recent import RecentSnapshots
 
 if TYPE_CHECKING:
     from nija_balances.app import Session
@@ -50,14 +51,23 @@ class Provided:
     alerts: dict[str, Any]  # `nija alerts --json`
 
 
-def provide(session: Session, config: Config, portfolio: Portfolio, now: datetime) -> Provided:
-    """The P&L, trades and alerts documents of `config`'s accounts at `now` (the seam)."""
+def provide(
+    session: Session,
+    config: Config,
+    portfolio: Portfolio,
+    now: datetime,
+    recent: RecentSnapshots,
+) -> Provided:
+    """The P&L, trades and alerts documents of `config`'s accounts at `now` (the seam).
+
+    `recent` holds, up to date, the last snapshot of each hour of the last week per
+    connection (what the dashboard keeps in memory); `session.store` holds everything."""
     quote = config.settings.quote
     accounts = [a for a in (config.platform, *config.users) if a.enabled and a.connections]
-    connections = [c for a in accounts for c in a.connections]
-    keys = [c.key for c in connections]
-    owners = account_hashes(config, connections, None)
-    snapshots = session.store.get_snapshots(config.namespace, keys, accounts=owners) if keys else {}
+    # Until trades and flows are stored, every figure but the balance is None whatever the
+    # span, so the week in memory is enough (the last snapshot, yesterday's close) and a
+    # refresh of a large fleet reads nothing more. The engine reads the tracked span.
+    snapshots = {c.key: recent.snapshots(c.key) for a in accounts for c in a.connections}
     cash = cash_currencies(config.settings)
 
     def figures(account: AccountConfig) -> dict[str, Any]:

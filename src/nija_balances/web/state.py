@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from nija_balances.domain.models import Config, Status
+from nija_balances.web.recent import RecentSnapshots
 from nija_balances.web.view import View, build_view
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class Dashboard:
         self.config_note: str | None = None
         self.stats = RefreshStats()
         self._running: asyncio.Task[View | None] | None = None
+        self._recent = RecentSnapshots()  # used by one refresh at a time (single-flight)
         self._mtime = self._config_mtime()
 
     async def refresh(self, *, force: bool = True) -> View | None:
@@ -75,12 +77,15 @@ class Dashboard:
     async def run(self) -> None:
         """Refresh forever: first from the cache where it is fresh (a fast first page),
         then fetching for real every `interval` seconds. Cancel to stop."""
-        force = False
+        force, due = False, time.monotonic()
         while True:
             await self.refresh(force=force)
             force = True
-            self.next_at = time.time() + self.interval
-            await asyncio.sleep(self.interval)
+            # every `interval` from the start of the last refresh; one that overran its
+            # slot is followed by the next at once, never by a burst of missed ones
+            due = max(due + self.interval, time.monotonic())
+            self.next_at = time.time() + (due - time.monotonic())
+            await asyncio.sleep(due - time.monotonic())
 
     async def _refresh(self, force: bool) -> View | None:
         started = time.perf_counter()
@@ -92,7 +97,13 @@ class Dashboard:
             generation = (self.view.generation if self.view else 0) + 1
             now = datetime.fromtimestamp(self.session.clock(), UTC)
             view = await asyncio.to_thread(
-                build_view, self.session, config, portfolio, now=now, generation=generation
+                build_view,
+                self.session,
+                config,
+                portfolio,
+                now=now,
+                generation=generation,
+                recent=self._recent,
             )
         except Exception as exc:  # a broken refresh keeps the last View; the next one retries
             # the type only: an exception's text could quote a request, and logs hold no secret

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from nija_balances.domain.models import AccountReport, Config, ConnectionReport, Portfolio
 from nija_balances.domain.series import Point, default_every
-from nija_balances.engine.history import load_history
 from nija_balances.render.history import history_document
 from nija_balances.render.json_doc import SCHEMA_VERSION, cents, document, status_document, utc_iso
 from nija_balances.web.provider import Provided, provide
+from nija_balances.web.recent import RecentSnapshots
 
 if TYPE_CHECKING:
     from nija_balances.app import Session
@@ -71,14 +71,14 @@ def build_view(
     *,
     now: datetime,
     generation: int,
+    recent: RecentSnapshots,
 ) -> View:
-    """The View of `portfolio` (refreshed from `config`) at `now` (aware UTC)."""
-    provided = provide(session, config, portfolio, now)
-    store = session.store
-    spark = load_history(config, store, now=now, since=SPARK_SPAN, every=SPARK_EVERY)
-    history = load_history(
-        config, store, now=now, since=HISTORY_SPAN, every=default_every(HISTORY_SPAN)
-    )
+    """The View of `portfolio` (refreshed from `config`) at `now` (aware UTC); `recent`
+    is brought up to date with the store and gives the equity series."""
+    recent.update(config, session.store, now)
+    provided = provide(session, config, portfolio, now, recent)
+    spark = recent.history(config, now=now, since=SPARK_SPAN, every=SPARK_EVERY)
+    history = recent.history(config, now=now, since=HISTORY_SPAN, every=default_every(HISTORY_SPAN))
     trades = by_account(provided.trades.get("trades", []))
     flows = by_account(provided.flows.get("flows", []))
     alerts = by_account([*provided.alerts.get("active", []), *provided.alerts.get("recent", [])])
