@@ -162,6 +162,9 @@ def test_users_page_in_chromium_matches_the_api_and_updates_in_place(
         assert stale["status"].startswith("stale") and stale["marker"] == "⚠"
         assert stale["balance"] == "$900.00"  # the last good value, still counted
         full_page(driver, ARTIFACTS / "users-after.png")
+        driver.get(server.url + "users/alice")
+        assert "$30,000.00" in driver.find_element("css selector", "main").text
+        full_page(driver, ARTIFACTS / "user-alice.png")
 
         # The other pages load without a script or policy error, and fit a phone.
         phone = browser(390, 844)

@@ -203,3 +203,19 @@ def test_the_web_stack_is_imported_by_serve_only(args: tuple[str, ...]) -> None:
         env={**os.environ, "NO_COLOR": "1"},
     )
     assert result.stderr.endswith("LOADED:\n"), result.stderr
+
+
+def test_without_the_web_extra_it_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name in ("starlette", "uvicorn") else real(name, *a),
+    )
+    result = invoke("--demo")
+    assert result.exit_code == 2
+    assert "the dashboard needs starlette, uvicorn: pip install 'nija-balances[web]'" in (
+        result.stderr
+    )

@@ -82,34 +82,39 @@ def sparkline_svg(
 
 
 def equity_chart_svg(points: Sequence[Point], quote: str, label: str) -> Markup:
-    """A line chart of equity per bucket with its range and dates; incomplete buckets are
-    hollow dots."""
-    width, height = 640, 220
-    left, right, top, bottom = 8, 8, 22, height - 24
+    """A line chart of equity per bucket, stretched to its box, with its range and dates in
+    a caption (text in the page, so it stays readable at any width); a bucket missing one of
+    the account's connections is a hollow dot."""
+    width, height = 600, 200
     values = [p.equity for p in points]
     known = [v for v in values if v is not None]
     title = escape(label)
     if not known:
         return Markup('<p class="chart-none">No snapshots in this period yet.</p>')
     n = len(points)
-    span = width - left - right
-    xs = [left + span / 2] if n == 1 else [left + i * span / (n - 1) for i in range(n)]
-    ys = _scale(values, top, bottom)
+    xs = [width / 2] if n == 1 else [i * width / (n - 1) for i in range(n)]
+    ys = _scale(values, 6, height - 6)
     body = [_path(_runs(xs, ys), "chart-line")]
-    for x, y, p in zip(xs, ys, points, strict=True):
-        if y is not None and not p.complete:
-            body.append(f'<circle class="chart-incomplete" cx="{x:.1f}" cy="{y:.1f}" r="3"/>')
+    dots = " ".join(
+        f"M{x:.1f} {y:.1f}h0"
+        for x, y, p in zip(xs, ys, points, strict=True)
+        if y is not None and not p.complete
+    )
+    if dots:  # zero-length strokes with round caps: round dots that do not stretch
+        body.append(
+            f'<path class="chart-incomplete" d="{dots}" vector-effect="non-scaling-stroke"/>'
+        )
     high, low = escape(money(max(known), quote)), escape(money(min(known), quote))
-    first, last = _day(points[0].time), _day(points[-1].time)
-    body.append(
-        f'<text class="chart-label" x="{left}" y="14">high {high}</text>'
-        f'<text class="chart-label" x="{left}" y="{height - 6}">low {low} · {first}</text>'
-        f'<text class="chart-label" x="{width - right}" y="{height - 6}" text-anchor="end">'
-        f"{last}</text>"
+    last = next(v for v in reversed(values) if v is not None)
+    caption = (
+        f"High {high} · low {low} · last {escape(money(last, quote))} · "
+        f"{_day(points[0].time)} to {_day(points[-1].time)}"
+        + (" · ○ a connection missing in that hour" if dots else "")
     )
     return Markup(
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{title}">'
-        f"<title>{title}</title>{''.join(body)}</svg>"
+        f'<figure class="chart-fig"><svg class="chart" viewBox="0 0 {width} {height}" '
+        f'preserveAspectRatio="none" role="img" aria-label="{title}"><title>{title}</title>'
+        f'{"".join(body)}</svg><figcaption class="chart-caption">{caption}</figcaption></figure>'
     )
 
 
