@@ -94,6 +94,8 @@ class Dashboard:
             self._maybe_reload()
             config = self.config
             portfolio = await self.session.collect_async(config, refresh=force)
+            # (once trades and flows are synced by the engine, the sync of each refresh
+            # goes here, before the View reads the store: `nija sync`'s Session call)
             generation = (self.view.generation if self.view else 0) + 1
             now = datetime.fromtimestamp(self.session.clock(), UTC)
             view = await asyncio.to_thread(
