@@ -81,7 +81,7 @@ def test_show_completion_prints_the_script(monkeypatch: pytest.MonkeyPatch) -> N
 def test_completing_a_command_name_imports_no_command(tmp_path: Path) -> None:
     done = complete("nija s", tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["show", "status", "sync"]
+    assert done.stdout.split() == ["show", "status", "sync", "serve"]
     assert done.stderr == "COMMANDS:\n"
 
 

@@ -39,7 +39,7 @@ else:
 watched = ("ccxt", "asyncio", "aiohttp")
 heavy = sorted(m for m in watched if m in sys.modules)
 print("IMPORTED:" + ",".join(heavy), file=sys.stderr)
-commands = ("show", "status", "user", "watch", "history", "cache", "config")  # a module (or package) each
+commands = ("show", "status", "user", "watch", "history", "serve", "cache", "config")  # a module (or package) each
 loaded = [c for c in commands if f"nija_balances.cli.{c}" in sys.modules]
 print("COMMANDS:" + ",".join(loaded), file=sys.stderr)
 sys.exit(code)
@@ -140,4 +140,4 @@ def test_the_listed_summaries_are_the_commands_own() -> None:
 
     root = get_command(app)
     assert isinstance(root, LazyGroup)
-    assert check(root) == 11 + 6 + 2  # commands, config's, cache's
+    assert check(root) == 12 + 6 + 2  # commands, config's, cache's

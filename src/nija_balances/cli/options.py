@@ -141,3 +141,29 @@ BasisOption = Annotated[
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Replace an existing file (its content is lost).")
 ]
+
+MIN_INTERVAL = 5.0
+
+
+def finite_interval(value: float) -> float:
+    """`nan` passes any minimum (every comparison with it is false) and would refresh
+    without pause; `inf` would never refresh: both are refused."""
+    import math
+
+    if not math.isfinite(value):
+        raise typer.BadParameter(
+            f"{value} is not a finite number of seconds (at least {MIN_INTERVAL:g})"
+        )
+    return value
+
+
+IntervalOption = Annotated[
+    float,
+    typer.Option(
+        "--interval",
+        min=MIN_INTERVAL,
+        callback=finite_interval,
+        metavar="SECONDS",
+        help=f"Seconds between refreshes (at least {MIN_INTERVAL:g}).",
+    ),
+]

@@ -69,6 +69,11 @@ COMMANDS = {
         "Fetch every connection's trades and deposits/withdrawals into the store.",
         FETCHES,
     ),
+    "serve": Lazy(
+        "nija_balances.cli.serve:serve",
+        "The web dashboard: user cards, the report, a JSON API and Prometheus metrics.",
+        FETCHES,
+    ),
     "cache": Lazy(
         "nija_balances.cli.cache:cache",
         "Describe or clear the on-disk cache (last good balances and exchange market lists).",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from nija_balances.cli import EXIT_INTERRUPTED
 from nija_balances.cli.context import Terminal
-from nija_balances.cli.options import BrokerOption, UserOption
+from nija_balances.cli.options import BrokerOption, IntervalOption, UserOption
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,33 +22,10 @@ if TYPE_CHECKING:
     from nija_balances.app import Session
     from nija_balances.domain.models import Config, Portfolio
 
-MIN_INTERVAL = 5.0
-
-
-def _finite(value: float) -> float:
-    """`nan` passes any minimum (every comparison with it is false) and would refresh
-    without pause; `inf` would never refresh: both are refused."""
-    import math
-
-    if not math.isfinite(value):
-        raise typer.BadParameter(
-            f"{value} is not a finite number of seconds (at least {MIN_INTERVAL:g})"
-        )
-    return value
-
 
 def watch(
     ctx: typer.Context,
-    interval: Annotated[
-        float,
-        typer.Option(
-            "--interval",
-            min=MIN_INTERVAL,
-            callback=_finite,
-            metavar="SECONDS",
-            help=f"Seconds between refreshes (at least {MIN_INTERVAL:g}).",
-        ),
-    ] = 60.0,
+    interval: IntervalOption = 60.0,
     user: UserOption = None,
     broker: BrokerOption = None,
 ) -> None:
