@@ -53,7 +53,9 @@ return Array.from(document.querySelectorAll('article.card')).map(card => {
 
 
 def money(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.2f}"
+    if value is None:
+        return "—"
+    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
 
 
 def api(url: str, path: str) -> Any:

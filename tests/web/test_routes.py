@@ -92,8 +92,9 @@ async def test_cards_carry_the_numbers_of_api_pnl(paper: Path) -> None:
                     "total_pnl"):  # fmt: skip
             assert bob[key] == entry[key], key
         assert entry["balance"] == 250.0  # the last snapshot's equity
-        assert entry["total_pnl"] is None  # flows are not in the store: unknown, and why
-        assert any("deposit and withdrawal" in r for r in entry["incomplete_reasons"])
+        # the refresh synced the paper connections' (empty) trades and flows: 250 − 200
+        assert entry["total_pnl"] == 50.0
+        assert entry["net_flow"] == 0.0 and entry["total_trades"] == 0
         assert set(pnl["users"]) == {"alice", "bob", "carol"}  # enabled users
         assert pnl["platform"]["connections"]["desk"]["balance"] is None  # no snapshot
         # the sparkline has bob's points; alice has none yet
@@ -119,6 +120,32 @@ async def test_documents_are_the_cli_json_documents(paper: Path) -> None:
     expected = await cli_json("history", "--config", str(paper))
     assert steady(history) == steady(expected) | {"since": history["since"]}
     assert history["every_s"] == 86400 and set(history["users"]) == {"alice", "bob", "carol"}
+
+
+async def test_the_demo_cards_and_api_pnl_are_nija_pnl_and_trades(tmp_path: Path) -> None:
+    """The demo's 30 days of history: the dashboard's P&L is the CLI's, field by field."""
+    dashboard, app, _ = await ready(demo=True)
+    try:
+        async with client(app) as http:
+            pnl = (await http.get("/api/pnl")).json()
+            cards = (await http.get("/api/users")).json()["users"]
+            page = (await http.get("/users/alice")).text
+    finally:
+        dashboard.session.close()
+    expected = await cli_json("pnl", "--demo")
+    assert steady(pnl) == steady(expected)
+    trades = (await cli_json("trades", "--demo"))["trades"]
+    for card in cards:
+        entry = expected["users"][card["user_id"]]
+        assert entry["total_trades"] and entry["complete"], card["user_id"]
+        for key in ("total_trades", "win_rate", "daily_pnl", "total_pnl", "wins", "losses"):
+            assert card[key] == entry[key], (card["user_id"], key)
+        mine = [t for t in trades if t["account"] == card["user_id"]][:10]
+        fields = ("time", "connection", "symbol", "side", "amount", "price", "realized_pnl")
+        assert [tuple(t[f] for f in fields) for t in card["recent_trades"]] == [
+            tuple(t[f] for f in fields) for t in mine
+        ]
+    assert "Deposits and withdrawals" in page and "deposit" in page
 
 
 async def test_api_history_takes_the_cli_spans(paper_app: Any) -> None:

@@ -50,11 +50,12 @@ class TradeRow:
 
 @dataclass(frozen=True)
 class ConnectionFigures:
-    """One connection's figures and its fills (newest first)."""
+    """One connection's figures, its fills and its flows (both newest first)."""
 
     connection: ConnectionConfig
     pnl: PnL
     trades: tuple[TradeRow, ...] = ()
+    flows: tuple[Flow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,8 @@ def connection_figures(
         )
         for fill in history.fills
     )
-    return ConnectionFigures(connection, pnl, tuple(newest_first(trades)))
+    flows = sorted(history.flows, key=lambda f: (f.time, f.id), reverse=True)
+    return ConnectionFigures(connection, pnl, tuple(newest_first(trades)), tuple(flows))
 
 
 def account_figures(

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nija_balances.domain.models import to_cents
-from nija_balances.engine.figures import TradeRow
+from nija_balances.engine.figures import Figures, TradeRow
 from nija_balances.render.json_doc import SCHEMA_VERSION, amount_number, cents, utc_iso
 from nija_balances.render.markers import glyphs
 from nija_balances.render.pnl import signed
@@ -148,3 +148,38 @@ class TradesTable:
         yield table
         if self.total > len(self.rows):
             yield Text(f"{self.total - len(self.rows)} older fills: --limit 0 shows all")
+
+
+def flows_document(figures: Figures) -> dict[str, Any]:
+    """Every stored deposit and withdrawal, newest first: `{"schema_version", "timestamp",
+    "quote", "flows": [{"time", "account", "connection", "exchange", "id", "kind",
+    "currency", "amount", "fee", "fee_currency", "value"}...]}` (`value` in the quote
+    currency when the exchange gave it, else null)."""
+    rows = [
+        (part.connection, flow)
+        for account in figures.accounts
+        for part in account.connections
+        for flow in part.flows
+    ]
+    rows.sort(key=lambda row: (row[1].time, row[1].id), reverse=True)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "timestamp": utc_iso(figures.generated_at),
+        "quote": figures.quote,
+        "flows": [
+            {
+                "time": utc_iso(flow.time),
+                "account": conn.account,
+                "connection": conn.name,
+                "exchange": conn.exchange,
+                "id": flow.id,
+                "kind": flow.kind,
+                "currency": flow.currency,
+                "amount": amount_number(flow.amount),
+                "fee": amount_number(flow.fee),
+                "fee_currency": flow.fee_currency or flow.currency,
+                "value": None if flow.value is None else cents(flow.value),
+            }
+            for conn, flow in rows
+        ],
+    }

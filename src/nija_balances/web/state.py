@@ -22,6 +22,9 @@ from nija_balances.domain.models import Config, Status
 from nija_balances.web.recent import RecentSnapshots
 from nija_balances.web.view import View, build_view
 
+#: Trades and flows are synced with a refresh at most this often (seconds).
+SYNC_EVERY = 300.0
+
 if TYPE_CHECKING:
     from nija_balances.app import Session
 
@@ -66,6 +69,7 @@ class Dashboard:
         self._running: asyncio.Task[View | None] | None = None
         self._recent = RecentSnapshots()  # used by one refresh at a time (single-flight)
         self._mtime = self._config_mtime()
+        self._synced_at = -SYNC_EVERY
 
     async def refresh(self, *, force: bool = True) -> View | None:
         """Refresh now, or wait for the refresh already running; the View it made (None if
@@ -94,8 +98,7 @@ class Dashboard:
             self._maybe_reload()
             config = self.config
             portfolio = await self.session.collect_async(config, refresh=force)
-            # (once trades and flows are synced by the engine, the sync of each refresh
-            # goes here, before the View reads the store: `nija sync`'s Session call)
+            await self._sync(config)
             generation = (self.view.generation if self.view else 0) + 1
             now = datetime.fromtimestamp(self.session.clock(), UTC)
             view = await asyncio.to_thread(
@@ -126,6 +129,22 @@ class Dashboard:
         self.session.store.warnings.clear()
         self.view = view
         return view
+
+    async def _sync(self, config: Config) -> None:
+        """Bring trades and flows up to date (as `nija sync`), at most every `SYNC_EVERY`:
+        incremental, so it costs a request per kind and connection even when nothing is
+        new. A failed sync is the next one's to retry; the figures say what is missing."""
+        if time.monotonic() - self._synced_at < SYNC_EVERY:
+            return
+        self._synced_at = time.monotonic()
+        try:
+            report = await self.session.sync_async(config)
+        except Exception as exc:
+            log.error("history sync failed (%s)", type(exc).__name__)
+            return
+        failed = [c for c in report.connections if c.status == "failed"]
+        if failed:
+            log.warning("history sync: %d connection(s) failed", len(failed))
 
     def _config_mtime(self) -> float | None:
         source = self.config.source
