@@ -54,6 +54,16 @@ COMMANDS = {
         "Equity over time per user, with a sparkline.",
         READS,
     ),
+    "monitor": Lazy(
+        "nija_balances.cli.monitor:monitor",
+        "Watch every balance and send alerts (low balance, drops, failing connections).",
+        FETCHES,
+    ),
+    "alerts": Lazy(
+        "nija_balances.cli.monitor:alerts",
+        "Active and recent alerts, and sinks that failed.",
+        READS,
+    ),
     "cache": Lazy(
         "nija_balances.cli.cache:cache",
         "Describe or clear the on-disk cache (last good balances and exchange market lists).",

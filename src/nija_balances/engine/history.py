@@ -43,7 +43,7 @@ def load_history(
     accounts = [config.platform, *(u for u in config.users if u.enabled)]
     connections = [c for a in accounts for c in a.connections]
     keys = [c.key for c in connections]
-    owners = _account_hashes(config, connections, environ)
+    owners = account_hashes(config, connections, environ)
     snapshots = (
         store.get_snapshots(config.namespace, keys, since=start, accounts=owners) if keys else {}
     )
@@ -57,7 +57,7 @@ def load_history(
     return History(now, config.settings.quote, start, every, platform, users)
 
 
-def _account_hashes(
+def account_hashes(
     config: Config, connections: list[ConnectionConfig], environ: Mapping[str, str] | None
 ) -> dict[str, str]:
     """The exchange account each connection reads now: its history is that account's only."""

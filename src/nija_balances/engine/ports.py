@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from nija_balances.adapters.interface import MarketStore
+from nija_balances.domain.alerts import Alert, SinkReport
 from nija_balances.domain.history import Snapshot
 from nija_balances.domain.models import StoredResult
 from nija_balances.store.codec import StoreInfo
@@ -57,6 +58,30 @@ class SnapshotStore(ResultStore, Protocol):
     ) -> dict[str, list[Snapshot]]:
         """Per key that has any, its snapshots from `since` on, oldest first; with
         `accounts` (key -> account hash), only those read from that exchange account."""
+        ...
+
+
+@runtime_checkable
+class AlertStore(Protocol):
+    """Alert state (DESIGN.md §11), shared by every process that monitors one config.
+
+    `put_alert` is the claim before a send: it writes only over the state it was computed
+    from, atomically, so of several processes making the same change exactly one gets True
+    and sends. A store that cannot be written answers None (nothing is sent; the next
+    evaluation tries again)."""
+
+    def get_alerts(self, namespace: str) -> list[Alert]: ...
+
+    def put_alert(self, namespace: str, before: Alert | None, after: Alert) -> bool | None: ...
+
+    def get_sink_reports(self, namespace: str) -> list[SinkReport]: ...
+
+    def put_sink_report(self, namespace: str, sink: str, error: str | None) -> None:
+        """A delivery to `sink` went through (`error` None) or failed with `error`."""
+        ...
+
+    def claim_mark(self, namespace: str, name: str, every: float) -> bool | None:
+        """Move the mark `name` to now if it is `every` seconds old (one process per period)."""
         ...
 
 

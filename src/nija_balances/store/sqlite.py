@@ -59,8 +59,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from nija_balances.domain.alerts import Alert, SinkReport
 from nija_balances.domain.history import KEEP_ALL, KEEP_HOURLY, Snapshot, snapshots_to_keep
 from nija_balances.domain.models import StoredResult
+from nija_balances.store import sqlite_alerts
 from nija_balances.store.codec import (
     MarketInfo,
     StoreInfo,
@@ -221,10 +223,17 @@ class SqliteStore:
         now = self._clock()
         rows = [(namespace, k, r.fetched_at or 0.0, encode(r), now) for k, r in items.items()]
         snaps = [
-            (namespace, key, account or "", s.time.timestamp(), str(s.cash), str(s.equity),
-             encode_assets(s.assets))
+            (
+                namespace,
+                key,
+                account or "",
+                s.time.timestamp(),
+                str(s.cash),
+                str(s.equity),
+                encode_assets(s.assets),
+            )
             for key, account, s in snapshots
-        ]  # fmt: skip
+        ]
         if rows or snaps:
             self._run("write", lambda conn: self._write_all(conn, rows, snaps, now), None)
 
@@ -273,6 +282,37 @@ class SqliteStore:
             except (ValueError, KeyError, TypeError, ArithmeticError, OverflowError) as exc:
                 log.warning("ignoring unreadable snapshot %s/%s: %s", namespace, key, exc)
         return found
+
+    # -- alert state (engine.ports.AlertStore; the SQL is in store/sqlite_alerts.py)
+
+    def get_alerts(self, namespace: str) -> list[Alert]:
+        """Every alert state kept for `namespace`."""
+        return self._run(
+            "read", lambda c: sqlite_alerts.read_alerts(c, namespace), [], create=False
+        )
+
+    def put_alert(self, namespace: str, before: Alert | None, after: Alert) -> bool | None:
+        """Write `after` over `before` (the claim before a send): True if written, False if
+        another process changed the alert first, None if the store could not be written."""
+        now = self._clock()
+        return self._run(
+            "write", lambda c: sqlite_alerts.write_alert(c, namespace, before, after, now), None
+        )
+
+    def get_sink_reports(self, namespace: str) -> list[SinkReport]:
+        return self._run("read", lambda c: sqlite_alerts.read_sinks(c, namespace), [], create=False)
+
+    def put_sink_report(self, namespace: str, sink: str, error: str | None) -> None:
+        now = self._clock()
+        self._run("write", lambda c: sqlite_alerts.write_sink(c, namespace, sink, error, now), None)
+
+    def claim_mark(self, namespace: str, name: str, every: float) -> bool | None:
+        """Move the mark `name` to now if it is `every` seconds old: whether this process did
+        (None: the store could not be written)."""
+        now = self._clock()
+        return self._run(
+            "write", lambda c: sqlite_alerts.claim_mark(c, namespace, name, now, every), None
+        )
 
     # -- markets (the adapters' MarketStore)
 
@@ -620,7 +660,7 @@ class SqliteStore:
             raise
         # Schema 1 differs only by the snapshots table it lacks: its balances are still served
         # (a store that cannot be upgraded because the disk is full keeps its last values).
-        if version in (1, SCHEMA_VERSION):
+        if version in (1, 2, SCHEMA_VERSION):  # older ones lack tables, each read checks
             return conn
         conn.close()
         if version is not None and version > SCHEMA_VERSION:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 log = logging.getLogger("nija_balances.store.sqlite")  # the store's logger, as before the split
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
 BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
 IOERR, FULL = 10, 13  # SQLITE_IOERR (e.g. IOERR_SHMSIZE: no room for the -shm), SQLITE_FULL
@@ -26,6 +26,21 @@ _SNAPSHOTS = (
     " account TEXT NOT NULL, time REAL NOT NULL, cash TEXT NOT NULL, equity TEXT NOT NULL,"
     " assets TEXT NOT NULL, PRIMARY KEY (namespace, key, time)) WITHOUT ROWID",
 )
+# Alert state (store/sqlite_alerts.py): one row per (kind, account, connection or ''), written
+# only over the `version` it was read at (the claim before a send); each sink's last
+# delivery; and `marks`, times that one process at a time may move on (the report logging).
+_ALERTS = (
+    "CREATE TABLE alerts (namespace TEXT NOT NULL, kind TEXT NOT NULL, account TEXT NOT NULL,"
+    " connection TEXT NOT NULL, state TEXT NOT NULL, since REAL NOT NULL, last_sent REAL,"
+    " sent_count INTEGER NOT NULL, balance TEXT, threshold TEXT, message TEXT NOT NULL,"
+    " version INTEGER NOT NULL, PRIMARY KEY (namespace, kind, account, connection))"
+    " WITHOUT ROWID",
+    "CREATE TABLE alert_sinks (namespace TEXT NOT NULL, sink TEXT NOT NULL, last_ok REAL,"
+    " last_failed REAL, failures INTEGER NOT NULL, error TEXT,"
+    " PRIMARY KEY (namespace, sink)) WITHOUT ROWID",
+    "CREATE TABLE marks (namespace TEXT NOT NULL, name TEXT NOT NULL, time REAL NOT NULL,"
+    " PRIMARY KEY (namespace, name)) WITHOUT ROWID",
+)
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE balances (namespace TEXT NOT NULL, key TEXT NOT NULL,"
@@ -33,10 +48,11 @@ _SCHEMA = (
     "CREATE TABLE markets (exchange TEXT PRIMARY KEY, saved_at REAL NOT NULL,"
     " count INTEGER NOT NULL, data TEXT NOT NULL)",
     *_SNAPSHOTS,
+    *_ALERTS,
 )
 # What each older version needs to become this one without losing what it holds; a version
 # not listed (or unreadable) is rebuilt empty.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SNAPSHOTS}
+_MIGRATIONS: dict[int, tuple[str, ...]] = {1: (*_SNAPSHOTS, *_ALERTS), 2: _ALERTS}
 
 
 class NewerSchema(Exception):
