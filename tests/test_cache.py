@@ -296,7 +296,7 @@ def test_older_or_unknown_schema_is_rebuilt_quietly(store: SqliteStore, version:
     s.put("ns", "a/b", result())
     assert s.get("ns", "a/b") == result()
     tables = {r[0] for r in s._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}  # type: ignore[union-attr]
-    assert tables == {"meta", "balances", "markets", "snapshots"}
+    assert tables == {"meta", "balances", "markets", "snapshots", "alerts", "alert_sinks", "marks"}
 
 
 def test_foreign_sqlite_file_is_rebuilt(store: SqliteStore) -> None:
@@ -318,7 +318,7 @@ def test_newer_schema_is_left_alone(store: SqliteStore) -> None:
     assert s.clear() == 0
     assert s.warnings == [
         f"cache at {store.path} was written by a newer nija-balances "
-        "(schema 99, this one reads 2); balances are not cached"
+        "(schema 99, this one reads 4); balances are not cached"
     ]
     s.close()
     with sqlite3.connect(

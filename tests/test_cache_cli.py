@@ -184,7 +184,7 @@ def test_clear_refuses_a_newer_schema(isolated_home: Path) -> None:
     assert (code, out) == (1, "")
     assert err.splitlines() == [
         f"warning: cache at {db(isolated_home)} was written by a newer nija-balances "
-        "(schema 7, this one reads 2); balances are not cached",
+        "(schema 7, this one reads 4); balances are not cached",
         f"error: could not clear the cache at {db(isolated_home)}",
     ]
 

@@ -87,7 +87,8 @@ def schema_1_store(tmp_path: Path) -> StoredResult:
     store.put("ns", "a/k", result)
     store.close()
     with sqlite3.connect(store.path) as db:
-        db.execute("DROP TABLE snapshots")
+        for table in ("snapshots", "alerts", "alert_sinks", "marks"):  # later schemas' tables
+            db.execute(f"DROP TABLE {table}")
         db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db.close()
     return result
