@@ -170,7 +170,9 @@ def test_the_managers_monitor_alerts_once_over_the_store_and_never_for_incomplet
     assert incomplete.monitor.active_alerts() == []
     seen: list[str] = []
     low = manager("40")
-    low.monitor.add_handler(lambda alert: seen.append(f"{alert.kind} {alert.account} {alert.state}"))
+    low.monitor.add_handler(
+        lambda alert: seen.append(f"{alert.kind} {alert.account} {alert.state}")
+    )
     low.get_all_balances()
     low.get_all_balances()  # still low: not sent again (until repeat_after)
     assert seen == ["BALANCE_LOW a firing"]

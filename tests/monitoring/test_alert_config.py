@@ -42,7 +42,9 @@ drop_percent = 0
     )  # fmt: skip
     alice = alerts.for_account("alice")
     assert (alice.low_balance, alice.drop_window, alice.notify) == (
-        Decimal(500), timedelta(hours=2), ()
+        Decimal(500),
+        timedelta(hours=2),
+        (),
     )
     assert alerts.for_account("platform").drop_percent is None  # 0 turns it off
     assert alerts.for_account("bob") == alerts.rules
@@ -69,12 +71,15 @@ hysteresis = 80
         load_toml(path)
     text = str(caught.value)
     assert f"{path}:2: alerts.low_balance: expected an amount >= 0" in text
-    assert f'{path}:3: alerts.drop_window: expected a duration, got \'1 hour\'' in text
+    assert f"{path}:3: alerts.drop_window: expected a duration, got '1 hour'" in text
     assert '"15m", "1h", "7d"' in text
     assert f"{path}:4: alerts.notify: a notification URL may not be written in the config" in text
     assert 'notify = ["env:NIJA_ALERT_URLS"]' in text
     assert "SECRETTOKEN" not in text
-    assert f"{path}:5: alerts.repeat_aftr: unknown key 'repeat_aftr' (did you mean 'repeat_after'?)" in text
+    assert (
+        f"{path}:5: alerts.repeat_aftr: unknown key 'repeat_aftr' (did you mean 'repeat_after'?)"
+        in text
+    )
     assert f"{path}:11: users.alice.alerts.log_every: 'log_every' is only for [alerts]" in text
     assert f"{path}:12: users.alice.alerts.hysteresis: expected a percent from 0 to 50" in text
 

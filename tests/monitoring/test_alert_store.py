@@ -89,3 +89,28 @@ def test_a_schema_2_store_is_upgraded_keeping_balances_and_snapshots(tmp_path: P
     assert again.get_snapshots("ns", ["a/k"]) == {"a/k": [snapshot]}
     assert again.put_alert("ns", None, LOW) is True
     assert again.warnings == []
+
+
+def test_deliver_retries_with_doubling_pauses_and_never_raises() -> None:
+    from nija_balances.domain.alerts import Notification
+    from nija_balances.monitoring.sinks.interface import SinkError, deliver
+
+    class Flaky:
+        name = "flaky"
+
+        def __init__(self, failures: int, error: Exception) -> None:
+            self.failures, self.error, self.calls = failures, error, 0
+
+        def send(self, notification: Notification) -> None:
+            self.calls += 1
+            if self.calls <= self.failures:
+                raise self.error
+
+    note = Notification("fired", LOW, "USD")
+    waits: list[float] = []
+    assert deliver(Flaky(2, SinkError("down")), note, sleep=waits.append) is None
+    assert waits == [1.0, 2.0]
+    waits.clear()
+    sink = Flaky(9, RuntimeError("bug\nin a plugin"))
+    assert deliver(sink, note, sleep=waits.append, backoff=0.5) == "RuntimeError: bug"
+    assert (sink.calls, waits) == (3, [0.5, 1.0])

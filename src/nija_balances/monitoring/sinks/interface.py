@@ -35,16 +35,17 @@ def deliver(
     notification: Notification,
     *,
     attempts: int = ATTEMPTS,
-    backoff: float = BACKOFF,
+    backoff: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str | None:
-    """Send through `sink`, trying `attempts` times with doubling pauses; the last error's
-    message if every attempt failed, else None. Never raises (a sink is someone else's code:
-    any exception counts as a failed attempt)."""
+    """Send through `sink`, trying `attempts` times with doubling pauses (from `backoff`,
+    default BACKOFF); the last error's message if every attempt failed, else None. Never
+    raises (a sink is someone else's code: any exception counts as a failed attempt)."""
     error = "not attempted"
+    first = BACKOFF if backoff is None else backoff
     for attempt in range(attempts):
         if attempt:
-            sleep(backoff * 2 ** (attempt - 1))
+            sleep(first * 2 ** (attempt - 1))
         try:
             sink.send(notification)
             return None
