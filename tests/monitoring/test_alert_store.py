@@ -114,3 +114,6 @@ def test_deliver_retries_with_doubling_pauses_and_never_raises() -> None:
     sink = Flaky(9, RuntimeError("bug\nin a plugin"))
     assert deliver(sink, note, sleep=waits.append, backoff=0.5) == "RuntimeError: bug"
     assert (sink.calls, waits) == (3, [0.5, 1.0])
+    unset = Flaky(9, SinkError("$NIJA_ALERT_URLS holds no URL", retry=False))
+    assert deliver(unset, note, sleep=waits.append) == "$NIJA_ALERT_URLS holds no URL"
+    assert unset.calls == 1  # set-up problems are not retried

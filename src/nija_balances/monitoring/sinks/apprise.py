@@ -33,9 +33,9 @@ class AppriseSink:
         try:
             import apprise
         except ImportError:
-            raise SinkError(f"apprise is not installed ({INSTALL_HINT})") from None
+            raise SinkError(f"apprise is not installed ({INSTALL_HINT})", retry=False) from None
         if not self.urls:
-            raise SinkError(f"${self.variable} holds no URL")
+            raise SinkError(f"${self.variable} holds no URL", retry=False)
         data = [u for u in self.urls if u.partition("://")[0].lower() in _DATA_SCHEMES]
         human = [u for u in self.urls if u not in data]
         document = json.dumps(notification.document(), ensure_ascii=False)
@@ -47,7 +47,9 @@ class AppriseSink:
         app = apprise.Apprise()  # type: ignore[attr-defined]
         for url in urls:
             if not app.add(url):
-                raise SinkError(f"${self.variable} holds a URL apprise does not accept")
+                raise SinkError(
+                    f"${self.variable} holds a URL apprise does not accept", retry=False
+                )
         with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[attr-defined]
             ok = app.notify(title=title, body=body)
         if not ok:

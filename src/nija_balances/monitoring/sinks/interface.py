@@ -12,7 +12,12 @@ from nija_balances.domain.alerts import Notification
 
 
 class SinkError(Exception):
-    """A delivery failed; the message is one line and holds no secret."""
+    """A delivery failed; the message is one line and holds no secret. `retry=False`: trying
+    again cannot help (the sink is not set up), so `deliver` does not."""
+
+    def __init__(self, message: str, *, retry: bool = True) -> None:
+        super().__init__(message)
+        self.retry = retry
 
 
 class Sink(Protocol):
@@ -51,6 +56,8 @@ def deliver(
             return None
         except SinkError as exc:
             error = str(exc)
+            if not exc.retry:
+                break
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}".splitlines()[0]
     return error
