@@ -166,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
         codes = [p.wait(60) for p in monitors]
-        log = (home / "data" / "monitor.log").read_text(encoding="utf-8", errors="replace")
+        log = "".join(
+            f.read_text(encoding="utf-8", errors="replace")
+            for f in (home / "data").glob("monitor.log*")
+        )
         lines = [json.loads(x) for x in (Path(tmp) / "alerts.jsonl").read_text().splitlines()]
     dup, counts = duplicates(lines)
     first = [r for t, rs in samples if 30 <= t <= 90 for r in rs if r]  # once started

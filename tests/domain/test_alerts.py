@@ -93,7 +93,7 @@ def drop(now_equity: str, history: list[Snapshot], flows: list[Flow], minute: in
         account(now_equity),
         RULES,
         "USD",
-        history=account_equity([history]),
+        history=account_equity([[(s.time, s.equity) for s in history]]),
         flows=flows,
         prices=SnapshotPrices(history),
         cash=CASH,
@@ -145,8 +145,8 @@ def test_no_history_or_an_incomplete_total_cannot_tell() -> None:
 
 
 def test_account_equity_sums_connections_only_where_each_has_a_value() -> None:
-    first = snaps((0, "100"), (10, "110"))
-    second = snaps((5, "50"), (12, "40"))
+    first = [(s.time, s.equity) for s in snaps((0, "100"), (10, "110"))]
+    second = [(s.time, s.equity) for s in snaps((5, "50"), (12, "40"))]
     assert account_equity([first, second]) == [
         (T0 + timedelta(minutes=5), Decimal(150)),
         (T0 + timedelta(minutes=10), Decimal(160)),

@@ -117,3 +117,18 @@ def test_deliver_retries_with_doubling_pauses_and_never_raises() -> None:
     unset = Flaky(9, SinkError("$NIJA_ALERT_URLS holds no URL", retry=False))
     assert deliver(unset, note, sleep=waits.append) == "$NIJA_ALERT_URLS holds no URL"
     assert unset.calls == 1  # set-up problems are not retried
+
+
+def test_equity_is_read_thinned_to_the_last_of_each_step(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    points = [(T0 + timedelta(seconds=5 * i), Decimal(100 + i)) for i in range(24)]  # 2 min
+    items = [("a/k", "h", Snapshot(t, e, e)) for t, e in points]
+    items.append(("a/k", "other", Snapshot(T0 + timedelta(seconds=1), Decimal(9), Decimal(9))))
+    store.put_snapshots("ns", items)
+    every = store.get_equity("ns", ["a/k"], T0, {"a/k": "h"})
+    assert every == {"a/k": points}
+    thinned = store.get_equity("ns", ["a/k"], T0, {"a/k": "h"}, step=60.0)
+    assert thinned == {"a/k": [points[11], points[23]]}  # the last of each minute
+    assert store.get_equity("ns", ["a/k"], T0 + timedelta(minutes=5)) == {}

@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from nija_balances.domain.history import Flow, Snapshot, SnapshotPrices, flow_value
+from nija_balances.domain.history import Flow, SnapshotPrices, flow_value
 from nija_balances.domain.models import (
     ZERO,
     AccountReport,
@@ -245,20 +245,31 @@ def _measurable(account: AccountReport) -> bool:
     return account.enabled and bool(account.connections) and account.complete
 
 
-def account_equity(connections: Sequence[Sequence[Snapshot]]) -> list[tuple[datetime, Decimal]]:
-    """The account's equity at each snapshot time where every connection has a snapshot at
-    or before it (the sum of each one's latest), oldest first; [] without such a time."""
-    if not connections or any(not snaps for snaps in connections):
+Point = tuple[datetime, Decimal]
+"""A connection's (or an account's) equity at a time."""
+
+
+def account_equity(connections: Sequence[Sequence[Point]]) -> list[Point]:
+    """The account's equity at each point time where every connection has a point at or
+    before it (the sum of each one's latest), oldest first; [] without such a time. Each
+    connection's points must be oldest first. Linear in the points (one merge)."""
+    if not connections or any(not points for points in connections):
         return []
-    start = max(min(s.time for s in snaps) for snaps in connections)
-    times = sorted({s.time for snaps in connections for s in snaps if s.time >= start})
-    points: list[tuple[datetime, Decimal]] = []
-    for moment in times:
-        total = ZERO
-        for snaps in connections:
-            total += max((s for s in snaps if s.time <= moment), key=lambda s: s.time).equity
-        points.append((moment, total))
-    return points
+    merged = sorted(
+        (moment, i, equity) for i, points in enumerate(connections) for moment, equity in points
+    )
+    latest: dict[int, Decimal] = {}
+    total = ZERO
+    found: list[Point] = []
+    for moment, i, equity in merged:
+        total += equity - latest.get(i, ZERO)
+        latest[i] = equity
+        if len(latest) == len(connections):
+            if found and found[-1][0] == moment:
+                found[-1] = (moment, total)
+            else:
+                found.append((moment, total))
+    return found
 
 
 def drop_finding(
@@ -266,7 +277,7 @@ def drop_finding(
     rules: AlertRules,
     quote: str,
     *,
-    history: Sequence[tuple[datetime, Decimal]],
+    history: Sequence[Point],
     flows: Iterable[Flow],
     prices: SnapshotPrices,
     cash: Collection[str],

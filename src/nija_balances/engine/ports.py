@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from nija_balances.adapters.interface import MarketStore
@@ -58,6 +59,23 @@ class SnapshotStore(ResultStore, Protocol):
     ) -> dict[str, list[Snapshot]]:
         """Per key that has any, its snapshots from `since` on, oldest first; with
         `accounts` (key -> account hash), only those read from that exchange account."""
+        ...
+
+
+@runtime_checkable
+class EquityStore(Protocol):
+    """Snapshots' equity alone, thinned: what the drop alert reads every cycle."""
+
+    def get_equity(
+        self,
+        namespace: str,
+        keys: Iterable[str],
+        since: datetime,
+        accounts: Mapping[str, str] | None = None,
+        step: float = 0.0,
+    ) -> dict[str, list[tuple[datetime, Decimal]]]:
+        """Per key, its snapshots' equity from `since` on, oldest first, the last of each
+        `step` seconds only (a light `get_snapshots`: what the drop alert reads)."""
         ...
 
 

@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -23,6 +23,7 @@ from nija_balances.domain.alerts import (
     Alert,
     Finding,
     Notification,
+    Point,
     SinkReport,
     account_equity,
     advance,
@@ -30,9 +31,9 @@ from nija_balances.domain.alerts import (
     failing_finding,
     low_finding,
 )
-from nija_balances.domain.history import Flow, Snapshot, SnapshotPrices
-from nija_balances.domain.models import AccountReport, AlertRules, Config, Portfolio
-from nija_balances.engine.ports import AlertStore, Store
+from nija_balances.domain.history import Flow, SnapshotPrices
+from nija_balances.domain.models import AlertRules, Config, Portfolio
+from nija_balances.engine.ports import AlertStore, EquityStore, Store
 from nija_balances.monitoring.memory import MemoryAlertStore
 from nija_balances.monitoring.sinks.files import CommandSink, JsonLinesSink, LogSink
 from nija_balances.monitoring.sinks.interface import Sink, deliver
@@ -155,48 +156,37 @@ class Monitor:
         rules = {a.id: self._rules_for(config, a.id) for a in accounts}
         windows = [r.drop_window for r in rules.values() if r.drop_percent is not None]
         keys = [c.key for a in accounts for c in a.connections]
-        snapshots: dict[str, list[Snapshot]] = {}
+        history: Mapping[str, list[Point]] = {}
         flows: Mapping[str, Sequence[Flow]] = {}
+        prices = SnapshotPrices(())
         if windows and keys:
-            since = now - max(windows)
+            since, store = now - max(windows), self.session.store
             owners = _owners(config, keys)
-            store = self.session.store
-            snapshots = store.get_snapshots(config.namespace, keys, since=since, accounts=owners)
+            history = _equity(store, config.namespace, keys, since, owners, max(windows))
             flows = _stored_flows(store, config.namespace, keys, since, owners)
+            if any(flows.values()):  # a flow not in cash is valued at its snapshots' prices
+                with_flows = [k for k in keys if flows.get(k)]
+                snaps = store.get_snapshots(config.namespace, with_flows, since, owners)
+                prices = SnapshotPrices(s for found in snaps.values() for s in found)
         cash = {config.settings.quote, *config.settings.stablecoins}
         found: list[Finding] = []
         for account in accounts:
             rule = rules[account.id]
             found += [f for f in (low_finding(account, rule, portfolio.quote),) if f]
             if rule.drop_percent is not None:
-                found += self._drop(account, rule, portfolio.quote, snapshots, flows, cash, now)
+                drop = drop_finding(
+                    account,
+                    rule,
+                    portfolio.quote,
+                    history=account_equity([history.get(c.key, []) for c in account.connections]),
+                    flows=[f for c in account.connections for f in flows.get(c.key, ())],
+                    prices=prices,
+                    cash=cash,
+                    now=now,
+                )
+                found += [drop] if drop is not None else []
             found += [f for c in account.connections if (f := failing_finding(c, rule))]
         return found
-
-    @staticmethod
-    def _drop(
-        account: AccountReport,
-        rules: AlertRules,
-        quote: str,
-        snapshots: Mapping[str, list[Snapshot]],
-        flows: Mapping[str, Sequence[Flow]],
-        cash: set[str],
-        now: datetime,
-    ) -> list[Finding]:
-        series = [snapshots.get(c.key, []) for c in account.connections]
-        mine = [f for c in account.connections for f in flows.get(c.key, ())]
-        prices = SnapshotPrices(s for snaps in series for s in snaps)
-        finding = drop_finding(
-            account,
-            rules,
-            quote,
-            history=account_equity(series),
-            flows=mine,
-            prices=prices,
-            cash=cash,
-            now=now,
-        )
-        return [finding] if finding is not None else []
 
     def _send(self, notification: Notification, rules: AlertRules) -> None:
         namespace = self.session.config.namespace
@@ -234,6 +224,27 @@ def _environment(config: Config) -> dict[str, str]:
     from nija_balances.config.credentials import load_dotenv_files
 
     return {**load_dotenv_files(config.env_files), **os.environ}
+
+
+POINTS_PER_WINDOW = 120  # the drop history is read at window / 120 resolution at most
+
+
+def _equity(
+    store: Store,
+    namespace: str,
+    keys: list[str],
+    since: datetime,
+    owners: dict[str, str],
+    window: timedelta,
+) -> Mapping[str, list[Point]]:
+    """Each connection's equity points in the window (a store without `get_equity`: from its
+    snapshots). A monitor checking every few seconds holds at most 120 points per connection
+    (the last of each window / 120): memory and time stay flat as the window fills."""
+    if isinstance(store, EquityStore):
+        step = window.total_seconds() / POINTS_PER_WINDOW
+        return store.get_equity(namespace, keys, since, owners, step)
+    snaps = store.get_snapshots(namespace, keys, since, owners)
+    return {k: [(s.time, s.equity) for s in found] for k, found in snaps.items()}
 
 
 def _owners(config: Config, keys: list[str]) -> dict[str, str]:

@@ -46,7 +46,16 @@ def file_handler(path: Path) -> logging.Handler:
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
+    handler.addFilter(_ours)
     return handler
+
+
+def _ours(record: logging.LogRecord) -> bool:
+    """The monitor's and the alerts' INFO lines, everyone's warnings: the fetch of each
+    connection (INFO) would fill the file with a line per connection per cycle."""
+    return record.levelno >= logging.WARNING or record.name.startswith(
+        ("nija_balances.monitoring", "nija_balances.alerts")
+    )
 
 
 class RunnerSession(Session, Protocol):

@@ -56,6 +56,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -297,6 +298,24 @@ class SqliteStore:
         now = self._clock()
         return self._run(
             "write", lambda c: sqlite_alerts.write_alert(c, namespace, before, after, now), None
+        )
+
+    def get_equity(
+        self,
+        namespace: str,
+        keys: Iterable[str],
+        since: datetime,
+        accounts: Mapping[str, str] | None = None,
+        step: float = 0.0,
+    ) -> dict[str, list[tuple[datetime, Decimal]]]:
+        """Per key, its snapshots' equity from `since` on (the last of each `step` seconds),
+        oldest first, without the assets: what the drop alert reads."""
+        wanted, start = list(dict.fromkeys(keys)), since.timestamp()
+        return self._run(
+            "read",
+            lambda c: sqlite_alerts.read_equity(c, namespace, wanted, start, accounts, step),
+            {},
+            create=False,
         )
 
     def get_sink_reports(self, namespace: str) -> list[SinkReport]:

@@ -10,12 +10,14 @@ the version moved, so exactly one of them sends the notification.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from nija_balances.domain.alerts import Alert, AlertKind, SinkReport
 from nija_balances.store.sqlite_schema import transaction
 
+CHUNK = 500  # keys per `IN (...)` query
 KEEP_RESOLVED = 30 * 86400.0  # seconds a resolved alert stays listed under `recent`
 _COLUMNS = (
     "kind, account, connection, state, since, last_sent, sent_count, balance, threshold,"
@@ -128,6 +130,45 @@ def write_alert(
             (namespace, now - KEEP_RESOLVED),
         )
     return won == 1
+
+
+def read_equity(
+    conn: sqlite3.Connection,
+    namespace: str,
+    keys: list[str],
+    since: float,
+    accounts: Mapping[str, str] | None,
+    step: float,
+) -> dict[str, list[tuple[datetime, Decimal]]]:
+    """Per key, the equity of its snapshots from `since` on, oldest first: the last one of
+    each `step` seconds (all with 0), read without their assets, so a monitor checking often
+    holds at most window / step points per connection. With `accounts` (key -> account
+    hash), only those of that exchange account."""
+    found: dict[str, list[tuple[datetime, Decimal]]] = {}
+    if not keys or not _has(conn, "snapshots"):
+        return found
+    for i in range(0, len(keys), CHUNK):
+        chunk = keys[i : i + CHUNK]
+        sql = (
+            "SELECT key, account, time, equity FROM snapshots WHERE namespace = ?"
+            f" AND key IN ({','.join('?' * len(chunk))}) AND time >= ? ORDER BY key, time"
+        )
+        last: tuple[str, float] | None = None
+        for key, account, moment, equity in conn.execute(sql, (namespace, *chunk, since)):
+            if accounts is not None and accounts.get(key) != account:
+                continue
+            value = _decimal(equity)
+            if value is None or not value.is_finite():
+                continue
+            bucket = (key, moment // step if step > 0 else moment)
+            points = found.setdefault(key, [])
+            point = (datetime.fromtimestamp(moment, UTC), value)
+            if bucket == last:
+                points[-1] = point
+            else:
+                points.append(point)
+            last = bucket
+    return found
 
 
 def read_sinks(conn: sqlite3.Connection, namespace: str) -> list[SinkReport]:
