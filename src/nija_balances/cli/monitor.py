@@ -83,7 +83,9 @@ def monitor(
     runner = Runner(session, report_text)
 
     def stop(signum: int, frame: object) -> None:
-        logger.info("stopping (signal %d) after this cycle", signum)
+        logging.getLogger("nija_balances.monitoring").info(
+            "stopping (signal %d) after this cycle", signum
+        )
         runner.stop.set()
 
     previous = signal.signal(signal.SIGTERM, stop)
