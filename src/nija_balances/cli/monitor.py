@@ -103,9 +103,9 @@ def monitor(
 
 
 def alerts(ctx: typer.Context, json: JsonOption = False) -> None:
-    """Active and recent alerts, and sinks that failed to deliver. Nothing is fetched.
+    """Active and recent alerts, and sinks that failed to deliver.
 
-    `--json` prints `{"active": [...], "recent": [...], "sinks": [...]}`, each alert with
+    Reads the store only; nothing is fetched. `--json` prints `{"active": [...], "recent": [...], "sinks": [...]}`, each alert with
     kind, account, connection, state, since, last_sent, sent_count, balance, threshold and
     message.
     """

@@ -56,12 +56,12 @@ COMMANDS = {
     ),
     "monitor": Lazy(
         "nija_balances.cli.monitor:monitor",
-        "Watch every balance and send alerts (low balance, drops, failing connections).",
+        "Watch every balance and send alerts: BALANCE_LOW, BALANCE_DROP, CONNECTION_FAILING.",
         FETCHES,
     ),
     "alerts": Lazy(
         "nija_balances.cli.monitor:alerts",
-        "Active and recent alerts, and sinks that failed.",
+        "Active and recent alerts, and sinks that failed to deliver.",
         READS,
     ),
     "cache": Lazy(
