@@ -105,9 +105,9 @@ def monitor(
 def alerts(ctx: typer.Context, json: JsonOption = False) -> None:
     """Active and recent alerts, and sinks that failed to deliver.
 
-    Reads the store only; nothing is fetched. `--json` prints `{"active": [...], "recent": [...], "sinks": [...]}`, each alert with
-    kind, account, connection, state, since, last_sent, sent_count, balance, threshold and
-    message.
+    Reads the store only; nothing is fetched. `--json` prints `{"active": [...], "recent":
+    [...], "sinks": [...]}`, each alert with kind, account, connection, state, since,
+    last_sent, sent_count, balance, threshold and message.
     """
     from nija_balances.monitoring.monitor import Monitor
     from nija_balances.render.alerts import alerts_document, alerts_text
