@@ -41,7 +41,8 @@ dropped, nothing is moved or changed) and says so once. It never trusts planted 
 Freshness is the caller's business (`StoredResult.fetched_at`); the store keeps the newest
 good value per key.
 
-It holds `StoredResult`s and market lists only: never a credential. Stdlib only, cheap to import.
+It holds `StoredResult`s, market lists, snapshots and alert state (`sqlite_alerts.py`): never
+a credential or a notification URL. Stdlib only, cheap to import.
 """
 
 from __future__ import annotations
