@@ -122,6 +122,17 @@ class _Mocks:
             )
         return conns
 
+    def fault(self, exchange: str, kind: str, keys: list[str]) -> None:
+        """A fault on the private requests of each of `keys` (until `clear`)."""
+        from mockex.harness import PRIVATE_PATH
+
+        for key in keys:
+            self.mocks[exchange].inject(kind, key=key, path=PRIVATE_PATH[exchange])
+
+    def clear(self) -> None:
+        for mock in self.mocks.values():
+            mock.clear_faults()
+
     def reset(self) -> None:
         for exchange, mock in self.mocks.items():
             mock.requests.clear()
@@ -213,6 +224,12 @@ class MockProcess:
 
     def reset(self) -> None:
         self._call("reset")
+
+    def fault(self, exchange: str, kind: str, keys: list[str]) -> None:
+        self._call("fault", exchange, kind, keys)
+
+    def clear(self) -> None:
+        self._call("clear")
 
     def counts(self) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = self._call("counts")

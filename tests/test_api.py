@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from conftest import write
-from nija_balances.monitoring.monitor import AlertType, BalanceMonitor
 
 
 def test_import_does_nothing_heavy() -> None:
@@ -151,28 +150,45 @@ def test_clear_balance_cache_forgets_cached_balances() -> None:
     assert store.get("ns", "alice/kraken") is None
 
 
-def test_monitor_raises_low_and_drop_alerts_but_not_for_incomplete_totals(tmp_path: Path) -> None:
-    from nija_balances.config.loader import load_toml
-    from nija_balances.engine.collect import collect_sync
+def test_the_managers_monitor_alerts_once_over_the_store_and_never_for_incomplete_totals(
+    tmp_path: Path,
+) -> None:
+    from nija_balances import MultiAccountBrokerManager
+    from nija_balances.domain.alerts import AlertKind
 
-    def portfolio(usd: str, extra: str = ""):  # type: ignore[no-untyped-def]
+    def manager(usd: str, extra: str = "") -> MultiAccountBrokerManager:
         cfg = write(
-            tmp_path / "m.toml", f"[users.a.p]\nexchange='paper'\nbalances={{USD={usd}}}\n{extra}"
+            tmp_path / "m.toml",
+            "[alerts]\nlow_balance = 50\n"
+            f"[users.a.p]\nexchange='paper'\nbalances={{USD={usd}}}\n{extra}",
         )
-        return collect_sync(load_toml(cfg))
+        return MultiAccountBrokerManager(cfg)
 
-    monitor = BalanceMonitor(low_balance=50, drop_percent=10)
+    # a connection without credentials makes the total incomplete: no alert, however low
+    incomplete = manager("1", "[users.a.kraken]\n")
+    incomplete.get_all_balances()
+    assert incomplete.monitor.active_alerts() == []
     seen: list[str] = []
-    monitor.add_handler(lambda alert: seen.append(f"{alert.type} {alert.account}"))
-    assert monitor.observe(portfolio("100")) == []
-    alerts = monitor.observe(portfolio("89.99"))
-    assert [a.type for a in alerts] == [AlertType.BALANCE_DROP]
-    assert "fell 10.0% from 100.00 to 89.99 USD" in alerts[0].message
-    # a failed connection makes the total incomplete: no alert, however low it looks
-    assert monitor.observe(portfolio("1", "[users.a.kraken]\n")) == []
-    alerts = monitor.observe(portfolio("40"))
-    assert {a.type for a in alerts} == {AlertType.BALANCE_LOW, AlertType.BALANCE_DROP}
-    assert seen == ["BALANCE_DROP a", "BALANCE_LOW a", "BALANCE_DROP a"]
+    low = manager("40")
+    low.monitor.add_handler(
+        lambda alert: seen.append(f"{alert.kind} {alert.account} {alert.state}")
+    )
+    low.get_all_balances()
+    low.get_all_balances()  # still low: not sent again (until repeat_after)
+    assert seen == ["BALANCE_LOW a firing"]
+    again = manager("40")  # another process, the same store: it knows the alert is active
+    again.monitor.add_handler(lambda alert: seen.append("again"))
+    again.get_all_balances()
+    assert seen == ["BALANCE_LOW a firing"]
+    (alert,) = again.monitor.active_alerts()
+    assert (alert.kind, alert.account, alert.sent_count) == (AlertKind.BALANCE_LOW, "a", 1)
+    assert alert.message == "a: balance 40.00 USD is below 50.00 USD"
+    assert manager("52").monitor.observe(manager("52").refresh()) == []  # inside the hysteresis
+    resolved = manager("60")
+    resolved.get_all_balances()
+    assert resolved.monitor.active_alerts() == []
+    (done,) = resolved.monitor.recent_alerts()
+    assert done.message == "a: balance 60.00 USD is back above 50.00 USD"
 
 
 def test_get_monitoring_system_is_a_singleton() -> None:

@@ -297,7 +297,10 @@ def test_older_or_unknown_schema_is_rebuilt_quietly(store: SqliteStore, version:
     s.put("ns", "a/b", result())
     assert s.get("ns", "a/b") == result()
     tables = {r[0] for r in s._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}  # type: ignore[union-attr]
-    assert tables == {"meta", "balances", "markets", "snapshots", "fills", "flows", "sync_state"}
+    assert tables == {
+        "meta", "balances", "markets", "snapshots", "fills", "flows", "sync_state",
+        "alerts", "alert_sinks", "marks",
+    }  # fmt: skip
 
 
 def test_foreign_sqlite_file_is_rebuilt(store: SqliteStore) -> None:

@@ -165,8 +165,8 @@ def schema_2_store(tmp_path: Path) -> tuple[StoredResult, Snapshot]:
     store.put_many("ns", {"a/k": result}, snapshots=[("a/k", "h", snap)])
     store.close()
     with sqlite3.connect(store.path) as db:
-        for table in ("fills", "flows", "sync_state"):
-            db.execute(f"DROP TABLE {table}")
+        for table in ("fills", "flows", "sync_state", "alerts", "alert_sinks", "marks"):
+            db.execute(f"DROP TABLE {table}")  # what schemas 3 and 4 added
         db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     db.close()
     return result, snap

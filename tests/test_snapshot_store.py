@@ -87,7 +87,15 @@ def schema_1_store(tmp_path: Path) -> StoredResult:
     store.put("ns", "a/k", result)
     store.close()
     with sqlite3.connect(store.path) as db:
-        for table in ("snapshots", "fills", "flows", "sync_state"):  # what schema 1 lacks
+        for table in (
+            "snapshots",
+            "fills",
+            "flows",
+            "sync_state",
+            "alerts",
+            "alert_sinks",
+            "marks",
+        ):  # later schemas' tables
             db.execute(f"DROP TABLE {table}")
         db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db.close()

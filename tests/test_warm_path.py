@@ -140,4 +140,4 @@ def test_the_listed_summaries_are_the_commands_own() -> None:
 
     root = get_command(app)
     assert isinstance(root, LazyGroup)
-    assert check(root) == 12 + 6 + 2  # commands, config's, cache's
+    assert check(root) == 14 + 6 + 2  # commands, config's, cache's

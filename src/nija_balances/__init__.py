@@ -20,21 +20,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from nija_balances.api import BrokerType, MultiAccountBrokerManager
-    from nija_balances.monitoring.monitor import get_monitoring_system
+    from nija_balances.api import BrokerType, MultiAccountBrokerManager, get_monitoring_system
 
     multi_account_broker_manager: MultiAccountBrokerManager
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("MultiAccountBrokerManager", "BrokerType"):
+    if name in ("MultiAccountBrokerManager", "BrokerType", "get_monitoring_system"):
         from nija_balances import api
 
         return getattr(api, name)
-    if name == "get_monitoring_system":
-        from nija_balances.monitoring.monitor import get_monitoring_system
-
-        return get_monitoring_system
     if name == "multi_account_broker_manager":
         from nija_balances.api import get_manager
 

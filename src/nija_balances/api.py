@@ -6,7 +6,6 @@ call within `cache_ttl` of the last fetch costs no request. Nothing happens at i
 
 from __future__ import annotations
 
-import io
 import logging
 import sys
 from collections.abc import Callable
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
     from nija_balances.app import Session
     from nija_balances.engine.figures import Figures
     from nija_balances.engine.ports import Store
+    from nija_balances.monitoring.monitor import Monitor
 
 log = logging.getLogger("nija_balances")
 
@@ -65,6 +65,7 @@ class MultiAccountBrokerManager:
         self._demo = demo
         self._store = store
         self._session: Session | None = None
+        self._monitor: Monitor | None = None
         self.last_portfolio: Portfolio | None = None
 
     # ------------------------------------------------------------------ plumbing
@@ -82,6 +83,15 @@ class MultiAccountBrokerManager:
         return self._session
 
     @property
+    def monitor(self) -> Monitor:
+        """The alert monitor over this manager's config and store, fed by every refresh."""
+        if self._monitor is None:
+            from nija_balances.monitoring.monitor import Monitor
+
+            self._monitor = Monitor(lambda: self.session)
+        return self._monitor
+
+    @property
     def config(self) -> Config:
         """The loaded config (read on first use; `ConfigError` if it is invalid)."""
         return self.session.config
@@ -91,18 +101,14 @@ class MultiAccountBrokerManager:
         session = self.session
         portfolio = _outside_event_loop(lambda: session.collect(refresh=force))
         self.last_portfolio = portfolio
-        from nija_balances.monitoring.monitor import get_monitoring_system
-
-        get_monitoring_system().observe(portfolio)
+        self.monitor.observe(portfolio)
         return portfolio
 
     async def refresh_async(self, force: bool = False) -> Portfolio:
         """`refresh` for code already running an event loop (a trading bot)."""
-        from nija_balances.monitoring.monitor import get_monitoring_system
-
         portfolio = await self.session.collect_async(refresh=force)
         self.last_portfolio = portfolio
-        get_monitoring_system().observe(portfolio)
+        self.monitor.observe(portfolio)
         return portfolio
 
     # ------------------------------------------------------------------ the NIJA methods
@@ -184,14 +190,9 @@ class MultiAccountBrokerManager:
 
     def get_status_report(self) -> str:
         """The balance report as plain text (the same report `nija show` prints)."""
-        from rich.console import Console
+        from nija_balances.render.table import report_text
 
-        from nija_balances.render.table import report
-
-        console = Console(width=100, no_color=True, record=True, file=io.StringIO(), emoji=False)
-        console.print(report(self.refresh()))
-        lines = console.export_text(styles=False).splitlines()
-        return "\n".join(line.rstrip() for line in lines) + "\n"
+        return report_text(self.refresh())
 
     def log_all_balances(self) -> None:
         """Log the report at INFO on the `nija_balances` logger (stderr without logging set up)."""
@@ -292,3 +293,10 @@ def get_manager() -> MultiAccountBrokerManager:
     if _manager is None:
         _manager = MultiAccountBrokerManager()
     return _manager
+
+
+def get_monitoring_system() -> Monitor:
+    """The alert monitor of the module-level manager (the default config), which every
+    refresh of that manager feeds: `observe(portfolio)`, `add_handler(fn)`, `active_alerts()`.
+    Created on first use; the config is read when it is first fed or asked."""
+    return get_manager().monitor

@@ -34,6 +34,15 @@ def cache_dir() -> Path:
     return Path(user_cache_dir(APP_NAME))
 
 
+def data_dir() -> Path:
+    """Files nija-balances writes for the operator to keep: the monitor's log."""
+    if (home := home_override()) is not None:
+        return home / "data"
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME))
+
+
 def default_config_path() -> Path:
     """`$NIJA_CONFIG`, else `config.toml` in the config directory."""
     explicit = os.environ.get("NIJA_CONFIG", "").strip()

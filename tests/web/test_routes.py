@@ -161,14 +161,18 @@ async def test_api_history_takes_the_cli_spans(paper_app: Any) -> None:
     assert unknown.status_code == 400 and "nobody" in unknown.json()["error"]
 
 
-async def test_api_alerts_and_pnl_say_what_they_cannot_know(paper_app: Any) -> None:
+async def test_api_alerts_is_nija_alerts_and_pnl_says_what_it_cannot_know(
+    paper_app: Any, paper: Path
+) -> None:
     _, app = paper_app
     async with client(app) as http:
         alerts = (await http.get("/api/alerts")).json()
         pnl = (await http.get("/api/pnl")).json()
-    assert {"active", "recent"} <= set(alerts)
-    assert alerts["complete"] is False and alerts["incomplete_reasons"]
-    assert pnl["quote"] == "USD" and pnl["users"]["alice"]["complete"] is False
+    assert alerts == await cli_json("alerts", "--config", str(paper))
+    assert set(alerts) == {"active", "recent", "sinks"}
+    alice = pnl["users"]["alice"]
+    assert pnl["quote"] == "USD" and alice["complete"] is False
+    assert alice["total_pnl"] is None and "paper: no snapshot yet" in alice["incomplete_reasons"]
 
 
 async def test_pages_show_the_report_the_cards_and_one_user(paper_app: Any) -> None:

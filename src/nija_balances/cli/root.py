@@ -74,6 +74,16 @@ COMMANDS = {
         "The web dashboard: user cards, the report, a JSON API and Prometheus metrics.",
         FETCHES,
     ),
+    "monitor": Lazy(
+        "nija_balances.cli.monitor:monitor",
+        "Watch every balance and send alerts: BALANCE_LOW, BALANCE_DROP, CONNECTION_FAILING.",
+        FETCHES,
+    ),
+    "alerts": Lazy(
+        "nija_balances.cli.monitor:alerts",
+        "Active and recent alerts, and sinks that failed to deliver.",
+        READS,
+    ),
     "cache": Lazy(
         "nija_balances.cli.cache:cache",
         "Describe or clear the on-disk cache (last good balances and exchange market lists).",

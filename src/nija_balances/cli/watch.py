@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from nija_balances.app import Session
     from nija_balances.domain.models import Config, Portfolio
+    from nija_balances.monitoring.monitor import Monitor
 
 
 def watch(
@@ -94,6 +95,7 @@ class _Watcher:
         self.answered = self.attempted = 0
         self.message: str | None = None  # alerts of the last refresh
         self.config_note: str | None = None  # why an edited config was not reloaded
+        self.monitor: Monitor | None = None  # the alerts, over the watched session's store
 
     def redraw(self, now: float) -> None:
         from nija_balances.render.live import WatchState, WatchView
@@ -114,7 +116,6 @@ class _Watcher:
 
     def accept(self, portfolio: Portfolio) -> None:
         from nija_balances.domain.models import Status
-        from nija_balances.monitoring.monitor import get_monitoring_system
         from nija_balances.render.live import changes_between
 
         self.previous, self.portfolio = self.portfolio, portfolio
@@ -124,8 +125,8 @@ class _Watcher:
         active = [c for c in portfolio.connections if c.status is not Status.DISABLED]
         self.attempted = len(active)
         self.answered = sum(1 for c in active if c.status in (Status.OK, Status.CACHED))
-        alerts = get_monitoring_system().observe(portfolio)
-        self.message = "; ".join(f"{a.type.value} {a.account}: {a.message}" for a in alerts) or None
+        alerts = self.monitor.observe(portfolio) if self.monitor is not None else []
+        self.message = "; ".join(f"{a.kind.value}: {a.message}" for a in alerts) or None
 
 
 async def _run(
@@ -151,6 +152,9 @@ async def _run(
         loop.add_reader(sys.stdin.fileno(), _on_key, quit_event)
     with Live(console=console, screen=True, auto_refresh=False, transient=True) as live:
         watcher = _Watcher(live, cfg, interval, show_platform, platform_note)
+        from nija_balances.monitoring.monitor import Monitor
+
+        watcher.monitor = Monitor(session)
 
         def config_changed() -> bool:
             source = watcher.cfg.source

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nija_balances.config.alerts import ALERTS_KEY, parse_alerts
 from nija_balances.config.credentials import candidate_env_names, dotenv_warnings
 from nija_balances.config.files import read_input
 from nija_balances.config.locations import config_env_files, config_namespace
@@ -69,7 +70,7 @@ CONNECTION_KEYS = (
     "ccxt",
 )  # common to every connection; an adapter adds its own (`AdapterSpec.options`)
 INLINE_SECRET_KEYS = ("api_key", "api_secret", "api_passphrase")
-TOP_KEYS = ("settings", "platform", "master", "users")
+TOP_KEYS = ("settings", "platform", "master", "users", ALERTS_KEY)
 
 
 def _basis(loc: Locator, table: Mapping[str, Any]) -> Basis:
@@ -273,6 +274,8 @@ def _parse_account(
     before = len(problems)
     connections: list[ConnectionConfig] = []
     for key, value in table.items():
+        if key == ALERTS_KEY:
+            continue  # the account's alert rules: `config.alerts.parse_alerts`
         if isinstance(value, Mapping):
             if not key.strip():
                 problems.add(loc.error((*path, key), "a connection name may not be empty"))
@@ -363,6 +366,7 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
     accounts = (platform, *users) if platform is not None else tuple(users)
     for problem in _shared_keys(loc, accounts):
         problems.add(problem)
+    alerts = parse_alerts(loc, data, file, problems)
     if problems.errors:
         problems.errors.sort(key=lambda e: e.line or 0)
         problems.raise_any(file)
@@ -377,6 +381,7 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
         namespace=config_namespace(file),
         env_files=env_files,
         warnings=(*_secret_warnings(file, data), *dotenv_warnings(env_files, connections)),
+        alerts=alerts,
     )
 
 

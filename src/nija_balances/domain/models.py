@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -125,6 +125,38 @@ class AccountConfig:
 
 
 @dataclass(frozen=True)
+class AlertRules:
+    """When an account raises alerts (`[alerts]`, or its `[users.ID.alerts]` override).
+
+    `low_balance` / `drop_percent` of None turn that alert off. `hysteresis` is a percent of
+    the threshold an alert must clear to resolve. `notify` names environment variables that
+    hold apprise URLs (never the URLs: they carry tokens).
+    """
+
+    low_balance: Decimal | None = None
+    drop_percent: Decimal | None = Decimal(10)
+    drop_window: timedelta = timedelta(hours=1)
+    repeat_after: timedelta = timedelta(hours=6)
+    failing_after: timedelta = timedelta(minutes=15)
+    hysteresis: Decimal = Decimal(5)
+    notify: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """The `[alerts]` table: the rules, per-account overrides and the monitor's sinks."""
+
+    rules: AlertRules = AlertRules()
+    overrides: tuple[tuple[str, AlertRules], ...] = ()  # (account id, its whole rules)
+    log_every: timedelta = timedelta(hours=1)
+    json_file: Path | None = None  # a JSON-lines file every notification is appended to
+    command: tuple[str, ...] = ()  # run per notification, the alert as JSON on stdin
+
+    def for_account(self, account_id: str) -> AlertRules:
+        return next((r for a, r in self.overrides if a == account_id), self.rules)
+
+
+@dataclass(frozen=True)
 class Config:
     """A loaded, validated configuration."""
 
@@ -136,6 +168,7 @@ class Config:
     env_files: tuple[Path, ...] = ()
     warnings: tuple[str, ...] = ()  # shown on stderr, e.g. inline secrets in a shared file
     demo: bool = False  # the built-in demo (simulated accounts): every output says so
+    alerts: AlertSettings = AlertSettings()
 
     @property
     def accounts(self) -> tuple[AccountConfig, ...]:

@@ -7,6 +7,7 @@ the value helpers (`number_value`, `string_value`, `table_value`, `amounts_table
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import math
@@ -14,11 +15,13 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 
 from nija_balances.domain.models import PLATFORM_ID
+from nija_balances.domain.series import parse_span
 from nija_balances.domain.text import env_token, hidden_character, safe_text
 
 T = TypeVar("T")
@@ -397,6 +400,21 @@ def number_value(loc: Locator, path: tuple[str, ...], value: Any, minimum: float
     if value < minimum:
         raise loc.error(path, f"expected a number >= {minimum:g}, got {value!r}")
     return float(value)
+
+
+def duration_value(loc: Locator, path: tuple[str, ...], value: Any) -> timedelta:
+    """A positive span: `"15m"`, `"1h"`, `"7d"`, or a number of seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if math.isfinite(value) and value > 0:
+            return timedelta(seconds=value)
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return parse_span(value)
+    raise loc.error(
+        path,
+        f"expected a duration, got {value!r}",
+        hint='a whole number and a unit: "15m", "1h", "7d" (or a number of seconds)',
+    )
 
 
 def string_value(loc: Locator, path: tuple[str, ...], value: Any) -> str:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from nija_balances.adapters.interface import MarketStore
+from nija_balances.domain.alerts import Alert, SinkReport
 from nija_balances.domain.history import Fill, Flow, Snapshot, SyncState
 from nija_balances.domain.models import StoredResult
 from nija_balances.store.codec import StoreInfo
@@ -137,6 +139,47 @@ class HistoryStore(Protocol):
 
     def drop_history(self, namespace: str, keys: Iterable[str]) -> None:
         """Remove the snapshots, fills, flows and sync state of `keys`."""
+        ...
+
+
+@runtime_checkable
+class EquityStore(Protocol):
+    """Snapshots' equity alone, thinned: what the drop alert reads every cycle."""
+
+    def get_equity(
+        self,
+        namespace: str,
+        keys: Iterable[str],
+        since: datetime,
+        accounts: Mapping[str, str] | None = None,
+        step: float = 0.0,
+    ) -> dict[str, list[tuple[datetime, Decimal]]]:
+        """Per key, its snapshots' equity from `since` on, oldest first, the last of each
+        `step` seconds only (a light `get_snapshots`: what the drop alert reads)."""
+        ...
+
+
+@runtime_checkable
+class AlertStore(Protocol):
+    """Alert state (DESIGN.md §11), shared by every process that monitors one config.
+
+    `put_alert` is the claim before a send: it writes only over the state it was computed
+    from, atomically, so of several processes making the same change exactly one gets True
+    and sends. A store that cannot be written answers None (nothing is sent; the next
+    evaluation tries again)."""
+
+    def get_alerts(self, namespace: str) -> list[Alert]: ...
+
+    def put_alert(self, namespace: str, before: Alert | None, after: Alert) -> bool | None: ...
+
+    def get_sink_reports(self, namespace: str) -> list[SinkReport]: ...
+
+    def put_sink_report(self, namespace: str, sink: str, error: str | None) -> None:
+        """A delivery to `sink` went through (`error` None) or failed with `error`."""
+        ...
+
+    def claim_mark(self, namespace: str, name: str, every: float) -> bool | None:
+        """Move the mark `name` to now if it is `every` seconds old (one process per period)."""
         ...
 
 

@@ -332,6 +332,16 @@ def report(
     return Report(portfolio, show_platform, changes, width, title, platform_note)
 
 
+def report_text(portfolio: Portfolio, width: int = 100) -> str:
+    """The report as plain text, lines without trailing blanks (the API, the monitor's log)."""
+    import io
+
+    console = Console(width=width, no_color=True, record=True, file=io.StringIO(), emoji=False)
+    console.print(report(portfolio))
+    lines = console.export_text(styles=False).splitlines()
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
 @dataclass(frozen=True)
 class Report:
     """The report of `report()`, laid out for the width it is rendered at."""

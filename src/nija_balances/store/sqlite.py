@@ -41,8 +41,9 @@ dropped, nothing is moved or changed) and says so once. It never trusts planted 
 Freshness is the caller's business (`StoredResult.fetched_at`); the store keeps the newest
 good value per key.
 
-It holds `StoredResult`s, market lists, snapshots, fills, flows and sync state (cursors):
-never a credential. Stdlib only, cheap to import.
+It holds `StoredResult`s, market lists, snapshots, fills, flows, sync state (cursors) and
+alert state (`sqlite_alerts.py`): never a credential or a notification URL. Stdlib only,
+cheap to import.
 """
 
 from __future__ import annotations
@@ -57,11 +58,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from nija_balances.domain.alerts import Alert, SinkReport
 from nija_balances.domain.history import KEEP_ALL, KEEP_HOURLY, Snapshot, snapshots_to_keep
 from nija_balances.domain.models import StoredResult
+from nija_balances.store import sqlite_alerts
 from nija_balances.store.codec import (
     MarketInfo,
     StoreInfo,
@@ -226,10 +230,17 @@ class SqliteStore(SqliteHistory):
         now = self._clock()
         rows = [(namespace, k, r.fetched_at or 0.0, encode(r), now) for k, r in items.items()]
         snaps = [
-            (namespace, key, account or "", s.time.timestamp(), str(s.cash), str(s.equity),
-             encode_assets(s.assets))
+            (
+                namespace,
+                key,
+                account or "",
+                s.time.timestamp(),
+                str(s.cash),
+                str(s.equity),
+                encode_assets(s.assets),
+            )
             for key, account, s in snapshots
-        ]  # fmt: skip
+        ]
         if rows or snaps:
             self._run("write", lambda conn: self._write_all(conn, rows, snaps, now), None)
 
@@ -278,6 +289,55 @@ class SqliteStore(SqliteHistory):
             except (ValueError, KeyError, TypeError, ArithmeticError, OverflowError) as exc:
                 log.warning("ignoring unreadable snapshot %s/%s: %s", namespace, key, exc)
         return found
+
+    # -- alert state (engine.ports.AlertStore; the SQL is in store/sqlite_alerts.py)
+
+    def get_alerts(self, namespace: str) -> list[Alert]:
+        """Every alert state kept for `namespace`."""
+        return self._run(
+            "read", lambda c: sqlite_alerts.read_alerts(c, namespace), [], create=False
+        )
+
+    def put_alert(self, namespace: str, before: Alert | None, after: Alert) -> bool | None:
+        """Write `after` over `before` (the claim before a send): True if written, False if
+        another process changed the alert first, None if the store could not be written."""
+        now = self._clock()
+        return self._run(
+            "write", lambda c: sqlite_alerts.write_alert(c, namespace, before, after, now), None
+        )
+
+    def get_equity(
+        self,
+        namespace: str,
+        keys: Iterable[str],
+        since: datetime,
+        accounts: Mapping[str, str] | None = None,
+        step: float = 0.0,
+    ) -> dict[str, list[tuple[datetime, Decimal]]]:
+        """Per key, its snapshots' equity from `since` on (the last of each `step` seconds),
+        oldest first, without the assets: what the drop alert reads."""
+        wanted, start = list(dict.fromkeys(keys)), since.timestamp()
+        return self._run(
+            "read",
+            lambda c: sqlite_alerts.read_equity(c, namespace, wanted, start, accounts, step),
+            {},
+            create=False,
+        )
+
+    def get_sink_reports(self, namespace: str) -> list[SinkReport]:
+        return self._run("read", lambda c: sqlite_alerts.read_sinks(c, namespace), [], create=False)
+
+    def put_sink_report(self, namespace: str, sink: str, error: str | None) -> None:
+        now = self._clock()
+        self._run("write", lambda c: sqlite_alerts.write_sink(c, namespace, sink, error, now), None)
+
+    def claim_mark(self, namespace: str, name: str, every: float) -> bool | None:
+        """Move the mark `name` to now if it is `every` seconds old: whether this process did
+        (None: the store could not be written)."""
+        now = self._clock()
+        return self._run(
+            "write", lambda c: sqlite_alerts.claim_mark(c, namespace, name, now, every), None
+        )
 
     # -- markets (the adapters' MarketStore)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 log = logging.getLogger("nija_balances.store.sqlite")  # the store's logger, as before the split
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
 BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
 IOERR, FULL = 10, 13  # SQLITE_IOERR (e.g. IOERR_SHMSIZE: no room for the -shm), SQLITE_FULL
@@ -48,6 +48,21 @@ HISTORY_DDL = (
     " problem TEXT, updated_at REAL NOT NULL,"
     " PRIMARY KEY (namespace, key, account, kind)) WITHOUT ROWID",
 )
+# Alert state (store/sqlite_alerts.py): one row per (kind, account, connection or ''), written
+# only over the `version` it was read at (the claim before a send); each sink's last
+# delivery; and `marks`, times that one process at a time may move on (the report logging).
+_ALERTS = (
+    "CREATE TABLE alerts (namespace TEXT NOT NULL, kind TEXT NOT NULL, account TEXT NOT NULL,"
+    " connection TEXT NOT NULL, state TEXT NOT NULL, since REAL NOT NULL, last_sent REAL,"
+    " sent_count INTEGER NOT NULL, balance TEXT, threshold TEXT, message TEXT NOT NULL,"
+    " version INTEGER NOT NULL, PRIMARY KEY (namespace, kind, account, connection))"
+    " WITHOUT ROWID",
+    "CREATE TABLE alert_sinks (namespace TEXT NOT NULL, sink TEXT NOT NULL, last_ok REAL,"
+    " last_failed REAL, failures INTEGER NOT NULL, error TEXT,"
+    " PRIMARY KEY (namespace, sink)) WITHOUT ROWID",
+    "CREATE TABLE marks (namespace TEXT NOT NULL, name TEXT NOT NULL, time REAL NOT NULL,"
+    " PRIMARY KEY (namespace, name)) WITHOUT ROWID",
+)
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE balances (namespace TEXT NOT NULL, key TEXT NOT NULL,"
@@ -56,13 +71,18 @@ _SCHEMA = (
     " count INTEGER NOT NULL, data TEXT NOT NULL)",
     *_SNAPSHOTS,
     *HISTORY_DDL,
+    *_ALERTS,
 )
 # What each older version needs to become this one without losing what it holds; a version
 # not listed (or unreadable) is rebuilt empty.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {1: (*_SNAPSHOTS, *HISTORY_DDL), 2: HISTORY_DDL}
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (*_SNAPSHOTS, *HISTORY_DDL, *_ALERTS),
+    2: (*HISTORY_DDL, *_ALERTS),
+    3: _ALERTS,
+}
 # Versions whose balances a read-only connection still serves (a full disk cannot upgrade
 # them); the tables they lack simply read as empty.
-READABLE_VERSIONS = frozenset({1, 2, SCHEMA_VERSION})
+READABLE_VERSIONS = frozenset({1, 2, 3, SCHEMA_VERSION})
 
 
 class NewerSchema(Exception):

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from nija_balances.domain.models import Config, Portfolio
 from nija_balances.engine.figures import load_figures, newest_first
-from nija_balances.render.json_doc import SCHEMA_VERSION, cents, utc_iso
 from nija_balances.render.pnl import pnl_document
 from nija_balances.render.trades import flows_document, trades_document
 from nija_balances.web.recent import RecentSnapshots
@@ -45,40 +44,17 @@ def provide(
     figures = load_figures(config, session.store, now=now)
     rows = newest_first(t for a in figures.accounts for t in a.trades)
     trades = trades_document(rows, quote=figures.quote, now=now)
-    stamp = utc_iso(now)
-    return Provided(
-        pnl_document(figures), trades, flows_document(figures), _alerts(portfolio, stamp)
-    )
+    alerts = _alerts(session, portfolio)
+    return Provided(pnl_document(figures), trades, flows_document(figures), alerts)
 
 
-def _alerts(portfolio: Portfolio, stamp: str) -> dict[str, Any]:
-    """What the process's monitor raised for this portfolio, in §11's alert shape."""
-    from nija_balances.monitoring.monitor import AlertType, get_monitoring_system
+def _alerts(session: Session, portfolio: Portfolio) -> dict[str, Any]:
+    """Evaluate the alert rules on this refresh's portfolio, as `nija monitor` does (state in
+    the store: several monitors and the dashboard never send one alert twice), and the
+    `nija alerts --json` document."""
+    from nija_balances.monitoring.monitor import Monitor
+    from nija_balances.render.alerts import alerts_document
 
-    monitor = get_monitoring_system()
-    raised = monitor.observe(portfolio)
-    low = monitor.low_balance
-    active = [
-        {
-            "kind": a.type.value,
-            "account": a.account,
-            "connection": None,
-            "state": "firing",
-            "since": stamp,
-            "last_sent": None,
-            "sent_count": 0,
-            "balance": cents(a.balance),
-            "threshold": None if a.type is not AlertType.BALANCE_LOW or low is None else cents(low),
-            "message": a.message,
-        }
-        for a in raised
-    ]
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "timestamp": stamp,
-        "active": active,
-        "recent": [],
-        "complete": False,
-        "incomplete_reasons": ["alert state is not stored yet: active lists what the last "
-                               "refresh raised"],
-    }  # fmt: skip
+    monitor = Monitor(session)
+    monitor.observe(portfolio)
+    return alerts_document(monitor.active_alerts(), monitor.recent_alerts(), monitor.sink_reports())
