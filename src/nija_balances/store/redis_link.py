@@ -144,7 +144,9 @@ def describe(exc: BaseException, url: str) -> str:
     lowered = text.lower()
     if isinstance(exc, RedisUnavailable):
         return f"no password: {text}"
-    if "wrongpass" in lowered or "noauth" in lowered or "invalid password" in lowered:
+    if name == "AuthenticationError" or any(
+        word in lowered for word in ("wrongpass", "noauth", "invalid password", "username-password")
+    ):
         return "password refused"
     if name in ("ConnectionError", "TimeoutError") or isinstance(exc, OSError):
         return f"unreachable: {text or name}" if text else "unreachable"

@@ -185,15 +185,16 @@ class RedisStore:
         return self._link.call(read, local)
 
     def clear(self) -> int:
-        """Remove this namespace's keys (results, snapshots) from Redis, and the local
-        copy; the shared markets and other configs' keys stay. Returns the entries removed."""
+        """Remove this namespace's cached results from Redis (and the local copy); history
+        (snapshots), the shared markets and other configs' keys stay, as in the SQLite
+        store's `clear` history does. Returns the entries removed."""
 
         def clear(client: Redis) -> int:
-            removed = int(client.hlen(results_key(self._namespace)))
-            keys = redis_results.namespace_keys(client, ns_prefix(self._namespace))
-            for i in range(0, len(keys), 500):
-                client.delete(*keys[i : i + 500])
-            return removed
+            pipe = client.pipeline(transaction=True)
+            pipe.hlen(results_key(self._namespace))
+            pipe.delete(results_key(self._namespace))
+            removed, _ = pipe.execute()
+            return int(removed)
 
         removed = self._link.call(clear, lambda: -1)
         local = self._local.clear()
