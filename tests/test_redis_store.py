@@ -208,15 +208,18 @@ def test_keys_are_namespaced_versioned_and_expire(server: RedisServer, tmp_path:
 def test_a_lock_expires_with_its_lease_and_is_never_released_by_another(
     server: RedisServer, tmp_path: Path
 ) -> None:
-    flights = make(server.url, tmp_path).flights()
-    first = flights.try_acquire("acct", 0.05)
-    assert first is not None
+    flights = make(server.url, tmp_path / "host-1").flights()
+    other_host = make(server.url, tmp_path / "host-2").flights()
+    first = flights.try_acquire("acct", 30.0)
+    assert first is not None and other_host.try_acquire("acct", 30.0) is None
     server.client().delete(f"{PREFIX}lock:acct")  # as if it expired ...
-    second = flights.try_acquire("acct", 30.0)  # ... and another took it
+    second = other_host.try_acquire("acct", 30.0)  # ... and another host took it
     assert second is not None
     flights.release(first)  # compare-and-delete: not ours any more
     assert not flights.extend(first, 30.0)
     assert server.client().exists(f"{PREFIX}lock:acct")
+    other_host.release(second)
+    assert not server.client().exists(f"{PREFIX}lock:acct")
 
 
 def test_clear_removes_only_this_configs_keys(server: RedisServer, tmp_path: Path) -> None:

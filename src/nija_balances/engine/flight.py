@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from nija_balances.domain.budget import buckets_for
 from nija_balances.domain.models import Config, ConnectionReport, Status, StoredResult
 from nija_balances.engine.ports import FlightLock, FlightStore, ResultStore
-from nija_balances.engine.reports import from_stored, remembered_failure
+from nija_balances.engine.reports import from_stored
 
 if TYPE_CHECKING:
     import asyncio
@@ -121,8 +122,10 @@ class SingleFlight:
     ) -> tuple[ConnectionReport, Status]:
         """The report of a job another process fetched, and the status of its attempt."""
         failed = stored.failure_status or Status.ERROR
-        if stored.valuation is None:
-            return remembered_failure(blank, stored, now), failed
+        if stored.valuation is None:  # failed just now, as our own fetch would have
+            return replace(
+                blank, status=failed, error=stored.failure, latency_s=stored.latency_s
+            ), failed
         if stored.failure is None:
             return from_stored(blank, stored, Status.OK, now, config), Status.OK
         return from_stored(blank, stored, Status.STALE, now, config, error=stored.failure), failed
