@@ -256,3 +256,18 @@ def _dt(ts: float):  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ts, UTC)
+
+
+def test_without_the_redis_client_installed_the_local_store_serves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "redis", None)  # `import redis` fails
+    store = make("redis://127.0.0.1:6379/0", tmp_path)
+    store.put("ns", "a/b", result())
+    assert store.get("ns", "a/b") == result()
+    assert store.warnings == [
+        "redis at redis://127.0.0.1:6379/0 cannot be used (the redis client is not installed: "
+        'pip install "nija-balances[redis]"); using the local cache instead'
+    ]

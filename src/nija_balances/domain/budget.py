@@ -26,15 +26,13 @@ class Bucket:
 #: Per API key. Kraken's private counter: 15 points (starter tier), one per call, decaying
 #: by 0.33 a second; more than that is `EAPI:Rate limit exceeded` (and a lock-out).
 ACCOUNT_LIMITS: dict[str, tuple[float, float]] = {"kraken": (0.33, 15.0)}
-#: Per exchange (per IP, across every key): requests a second and burst.
+#: Per exchange (per IP, across every key and process): requests a second and burst. The
+#: burst lets one refresh of a few hundred accounts through at once (one private request
+#: each); what it stops is ten processes doing so at the same moment.
 EXCHANGE_LIMITS: dict[str, tuple[float, float]] = {
-    "binance": (20.0, 40.0),  # 1,200 request weight a minute
-    "coinbase": (10.0, 30.0),  # Advanced Trade private endpoints: 30 a second per key
-    "kraken": (5.0, 20.0),
-    "okx": (10.0, 20.0),  # balance: 10 requests / 2 s per key
-    "alpaca": (3.0, 50.0),  # 200 requests a minute per account
+    "binance": (5.0, 300.0),  # 6,000 request weight a minute per IP, an account read is 20
 }
-DEFAULT_EXCHANGE_LIMIT = (10.0, 30.0)
+DEFAULT_EXCHANGE_LIMIT = (50.0, 500.0)
 
 
 def buckets_for(exchange: str, account: str) -> tuple[Bucket, ...]:

@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ class RedisLink:
         self._monotonic = monotonic
         self._client: Redis | None = None
         self._pid = os.getpid()
+        self._password: str | None = None  # held to be redacted from any message
         self._down_until: float | None = None  # monotonic time Redis is tried again
         self.down_reason: str | None = None  # why the last call failed (None: it worked)
 
@@ -92,6 +93,8 @@ class RedisLink:
     def fail(self, exc: BaseException) -> None:
         """Note that Redis failed with `exc`: warn once, leave it alone for RETRY_AFTER."""
         self.down_reason = describe(exc, self.url)
+        if self._password:
+            self.down_reason = self.down_reason.replace(self._password, "***")
         self._down_until = self._monotonic() + RETRY_AFTER
         self._drop()
         self._warn(
@@ -113,6 +116,7 @@ class RedisLink:
             password = (env.get(self._password_env) or "").strip() or None
             if password is None:
                 raise RedisUnavailable(f"{self._password_env} is not set")
+            self._password = password
         self._client = redis.Redis.from_url(
             self._url,
             password=password,
@@ -144,6 +148,8 @@ def describe(exc: BaseException, url: str) -> str:
     lowered = text.lower()
     if isinstance(exc, RedisUnavailable):
         return f"no password: {text}"
+    if isinstance(exc, ImportError):
+        return 'the redis client is not installed: pip install "nija-balances[redis]"'
     if name == "AuthenticationError" or any(
         word in lowered for word in ("wrongpass", "noauth", "invalid password", "username-password")
     ):
@@ -152,10 +158,3 @@ def describe(exc: BaseException, url: str) -> str:
         return f"unreachable: {text or name}" if text else "unreachable"
     text = text if len(text) <= 200 else text[:197] + "..."
     return f"{name}: {text}" if text else name
-
-
-def from_envelope(raw: Any) -> str | None:
-    """A Redis reply (bytes) as text; None stays None."""
-    if raw is None:
-        return None
-    return raw.decode() if isinstance(raw, bytes) else str(raw)

@@ -237,9 +237,11 @@ def _show_json(config: Config, inspector: Inspector) -> dict[str, Any]:
 
     settings = asdict(config.settings)
     settings["stablecoins"] = list(config.settings.stablecoins)
+    store = settings.pop("store")  # its own [store] table, shown only when the file has one
     return {
         "source": str(config.source) if config.source else None,
         "settings": settings,
+        **({"store": store} if any(store.values()) else {}),
         "platform": account(config.platform),
         "users": [account(u) for u in config.users],
     }
