@@ -250,3 +250,19 @@ def test_the_rate_budget_is_shared(make: Any) -> None:
     assert [one.take(bucket), two.take(bucket), one.take(bucket)] == [0.0, 0.0, 0.0]
     wait = two.take(bucket)
     assert 0.0 < wait <= 1.0  # the fourth waits for a token, whoever asks
+
+
+def test_locks_and_budget_many_at_once(make: Any) -> None:
+    one, two = make().flights(), make().flights()
+    single = one.try_acquire("b", 30.0)
+    held = two.try_acquire_many(["a", "b", "c"], 30.0)
+    assert [h is not None for h in held] == [True, False, True]  # "b" is taken
+    assert one.try_acquire_many(["a", "c"], 30.0) == [None, None]
+    two.release_many([h for h in held if h is not None])
+    one.release(single)
+    assert all(h is not None for h in one.try_acquire_many(["a", "b", "c"], 30.0))
+    shared = Bucket("test-many", rate=1.0, burst=2.0)
+    own = Bucket("test-many:key", rate=1.0, burst=10.0)
+    waits = two.take_many([(shared, own), (shared,), (shared, own)])
+    assert waits[:2] == [0.0, 0.0] and waits[2] > 0.0  # in turn: the third finds it empty
+    assert one.take((own,)) == 0.0  # the third took nothing from `own` either

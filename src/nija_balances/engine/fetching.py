@@ -100,6 +100,8 @@ async def _fetch_all(
                 for exchange, jobs in by_exchange.items()
             )
         )
+        if flight is not None:  # every free lock, and what peers stored, in a few round trips
+            await flight.prepare(plan.jobs)
         groups = await asyncio.gather(
             *(
                 _fetch_exchange(

@@ -118,6 +118,18 @@ class FlightLock(Protocol):
         """Take `cost` from every bucket (`domain.budget.take`); 0.0, or seconds to wait."""
         ...
 
+    def try_acquire_many(self, names: list[str], lease: float) -> list[object | None]:
+        """`try_acquire` for each name, in one round trip where the store can."""
+        ...
+
+    def release_many(self, held: list[object]) -> None:
+        """`release` for each, in one round trip where the store can."""
+        ...
+
+    def take_many(self, requests: list[tuple[Bucket, ...]]) -> list[float]:
+        """`take` (cost 1) for each request in turn, in one round trip where the store can."""
+        ...
+
 
 @runtime_checkable
 class FlightStore(Protocol):

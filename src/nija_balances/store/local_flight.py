@@ -71,15 +71,29 @@ class LocalFlights:
                 os.close(held.fd)  # closing the file lets the flock go
             held.fd = -1
 
+    def try_acquire_many(self, names: list[str], lease: float) -> list[object | None]:
+        return [self.try_acquire(name, lease) for name in names]
+
+    def release_many(self, held: list[object]) -> None:
+        for one in held:
+            self.release(one)
+
     def take(self, buckets: tuple[Bucket, ...], cost: float = 1.0) -> float:
+        return self._take([buckets], cost)[0]
+
+    def take_many(self, requests: list[tuple[Bucket, ...]]) -> list[float]:
+        return self._take(requests, 1.0)
+
+    def _take(self, requests: list[tuple[Bucket, ...]], cost: float) -> list[float]:
+        """Each request in turn, under one flock and one read and write of the file."""
         fcntl = self._fcntl()
         if fcntl is None:
-            return 0.0
+            return [0.0] * len(requests)
         try:
             fd = os.open(self.directory / "budget.lock", os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             self._broke(exc)
-            return 0.0
+            return [0.0] * len(requests)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             path = self.directory / "budget.json"
@@ -88,14 +102,15 @@ class LocalFlights:
                 state = {k: (float(v[0]), float(v[1])) for k, v in raw.items()}
             except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
                 state = {}  # missing or damaged: the buckets start full
-            wait = take(state, buckets, self._clock(), cost)
+            now = self._clock()
+            waits = [take(state, buckets, now, cost) for buckets in requests]
             tmp = path.with_name(f"budget.{os.getpid()}.tmp")
             tmp.write_text(json.dumps({k: list(v) for k, v in state.items()}), encoding="utf-8")
             os.replace(tmp, path)
-            return wait
+            return waits
         except OSError as exc:
             self._broke(exc)
-            return 0.0
+            return [0.0] * len(requests)
         finally:
             os.close(fd)  # and with it the flock
 

@@ -37,32 +37,47 @@ _EXTEND = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
-# KEYS: the buckets; ARGV: cost, then rate and burst per bucket. Returns the wait (string).
+# KEYS: the buckets. ARGV: cost, then rate and burst per bucket, then per request the
+# number of its buckets and their indexes (1-based). Each request in turn takes `cost` from
+# all its buckets or none; returns each request's wait (strings).
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
 local cost = tonumber(ARGV[1])
-local levels, wait = {}, 0
+local rate, burst, level = {}, {}, {}
 for i, key in ipairs(KEYS) do
-  local rate, burst = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  rate[i], burst[i] = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local s = redis.call('HMGET', key, 'tokens', 'at')
-  local tokens = tonumber(s[1])
-  if tokens == nil or tonumber(s[2]) == nil then
-    tokens = burst
+  local tokens, at = tonumber(s[1]), tonumber(s[2])
+  if tokens == nil or at == nil then
+    level[i] = burst[i]
   else
-    tokens = math.min(burst, tokens + math.max(0, now - tonumber(s[2])) * rate)
+    level[i] = math.min(burst[i], tokens + math.max(0, now - at) * rate[i])
   end
-  levels[i] = tokens
-  if tokens < cost then wait = math.max(wait, (cost - tokens) / rate) end
+end
+local waits = {}
+local pos = 2 * #KEYS + 2
+while pos <= #ARGV do
+  local n = tonumber(ARGV[pos])
+  local wait = 0
+  for j = 1, n do
+    local i = tonumber(ARGV[pos + j])
+    if level[i] < cost then wait = math.max(wait, (cost - level[i]) / rate[i]) end
+  end
+  if wait == 0 then
+    for j = 1, n do
+      local i = tonumber(ARGV[pos + j])
+      level[i] = level[i] - cost
+    end
+  end
+  waits[#waits + 1] = tostring(wait)
+  pos = pos + n + 1
 end
 for i, key in ipairs(KEYS) do
-  local rate, burst = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  local left = levels[i]
-  if wait == 0 then left = left - cost end
-  redis.call('HSET', key, 'tokens', tostring(left), 'at', tostring(now))
-  redis.call('PEXPIRE', key, math.ceil((burst - left) / rate * 1000) + 1000)
+  redis.call('HSET', key, 'tokens', tostring(level[i]), 'at', tostring(now))
+  redis.call('PEXPIRE', key, math.ceil((burst[i] - level[i]) / rate[i] * 1000) + 1000)
 end
-return tostring(wait)
+return waits
 """
 
 
@@ -109,14 +124,72 @@ class RedisFlights:
         self._local.release(held.local)
 
     def take(self, buckets: tuple[Bucket, ...], cost: float = 1.0) -> float:
-        args: list[float] = [cost]
-        for b in buckets:
+        return self._take([buckets], cost)[0]
+
+    def take_many(self, requests: list[tuple[Bucket, ...]]) -> list[float]:
+        return self._take(requests, 1.0)
+
+    def _take(self, requests: list[tuple[Bucket, ...]], cost: float) -> list[float]:
+        if not requests:
+            return []
+        index: dict[str, int] = {}
+        unique: list[Bucket] = []
+        for buckets in requests:
+            for b in buckets:
+                if b.name not in index:
+                    index[b.name] = len(unique) + 1
+                    unique.append(b)
+        args: list[float | int] = [cost]
+        for b in unique:
             args += [b.rate, b.burst]
-        keys = [rate_key(b.name) for b in buckets]
-        return self._link.call(
-            lambda c: float(c.eval(_TAKE, len(keys), *keys, *args)),
-            lambda: self._local.take(buckets, cost),
-        )
+        for buckets in requests:
+            args += [len(buckets), *(index[b.name] for b in buckets)]
+        keys = [rate_key(b.name) for b in unique]
+
+        def take(client: Redis) -> list[float]:
+            return [float(w) for w in client.eval(_TAKE, len(keys), *keys, *args)]
+
+        def local() -> list[float]:
+            if cost == 1.0:
+                return self._local.take_many(requests)
+            return [self._local.take(buckets, cost) for buckets in requests]
+
+        return self._link.call(take, local)
+
+    def try_acquire_many(self, names: list[str], lease: float) -> list[object | None]:
+        """The host's flocks, then one pipeline of `SET NX PX` for those this host got."""
+        local = self._local.try_acquire_many(names, lease)
+        mine = [(i, name) for i, (name, held) in enumerate(zip(names, local, strict=True))
+                if held is not None]  # fmt: skip
+        tokens = [secrets.token_hex(16) for _ in mine]
+
+        def acquire(client: Redis) -> list[object | None]:
+            pipe = client.pipeline(transaction=False)
+            for (_, name), token in zip(mine, tokens, strict=True):
+                pipe.set(lock_key(name), token, nx=True, px=_ms(lease))
+            found: list[object | None] = [None] * len(names)
+            for (i, name), token, taken in zip(mine, tokens, pipe.execute(), strict=True):
+                found[i] = _RedisHeld(lock_key(name), token, local[i]) if taken else None
+            return found
+
+        found = self._link.call(acquire, lambda: local) if mine else local
+        for i, held in enumerate(found):
+            if held is None and local[i] is not None:
+                self._local.release(local[i])  # another host has it
+        return found
+
+    def release_many(self, held: list[object]) -> None:
+        remote = [h for h in held if isinstance(h, _RedisHeld)]
+        if remote:
+
+            def release(client: Redis) -> None:
+                pipe = client.pipeline(transaction=False)
+                for h in remote:
+                    pipe.eval(_RELEASE, 1, h.key, h.token)
+                pipe.execute()
+
+            self._link.call(release, lambda: None)
+        self._local.release_many([h.local if isinstance(h, _RedisHeld) else h for h in held])
 
 
 def _ms(seconds: float) -> int:

@@ -114,9 +114,7 @@ def put_snapshots(client: Redis, namespace: str, items: list[SnapshotItem], now:
         write.zadd(zkey, {member: moment})
         write.expire(zkey, SNAPSHOTS_TTL)
     write.execute()
-    for zkey, last in before.items():
-        if last is not None:
-            _prune(client, zkey, float(last), now)
+    _prune(client, {zkey: float(last) for zkey, last in before.items() if last is not None}, now)
 
 
 def get_snapshots(
@@ -148,25 +146,35 @@ def get_snapshots(
     return found
 
 
-def _prune(client: Redis, zkey: str, before: float, now: float) -> None:
+def _prune(client: Redis, before: dict[str, float], now: float) -> None:
     """Drop what retention no longer keeps, looking only at the snapshots that crossed an
-    age limit since the key's last write (`before`) — as the SQLite store does."""
-    windows = (
-        (before - KEEP_ALL.total_seconds() - _HOUR, now - KEEP_ALL.total_seconds() + _HOUR),
-        (before - KEEP_HOURLY.total_seconds() - _DAY, now - KEEP_HOURLY.total_seconds() + _DAY),
-    )
+    age limit since each key's last write (`before`), as the SQLite store does; two
+    pipelines for every key written (a read of the windows, the removals)."""
+    if not before:
+        return
+    read = client.pipeline(transaction=False)
+    for zkey, last in before.items():
+        for lo, hi in (
+            (last - KEEP_ALL.total_seconds() - _HOUR, now - KEEP_ALL.total_seconds() + _HOUR),
+            (last - KEEP_HOURLY.total_seconds() - _DAY, now - KEEP_HOURLY.total_seconds() + _DAY),
+        ):
+            read.zrangebyscore(zkey, lo, hi, withscores=True)
+    replies = cast(list[list[tuple[bytes, float]]], read.execute())
     at = datetime.fromtimestamp(now, UTC)
-    drop: list[Any] = []
-    for lo, hi in windows:
-        rows = cast(list[tuple[bytes, float]], client.zrangebyscore(zkey, lo, hi, withscores=True))
-        if not rows or min(t for _, t in rows) > now - KEEP_ALL.total_seconds():
-            continue
-        moments = {datetime.fromtimestamp(t, UTC): t for _, t in rows}
-        keep = snapshots_to_keep(moments, at)
-        kept = {moments[m] for m in keep}
-        drop += [member for member, t in rows if t not in kept]
-    if drop:
-        client.zrem(zkey, *drop)
+    drop = client.pipeline(transaction=False)
+    dropping = False
+    for n, zkey in enumerate(before):
+        for rows in replies[2 * n : 2 * n + 2]:
+            if not rows or min(t for _, t in rows) > now - KEEP_ALL.total_seconds():
+                continue
+            moments = {datetime.fromtimestamp(t, UTC): t for _, t in rows}
+            kept = {moments[m] for m in snapshots_to_keep(moments, at)}
+            members = [member for member, t in rows if t not in kept]
+            if members:
+                drop.zrem(zkey, *members)
+                dropping = True
+    if dropping:
+        drop.execute()
 
 
 def namespace_keys(client: Redis, prefix: str) -> list[bytes]:
