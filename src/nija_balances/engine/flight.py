@@ -40,6 +40,7 @@ log = logging.getLogger("nija_balances.engine.collect")
 
 T = TypeVar("T")
 POLL = 0.05  # seconds between two looks at a lock another process holds
+SKEW = 5.0  # seconds another host's clock may be ahead of ours
 
 
 def lease_for(timeout: float) -> float:
@@ -65,6 +66,7 @@ class SingleFlight:
         self._lease = lease_for(timeout)
         # a result attempted since then is this refresh's answer (the plan was made just
         # before, with no I/O between; an earlier one is what the plan decided to refresh)
+        self._clock = clock
         self._since = clock()
         self._held: list[object] = []
         self.peers: set[str] = set()  # keys answered by another process's stored result
@@ -165,7 +167,11 @@ class SingleFlight:
             return None  # nothing, or another exchange account's value
         if stored.exchange != job.connection.exchange:
             return None
-        return stored if stored.last_attempt >= self._since else None
+        # Attempted since this refresh began, and not dated in the future: a value written
+        # while a clock was ahead is never anyone's fresh answer (hosts' clocks may differ
+        # by SKEW; more is a clock that is wrong).
+        attempted = stored.last_attempt
+        return stored if self._since <= attempted <= self._clock() + SKEW else None
 
     @staticmethod
     def report(
