@@ -46,12 +46,22 @@ def _now() -> float:
     return _clock()
 
 
-def _open_store(term: Terminal) -> Store:
+def _open_store() -> Store:
+    """The local store (replaced by tests)."""
+    from nija_balances.store import open_store
+
+    return open_store(clock=_now)
+
+
+def _store_for(term: Terminal) -> Store:
     """The store the config's `[store]` names; the local one without a config (or with a
     config that cannot be read: said, since it may name a shared store)."""
     from nija_balances.store import open_store
 
-    return open_store(_settings(term), clock=_now)
+    settings = _settings(term)
+    if settings is None or settings.store.url is None:
+        return _open_store()
+    return open_store(settings, clock=_now)
 
 
 def _settings(term: Terminal) -> Settings | None:
@@ -74,7 +84,7 @@ def _settings(term: Terminal) -> Settings | None:
 def info(ctx: typer.Context, json: JsonOption = False) -> None:
     """Where the cache is, its size, how many balances it holds and how old they are."""
     term = Terminal.of(ctx)
-    store = _open_store(term)
+    store = _store_for(term)
     try:
         described = store.info()
     finally:
@@ -94,7 +104,7 @@ def info(ctx: typer.Context, json: JsonOption = False) -> None:
 def clear(ctx: typer.Context) -> None:
     """Remove every cached balance and market list (the next report fetches everything)."""
     term = Terminal.of(ctx)
-    store = _open_store(term)
+    store = _store_for(term)
     try:
         removed = store.clear()
         left = store.info() if store.available else None

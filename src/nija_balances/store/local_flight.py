@@ -1,5 +1,8 @@
 """Single-flight locks and the rate budget between the processes of one host: files.
 
+The files live in the user's runtime directory (`$XDG_RUNTIME_DIR`, else a 0700
+`nija-balances-UID` directory in the temp dir), one directory per store file
+(`flight_dir`): locks need no persistence, and the cache directory keeps only the store.
 A lock is `flock(2)` on `DIR/{name}.lock` (one small file per exchange account, kept).
 The lease is the kernel's: a lock goes when its process exits, however it ends (killed,
 crashed), so a dead holder never blocks anyone; a live holder that hangs is waited for at
@@ -9,15 +12,20 @@ Taking a lock costs ~20 µs (open + flock, measured on the CI machine); no SQLit
 The rate budget is one JSON file (`DIR/budget.json`, name -> [tokens, time]) read and
 written under an exclusive flock of `DIR/budget.lock`: ~0.1 ms a take.
 
-Never raises: where the directory cannot be made or fcntl is missing, nothing is locked
-(every process fetches, as before single-flight) and nothing is budgeted; said once.
+Never raises: where the directory cannot be made or is not only ours, or fcntl is
+missing, nothing is locked (every process fetches, as before single-flight) and nothing
+is budgeted; logged once (the store's own problems are the store's warnings).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import logging
 import os
+import stat
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +33,20 @@ from types import ModuleType
 
 from nija_balances.domain.budget import Bucket, take
 from nija_balances.store.sqlite_schema import make_dirs
+
+log = logging.getLogger(__name__)
+
+
+def flight_dir(store_path: Path) -> Path:
+    """Where the locks of the store at `store_path` live (see the module docstring)."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime and os.path.isdir(runtime):
+        root = Path(runtime) / "nija-balances"
+    else:
+        uid = os.getuid() if hasattr(os, "getuid") else 0
+        root = Path(tempfile.gettempdir()) / f"nija-balances-{uid}"
+    digest = hashlib.sha256(str(store_path.absolute()).encode()).hexdigest()[:16]
+    return root / f"flight-{digest}"
 
 
 class LocalFlights:
@@ -34,11 +56,9 @@ class LocalFlights:
         self,
         directory: Path,
         *,
-        warn: Callable[[str, str], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.directory = directory
-        self._warn = warn
         self._clock = clock
         self._broken = False
 
@@ -124,6 +144,7 @@ class LocalFlights:
             return None
         try:
             make_dirs(self.directory)
+            _check_ours(self.directory.parent)
         except OSError as exc:
             self._broke(exc)
             return None
@@ -131,12 +152,21 @@ class LocalFlights:
 
     def _broke(self, exc: OSError) -> None:
         self._broken = True
-        if self._warn is not None:
-            self._warn(
-                "flight",
-                f"single-flight locks at {self.directory} cannot be used ({exc}); "
-                "each process fetches on its own",
-            )
+        log.info(
+            "single-flight locks at %s cannot be used (%s); each process fetches on its own",
+            self.directory,
+            exc,
+        )
+
+
+def _check_ours(directory: Path) -> None:
+    """Raise unless `directory` is ours and no one else may write in it (a directory
+    planted in /tmp by another user could hold our locks)."""
+    info = directory.stat()
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise PermissionError(f"{directory} belongs to another user")
+    if stat.S_IMODE(info.st_mode) & 0o022:
+        raise PermissionError(f"{directory} may be written by others")
 
 
 class _Held:

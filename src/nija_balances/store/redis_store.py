@@ -27,7 +27,7 @@ from nija_balances.domain.history import Snapshot
 from nija_balances.domain.models import StoredResult
 from nija_balances.store import redis_markets, redis_results
 from nija_balances.store.codec import StoreInfo
-from nija_balances.store.local_flight import LocalFlights
+from nija_balances.store.local_flight import LocalFlights, flight_dir
 from nija_balances.store.redis_flight import RedisFlights
 from nija_balances.store.redis_keys import ns_prefix, results_key
 from nija_balances.store.redis_link import RedisLink
@@ -145,7 +145,7 @@ class RedisStore:
     # -- single-flight and the rate budget
 
     def flights(self) -> RedisFlights:
-        local = LocalFlights(self._local.path.parent / "flight", warn=self._warn)
+        local = LocalFlights(flight_dir(self._local.path), clock=self._clock)
         return RedisFlights(self._link, local)
 
     # -- maintenance

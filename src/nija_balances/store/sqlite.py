@@ -306,10 +306,10 @@ class SqliteStore:
     # -- single-flight and the rate budget (between the processes of this host)
 
     def flights(self) -> LocalFlights:
-        """Locks and budget files beside the store (`store.local_flight`)."""
-        from nija_balances.store.local_flight import LocalFlights
+        """Locks and budget files of this store (`store.local_flight`)."""
+        from nija_balances.store.local_flight import LocalFlights, flight_dir
 
-        return LocalFlights(self.path.parent / "flight", warn=self._warn, clock=self._clock)
+        return LocalFlights(flight_dir(self.path), clock=self._clock)
 
     # -- maintenance
 
