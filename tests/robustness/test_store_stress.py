@@ -135,7 +135,9 @@ def test_ten_processes_refresh_at_once(
     for name, mock in exchanges.items():
         assert mock.unexpected == [] and mock.auth_rejections == 0, name
     assert exchanges["kraken"].requests["/0/private/BalanceEx"] == 20
-    assert exchanges["binance"].requests["/api/v3/account"] == 10
+    # one Binance key shared by all ten: single-flight, one fetches and the others use its
+    # result (at most twice: a process may start just after another's lock went)
+    assert 1 <= exchanges["binance"].requests["/api/v3/account"] <= 2
     with SqliteStore(store_path(isolated_home)) as store:  # the markets were kept too
         assert sorted(m.exchange for m in store.info().markets) == ["binance", "kraken", "okx"]
 

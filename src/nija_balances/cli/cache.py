@@ -18,6 +18,7 @@ from nija_balances.cli.lazy import Lazy, LazyGroup
 from nija_balances.cli.options import PRINTS, JsonOption
 
 if TYPE_CHECKING:
+    from nija_balances.domain.models import Settings
     from nija_balances.engine.ports import Store
     from nija_balances.store.codec import StoreInfo
 
@@ -46,15 +47,44 @@ def _now() -> float:
 
 
 def _open_store() -> Store:
+    """The local store (replaced by tests)."""
     from nija_balances.store import open_store
 
     return open_store(clock=_now)
 
 
+def _store_for(term: Terminal) -> Store:
+    """The store the config's `[store]` names; the local one without a config (or with a
+    config that cannot be read: said, since it may name a shared store)."""
+    from nija_balances.store import open_store
+
+    settings = _settings(term)
+    if settings is None or settings.store.url is None:
+        return _open_store()
+    return open_store(settings, clock=_now)
+
+
+def _settings(term: Terminal) -> Settings | None:
+    from nija_balances.config.sources import load_config
+    from nija_balances.domain.syntax import ConfigError
+
+    if term.demo:
+        return None
+    try:
+        path = term.config_path()
+        if not path.exists():
+            return None
+        return load_config(path).settings
+    except (ConfigError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        term.warn(f"config not read ({first}); using the local cache")
+        return None
+
+
 def info(ctx: typer.Context, json: JsonOption = False) -> None:
     """Where the cache is, its size, how many balances it holds and how old they are."""
     term = Terminal.of(ctx)
-    store = _open_store()
+    store = _store_for(term)
     try:
         described = store.info()
     finally:
@@ -74,7 +104,7 @@ def info(ctx: typer.Context, json: JsonOption = False) -> None:
 def clear(ctx: typer.Context) -> None:
     """Remove every cached balance and market list (the next report fetches everything)."""
     term = Terminal.of(ctx)
-    store = _open_store()
+    store = _store_for(term)
     try:
         removed = store.clear()
         left = store.info() if store.available else None
@@ -82,7 +112,8 @@ def clear(ctx: typer.Context) -> None:
         store.close()
     for warning in store.warnings:
         term.warn(warning)
-    if left is None or left.entries or left.markets:
+    shared = left is not None and left.kind != "sqlite"  # markets are every config's there
+    if left is None or left.entries or (left.markets and not shared):
         term.fail(f"could not clear the cache at {store.location}", EXIT_INCOMPLETE)
     noun = "entry" if removed == 1 else "entries"
     term.say(f"Removed {removed} {noun} from {store.location}")  # a message: stdout stays empty
@@ -93,9 +124,12 @@ def clear(ctx: typer.Context) -> None:
 
 def info_lines(info: StoreInfo, now: float) -> list[str]:
     """The `nija cache info` text, one line per item."""
-    exists = info.path.exists()
-    lines = [
-        f"Path:     {info.path}" + ("" if exists else " (not created yet)"),
+    if info.kind == "sqlite":
+        exists = info.path.exists()
+        lines = [f"Path:     {info.path}" + ("" if exists else " (not created yet)")]
+    else:
+        lines = [f"Store:    {info.kind} at {info.location}", f"Health:   {info.health}"]
+    lines += [
         f"Size:     {_size(info.size_bytes)}",
         f"Entries:  {info.entries} {'balance' if info.entries == 1 else 'balances'}",
         f"Oldest:   {_when(info.oldest, now)}",
@@ -123,9 +157,11 @@ def info_document(info: StoreInfo, now: float, warnings: list[str]) -> dict[str,
     def age(ts: float | None) -> float | None:
         return None if ts is None else round(max(0.0, now - ts), 3)
 
+    where: dict[str, Any] = {"path": str(info.path), "exists": info.path.exists()}
+    if info.kind != "sqlite":
+        where = {"store": info.kind, "location": info.location, "health": info.health}
     return {
-        "path": str(info.path),
-        "exists": info.path.exists(),
+        **where,
         "size_bytes": info.size_bytes,
         "entries": info.entries,
         "oldest": stamp(info.oldest),

@@ -14,6 +14,7 @@ import re
 import stat
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from nija_balances.config.alerts import ALERTS_KEY, parse_alerts
 from nija_balances.config.credentials import candidate_env_names, dotenv_warnings
 from nija_balances.config.files import read_input
 from nija_balances.config.locations import config_env_files, config_namespace
+from nija_balances.config.store_section import parse_store
 from nija_balances.domain.models import (
     DEFAULT_STABLECOINS,
     PLATFORM_ID,
@@ -70,7 +72,7 @@ CONNECTION_KEYS = (
     "ccxt",
 )  # common to every connection; an adapter adds its own (`AdapterSpec.options`)
 INLINE_SECRET_KEYS = ("api_key", "api_secret", "api_passphrase")
-TOP_KEYS = ("settings", "platform", "master", "users", ALERTS_KEY)
+TOP_KEYS = ("settings", "store", "platform", "master", "users", ALERTS_KEY)
 
 
 def _basis(loc: Locator, table: Mapping[str, Any]) -> Basis:
@@ -322,6 +324,7 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
             )
         )
     settings = problems.run(_parse_settings, loc, data.get("settings", {}), problems)
+    store = problems.run(parse_store, loc, data.get("store", {}), problems)
     platform = problems.run(
         _parse_account,
         loc,
@@ -371,6 +374,8 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
         problems.errors.sort(key=lambda e: e.line or 0)
         problems.raise_any(file)
     assert settings is not None and platform is not None  # else a problem was raised
+    if store is not None:
+        settings = replace(settings, store=store)
     env_files = config_env_files(file)
     connections = [c for a in (platform, *users) for c in a.connections]
     return Config(
@@ -378,7 +383,7 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
         platform=platform,
         users=tuple(users),
         source=file,
-        namespace=config_namespace(file),
+        namespace=settings.store.shared_namespace or config_namespace(file),
         env_files=env_files,
         warnings=(*_secret_warnings(file, data), *dotenv_warnings(env_files, connections)),
         alerts=alerts,

@@ -70,8 +70,35 @@ DEFAULT_STABLECOINS: tuple[str, ...] = ("USDT", "USDC", "DAI", "PYUSD", "FDUSD",
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    """The `[store]` table: which store to use (None: the local SQLite file).
+
+    `url` is `sqlite:///path`, `redis://host:port/db` or `rediss://...` (TLS), never with a
+    password in it: the password is read from the environment variable `password_env`.
+    `namespace` separates configs sharing one store (a Redis store defaults to "default",
+    so every host with the same config shares its entries)."""
+
+    url: str | None = None
+    password_env: str | None = None
+    namespace: str | None = None
+
+    @property
+    def scheme(self) -> str:
+        """ "sqlite", "redis" or "rediss"."""
+        return "sqlite" if self.url is None else self.url.split(":", 1)[0].lower()
+
+    @property
+    def shared_namespace(self) -> str | None:
+        """The namespace every config using this store shares: `namespace`, else "default"
+        for Redis (every host running the config shares its entries); None: per config file."""
+        if self.namespace is not None:
+            return self.namespace
+        return "default" if self.scheme in ("redis", "rediss") else None
+
+
+@dataclass(frozen=True)
 class Settings:
-    """The `[settings]` table."""
+    """The `[settings]` table (and `[store]`, in `store`)."""
 
     cache_ttl: float = 120.0
     timeout: float = 15.0
@@ -80,6 +107,7 @@ class Settings:
     basis: Basis = "equity"
     stablecoins: tuple[str, ...] = DEFAULT_STABLECOINS
     timezone: str = "UTC"  # IANA name: the days of the daily P&L
+    store: StoreSettings = field(default_factory=StoreSettings)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from nija_balances.domain.secrets import redact
 if TYPE_CHECKING:
     from nija_balances.adapters.interface import Adapter
 
+from nija_balances.engine.flight import SingleFlight
 from nija_balances.engine.planning import FetchJob, RefreshPlan
 from nija_balances.engine.ports import Observer, ResultStore, SnapshotStore
 from nija_balances.engine.reports import blank_report, from_stored, pick_basis
@@ -55,7 +56,6 @@ async def fetch(
     clock: Callable[[], float] = time.time,
 ) -> dict[str, ConnectionReport]:
     """Run the plan's jobs, every exchange concurrently; return a report per fetched job."""
-    import asyncio
 
     by_exchange: dict[str, list[FetchJob]] = {}
     for job in plan.jobs:
@@ -72,6 +72,27 @@ async def fetch(
         observer(0, total)  # the total is known before the first answer
 
     adapters: dict[str, Adapter] = {}  # built and not closed yet
+    flight = SingleFlight.for_store(
+        store, plan.config.namespace, plan.config.settings.timeout, clock
+    )
+    try:
+        return await _fetch_all(plan, by_exchange, adapters, store, flight, clock, finished)
+    finally:  # only once the results are stored: waiters then read them
+        if flight is not None:
+            flight.release_all()
+
+
+async def _fetch_all(
+    plan: RefreshPlan,
+    by_exchange: dict[str, list[FetchJob]],
+    adapters: dict[str, Adapter],
+    store: ResultStore | None,
+    flight: SingleFlight | None,
+    clock: Callable[[], float],
+    finished: Callable[[], None],
+) -> dict[str, ConnectionReport]:
+    import asyncio
+
     try:
         failures = await asyncio.gather(
             *(
@@ -79,9 +100,13 @@ async def fetch(
                 for exchange, jobs in by_exchange.items()
             )
         )
+        if flight is not None:  # every free lock, and what peers stored, in a few round trips
+            await flight.prepare(plan.jobs)
         groups = await asyncio.gather(
             *(
-                _fetch_exchange(exchange, jobs, plan.config, adapters, failure, clock, finished)
+                _fetch_exchange(
+                    exchange, jobs, plan.config, adapters, failure, clock, finished, flight
+                )
                 for (exchange, jobs), failure in zip(by_exchange.items(), failures, strict=True)
             )
         )
@@ -90,6 +115,8 @@ async def fetch(
             await _close(exchange, adapters)
     outcomes = {key: outcome for group in groups for key, outcome in group.items()}
     reports = {key: report for key, (report, _) in outcomes.items()}
+    if flight is not None:  # another process stored these: nothing to write again
+        outcomes = {k: o for k, o in outcomes.items() if k not in flight.peers}
     now = clock()
     remembered = {
         job.connection.key: record
@@ -197,6 +224,7 @@ async def _fetch_exchange(
     failure: tuple[Status, str] | None,
     clock: Callable[[], float],
     finished: Callable[[], None],
+    flight: SingleFlight | None = None,
 ) -> dict[str, tuple[ConnectionReport, Status]]:
     """Fetch one exchange's jobs: per connection, its report and the status of this attempt
     (for a `stale` report, the status of the failure behind it)."""
@@ -212,7 +240,7 @@ async def _fetch_exchange(
         adapter = adapters[exchange]
         log.info("%s: fetching %d connection(s)", exchange, len(jobs))
         outcomes = await asyncio.gather(
-            *(_fetch_one(adapter, job, settings.timeout, clock, finished) for job in jobs)
+            *(_fetch_one(adapter, job, settings.timeout, clock, finished, flight) for job in jobs)
         )
         held = [outcome for _, outcome, _ in outcomes if isinstance(outcome, Holdings)]
         needed = valuation.currencies_to_price(held, settings)
@@ -230,7 +258,9 @@ async def _fetch_exchange(
         for job, outcome, latency in outcomes:
             blank = blank_report(job.connection, job.kind)
             status = Status.OK
-            if isinstance(outcome, Holdings):
+            if isinstance(outcome, StoredResult):  # another process fetched it just now
+                report, status = SingleFlight.report(blank, outcome, now, config)
+            elif isinstance(outcome, Holdings):
                 valued = valuation.value(outcome, prices, settings)
                 notes = list(outcome.notes) if isinstance(outcome, NotedHoldings) else []
                 if valued.unpriced and price_error:
@@ -273,19 +303,24 @@ async def _fetch_one(
     timeout: float,
     clock: Callable[[], float],
     finished: Callable[[], None],
-) -> tuple[FetchJob, Holdings | tuple[Status, str], float]:
+    flight: SingleFlight | None = None,
+) -> tuple[FetchJob, Holdings | StoredResult | tuple[Status, str], float]:
     import asyncio
 
+    def fetch_now() -> Awaitable[Holdings]:
+        return asyncio.wait_for(adapter.fetch_holdings(job.connection, job.credentials), timeout)
+
     started = clock()
-    outcome: Holdings | tuple[Status, str]
+    outcome: Holdings | StoredResult | tuple[Status, str]
     try:
-        outcome = await asyncio.wait_for(
-            adapter.fetch_holdings(job.connection, job.credentials), timeout
-        )
+        guarded = flight is not None and job.spec.cacheable
+        outcome = await (flight.run(job, fetch_now) if flight and guarded else fetch_now())
     except Exception as exc:
         outcome = _classify(exc, job.credentials.secrets(), timeout)
     elapsed = clock() - started
-    if isinstance(outcome, Holdings):
+    if isinstance(outcome, StoredResult):
+        pass  # said by the single-flight
+    elif isinstance(outcome, Holdings):
         log.info(
             "%s: fetched %d assets in %.2f s", job.connection.key, len(outcome.assets), elapsed
         )

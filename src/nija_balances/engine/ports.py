@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from nija_balances.adapters.interface import MarketStore
 from nija_balances.domain.alerts import Alert, SinkReport
+from nija_balances.domain.budget import Bucket
 from nija_balances.domain.history import Fill, Flow, Snapshot, SyncState
 from nija_balances.domain.models import StoredResult
 from nija_balances.store.codec import StoreInfo
@@ -213,3 +214,48 @@ class Store(SnapshotStore, HistoryStore, Protocol):
     def close(self) -> None:
         """Release the file or connection; the store may be used again afterwards."""
         ...
+
+
+# ---------------------------------------------------------------------------- single-flight
+
+
+class FlightLock(Protocol):
+    """Locks shared by every process (and, through Redis, every host) using one store, and
+    the shared rate budget. A lock is named by an exchange account's identity hash; `Held`
+    values are opaque. Never raises: a store that cannot lock says so in its warnings and
+    answers as if the lock were free (the fetch then runs, as without single-flight)."""
+
+    def try_acquire(self, name: str, lease: float) -> object | None:
+        """The lock, held for `lease` seconds unless extended, or None when another has it."""
+        ...
+
+    def extend(self, held: object, lease: float) -> bool:
+        """Keep the lock `lease` seconds more; False when it was lost (it expired)."""
+        ...
+
+    def release(self, held: object) -> None:
+        """Let the lock go (only if still ours: compare-and-delete)."""
+        ...
+
+    def take(self, buckets: tuple[Bucket, ...], cost: float = 1.0) -> float:
+        """Take `cost` from every bucket (`domain.budget.take`); 0.0, or seconds to wait."""
+        ...
+
+    def try_acquire_many(self, names: list[str], lease: float) -> list[object | None]:
+        """`try_acquire` for each name, in one round trip where the store can."""
+        ...
+
+    def release_many(self, held: list[object]) -> None:
+        """`release` for each, in one round trip where the store can."""
+        ...
+
+    def take_many(self, requests: list[tuple[Bucket, ...]]) -> list[float]:
+        """`take` (cost 1) for each request in turn, in one round trip where the store can."""
+        ...
+
+
+@runtime_checkable
+class FlightStore(Protocol):
+    """A store that offers single-flight locks and the shared rate budget."""
+
+    def flights(self) -> FlightLock: ...

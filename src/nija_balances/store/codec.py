@@ -35,6 +35,9 @@ class StoreInfo:
     markets: tuple[MarketInfo, ...]
     oldest: float | None
     newest: float | None
+    kind: str = "sqlite"  # which store: "sqlite" or "redis"
+    location: str = ""  # where, as `Store.location` says it (a URL never holds a password)
+    health: str | None = None  # a shared store's state: "ok (...)" or why it is not used
 
 
 def encode(result: StoredResult) -> str:

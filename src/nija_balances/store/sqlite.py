@@ -60,7 +60,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nija_balances.domain.alerts import Alert, SinkReport
 from nija_balances.domain.history import KEEP_ALL, KEEP_HOURLY, Snapshot, snapshots_to_keep
@@ -123,6 +123,9 @@ _UPSERT = (
 
 _SNAPSHOT = "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?)"
 _HOUR, _DAY = 3600.0, 86400.0
+
+if TYPE_CHECKING:
+    from nija_balances.store.local_flight import LocalFlights
 
 T = TypeVar("T")
 SnapshotItem = tuple[str, str | None, Snapshot]
@@ -364,6 +367,14 @@ class SqliteStore(SqliteHistory):
         sql = "INSERT OR REPLACE INTO markets (exchange, saved_at, count, data) VALUES (?,?,?,?)"
         row = (exchange, self._clock(), len(markets), data)
         self._run("markets", lambda conn: self._write(conn, sql, [row]), None)
+
+    # -- single-flight and the rate budget (between the processes of this host)
+
+    def flights(self) -> LocalFlights:
+        """Locks and budget files of this store (`store.local_flight`)."""
+        from nija_balances.store.local_flight import LocalFlights, flight_dir
+
+        return LocalFlights(flight_dir(self.path), clock=self._clock)
 
     # -- maintenance
 

@@ -168,10 +168,11 @@ def _show_text(config: Config, inspector: Inspector) -> str:
         "",
         table_header(("settings",)),
     ]
-    lines += [
-        assignment(k, list(v) if isinstance(v, tuple) else v)
-        for k, v in asdict(config.settings).items()
-    ]
+    settings = asdict(config.settings)
+    store = {k: v for k, v in settings.pop("store").items() if v is not None}
+    lines += [assignment(k, list(v) if isinstance(v, tuple) else v) for k, v in settings.items()]
+    if store:  # the [store] table, when the file has one (a URL never holds a password)
+        lines += ["", table_header(("store",)), *(assignment(k, v) for k, v in store.items())]
     for account in config.accounts:
         keys = _table_path(account)
         lines += ["", table_header(keys), assignment("name", account.name)]
@@ -237,9 +238,11 @@ def _show_json(config: Config, inspector: Inspector) -> dict[str, Any]:
 
     settings = asdict(config.settings)
     settings["stablecoins"] = list(config.settings.stablecoins)
+    store = settings.pop("store")  # its own [store] table, shown only when the file has one
     return {
         "source": str(config.source) if config.source else None,
         "settings": settings,
+        **({"store": store} if any(store.values()) else {}),
         "platform": account(config.platform),
         "users": [account(u) for u in config.users],
     }
