@@ -6,15 +6,14 @@ spaces.
   same bounds, so `nija show | less` or a diff of two runs is the same every time.
 - Header: `show`, `user` and `status` open with the same block (a heavy rule, the title, a
   heavy rule, when it was generated, a heavy rule) and end with a heavy rule.
-- Columns: `fit_columns` gives each column of a table a width so that the table fits; the
-  figures (markers, balances, changes, status words) are never the ones cut.
+- Columns: `layout.fit_columns` gives each column of a table a width so that the table
+  fits; the figures (markers, balances, changes, status words) are never the ones cut.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -47,9 +46,38 @@ def output_width(console: Console, environ: Mapping[str, str] | None = None) -> 
 
 
 def print_report(console: Console, renderable: RenderableType) -> None:
-    """Print a report at its output width, without trailing spaces."""
+    """Print a report at its output width, without trailing spaces. A report that can be
+    laid out as plain text (`blocks()`, see `plain`) is, where the output takes no styles."""
     console.width = output_width(console)
+    lines = plain_lines(console, renderable)
+    if lines is not None:
+        console.file.write("".join(line + "\n" for line in lines))
+        console.file.flush()
+        return
     console.print(Printable(renderable))
+
+
+def plain_console(console: Console) -> bool:
+    """Whether `console` prints without styles, in a UTF encoding (as `plain` lays out)."""
+    return (
+        console.color_system is None
+        and not console.record
+        and not console.is_jupyter
+        and console.encoding.lower().startswith("utf")
+    )
+
+
+def plain_lines(console: Console, renderable: object) -> list[str] | None:
+    """`renderable`'s lines as `plain` lays them out for `console`; None: Rich's job."""
+    blocks = getattr(renderable, "blocks", None)
+    if blocks is None or getattr(renderable, "width", None) is not None:
+        return None
+    if not plain_console(console):
+        return None
+    from nija_balances.render.plain import render
+
+    moment = renderable.portfolio.generated_at.timestamp()  # type: ignore[attr-defined]
+    return render(blocks(), console.width, moment)
 
 
 class Printable:
@@ -124,40 +152,3 @@ def heading(
 
 def rule(char: str, width: int) -> Text:
     return Text(char * max(0, width))
-
-
-@dataclass(frozen=True)
-class Column:
-    """How wide a column wants to be (`natural`), how wide its widest cell is (`content`),
-    and how narrow it may get (`least`): below `content` its cells are cut or folded.
-    Columns are narrowed in `step` order: first down to `content` (only padding goes),
-    then step by step down to `least`."""
-
-    natural: int
-    content: int
-    least: int
-    step: int = 0  # 0: never below `content`
-
-
-def fit_columns(columns: Iterable[Column], width: int, gap: int) -> tuple[list[int], bool]:
-    """Widths for `columns` (separated by `gap` characters) within `width`, and whether they
-    fit. Padding goes first, then the columns of step 1, 2, ... down to their `least`."""
-    cols = list(columns)
-    widths = [c.natural for c in cols]
-    room = width - gap * max(0, len(cols) - 1)
-
-    def excess() -> int:
-        return sum(widths) - room
-
-    for i, c in enumerate(cols):  # padding only: nothing is lost
-        if excess() <= 0:
-            return widths, True
-        widths[i] -= min(excess(), widths[i] - c.content)
-    for step in sorted({c.step for c in cols if c.step}):
-        group = [i for i, c in enumerate(cols) if c.step == step]
-        while excess() > 0:  # narrow the widest of this step first, one column at a time
-            i = max(group, key=lambda j: widths[j] - cols[j].least)
-            if widths[i] <= cols[i].least:
-                break
-            widths[i] -= 1
-    return widths, excess() <= 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -24,7 +25,8 @@ from nija_balances.domain.models import (
     Status,
 )
 from nija_balances.domain.text import safe_text
-from nija_balances.render.frame import HEAVY, LIGHT, Column, fit_columns, heading, rule, when
+from nija_balances.render.frame import DEMO, HEAVY, LIGHT, heading, rule, when
+from nija_balances.render.layout import account_columns, fit_columns
 from nija_balances.render.markers import (
     UNICODE,
     Glyphs,
@@ -35,10 +37,9 @@ from nija_balances.render.markers import (
     status_text,
     style,
 )
+from nija_balances.render.plain import COLUMN_GAP, Block
 
 TITLE = "NIJA USER ACCOUNT BALANCES"
-STATUS_MAX = 38  # a longer status cell (a list of unpriced assets) folds
-COLUMN_GAP = 3  # between two columns: a space of padding, the box's space, a space
 
 
 def change_cell(change: Decimal | None, quote: str, g: Glyphs = UNICODE) -> Text:
@@ -143,21 +144,12 @@ def _account_table(
         *([Text("")] if with_change else []),
         Text(words or "", style="yellow" if account.enabled else "dim"),
     ]
-
-    def widest(column: int) -> int:
-        return max(_text_width(cells[column]) for cells in [*rows, footer])
-
-    status = len(footer) - 1
-    status_content = min(STATUS_MAX, widest(status))
-    status_least = max((cell_len(status_text(r)) for r in account.connections), default=0)
-    columns = [
-        Column(1, 1, 1),
-        Column(max(16, widest(1)), widest(1), min(widest(1), 8), step=2),
-        Column(max(9, widest(2)), widest(2), min(widest(2), 6), step=2),
-        Column(max(14, widest(3)), widest(3), widest(3)),
-        *([Column(max(11, widest(4)), widest(4), widest(4))] if with_change else []),
-        Column(status_content, status_content, min(status_content, status_least), step=1),
+    widest = [
+        max(_text_width(cells[column]) for cells in [*rows, footer])
+        for column in range(len(footer))
     ]
+    status_least = max((cell_len(status_text(r)) for r in account.connections), default=0)
+    columns = account_columns(widest, status_least, with_change)
     if width is None:
         widths, fits = [c.natural for c in columns], True
     else:
@@ -170,15 +162,7 @@ def _account_table(
         pad_edge=False,
         show_edge=False,
     )
-    names = [
-        "",
-        "connection",
-        "exchange",
-        "balance",
-        *(["change"] if with_change else []),
-        "status",
-    ]
-    for i, name in enumerate(names):
+    for i, name in enumerate(_column_names(with_change)):
         table.add_column(
             name,
             width=widths[i],
@@ -191,6 +175,52 @@ def _account_table(
     for cells in rows:
         table.add_row(*cells)
     return table, fits
+
+
+def _column_names(with_change: bool) -> list[str]:
+    return ["", "connection", "exchange", "balance", *(["change"] if with_change else []), "status"]
+
+
+def plain_table(
+    account: AccountReport,
+    quote: str,
+    total_label: str,
+    changes: Mapping[str, Decimal] | None,
+    at: float,
+) -> dict[str, Any]:
+    """The cells of `_account_table` as text, for `plain.table_lines` (the ages of cached and
+    stale values as of `at`, so that they can be brought up to date)."""
+    g = UNICODE
+    with_change = changes is not None
+    rows: list[list[Any]] = []
+    for report in account.connections:
+        cells: list[Any] = [
+            marker(report.status, g),
+            report.connection.upper(),
+            report.exchange,
+            shown_balance(report, quote, g),
+        ]
+        if changes is not None:
+            cells.append(change_cell(changes.get(report.key), quote, g).plain)
+        rest = f"\nunpriced: {', '.join(report.unpriced)}" if report.unpriced else ""
+        status: Any = status_text(report) + rest
+        if report.status in (Status.CACHED, Status.STALE) and report.age_s is not None:
+            status = [report.status.value, report.age_s, at, rest]
+        cells.append(status)
+        rows.append(cells)
+    if not account.connections:
+        rows.append(["", "(no connections)", "", "", *([""] if with_change else []), ""])
+    footer = [
+        "",
+        total_label,
+        "",
+        total_text(account, quote, g),
+        *([""] if with_change else []),
+        counted_words(account) or "",
+    ]
+    names = _column_names(with_change)
+    right = [i for i, name in enumerate(names) if name in ("balance", "change")]
+    return {"rows": rows, "footer": footer, "right": right, "with_change": with_change}
 
 
 def _text_width(text: Text) -> int:
@@ -407,3 +437,61 @@ class Report:
             parts.append(_indent(coverage, 3))
         parts.append(heavy)
         return parts, fits
+
+    def blocks(self) -> list[Block]:
+        """The report as data for `plain.render`: the lines of `parts` without their styles,
+        with the Unicode glyphs, at any width."""
+        portfolio, changes, quote = self.portfolio, self.changes, self.portfolio.quote
+        g, at = UNICODE, portfolio.generated_at.timestamp()
+        title = self.title + (f"{g.dash}{DEMO}" if portfolio.demo else "")
+        blocks: list[Block] = [
+            ["rule", 0, HEAVY],
+            ["text", 0, title],
+            ["rule", 0, HEAVY],
+            ["when", 0, f"    Basis: {portfolio.basis} ({quote})"],
+            ["rule", 0, HEAVY],
+        ]
+
+        def account_notes(account: AccountReport, indent: int) -> None:
+            if (text := notes(account, g)) is not None:
+                blocks.append(["text", indent, text.plain])
+
+        if self.show_platform:
+            platform = portfolio.platform
+            name = f" ({safe_text(platform.name)})" if platform.connections else ""
+            blocks += [["text", 0, ""], ["text", 0, f"{g.platform}PLATFORM ACCOUNT{name}"]]
+            blocks.append(["rule", 0, LIGHT])
+            if platform.connections:
+                blocks.append(["table", 3, plain_table(platform, quote, "TOTAL", changes, at)])
+            else:
+                why = (self.platform_note or NO_PLATFORM).capitalize()
+                blocks.append(["text", 3, f"{why}."])
+            account_notes(platform, 3)
+        blocks += [["text", 0, ""], ["text", 0, f"{g.platform}USER ACCOUNTS"], ["rule", 0, LIGHT]]
+        if not portfolio.users:
+            blocks.append(["text", 3, "No user accounts configured."])
+        for user in portfolio.users:
+            title = f"{g.user}User: {user.id}"
+            if user.name != user.id:
+                title += f" ({safe_text(user.name)})"
+            if not user.enabled:
+                title += f"{g.dash}disabled, not in totals"
+            blocks += [["text", 0, ""], ["text", 3, title], ["rule", 3, LIGHT]]
+            blocks.append(["table", 6, plain_table(user, quote, "SUBTOTAL", changes, at)])
+            account_notes(user, 6)
+        blocks += [["text", 0, ""], ["rule", 0, HEAVY], ["text", 0, "SUMMARY"], ["rule", 0, HEAVY]]
+        shown = figures(portfolio, self.platform_note, g)
+        s = portfolio.summary
+        summary = [
+            ("Total Users:", str(s.user_count)),
+            ("Total User Capital:", shown.capital),
+            ("Average per User:", shown.average),
+            ("Platform Total:", shown.platform),
+            ("Connections:", f"{s.connections_counted} of {s.connections_total} counted"),
+        ]
+        label = max(len(k) for k, _ in summary)
+        blocks += [["text", 3, f"{k.ljust(label)}   {v}"] for k, v in summary]
+        if (coverage := coverage_line(portfolio, g)) is not None:
+            blocks.append(["text", 3, coverage.plain])
+        blocks.append(["rule", 0, HEAVY])
+        return blocks
