@@ -27,6 +27,11 @@ EXIT_PIPE = 141  # the reader of stdout went away (`| head -1`): 128 + SIGPIPE, 
 def main() -> None:
     """Console-script entry point. Ctrl-C anywhere exits 130 with one line, no traceback."""
     try:
+        from nija_balances.cli.replay import replay
+
+        code = replay(sys.argv[1:])  # a warm `show` printed again, if nothing changed
+        if code is not None:
+            raise SystemExit(code)
         from nija_balances.cli.root import app
 
         app()  # Typer turns a KeyboardInterrupt inside a command into exit 130, silently

@@ -16,6 +16,7 @@ from nija_balances.cli.options import (
     RefreshOption,
     UserOption,
 )
+from nija_balances.cli.show_kept import keep, keep_json, kept_inputs, table_statuses
 
 
 def show(
@@ -38,18 +39,31 @@ def show(
     Examples: `nija show --demo` · `nija show --json` · `nija show --user alice --refresh`
     """
     term = Terminal.of(ctx)
+    inputs = kept_inputs(term)
     full = term.load_config()
     config = term.narrow(full, user, broker, basis)
     portfolio = term.refresh(config, refresh=refresh, max_age=max_age)
+    code = EXIT_INCOMPLETE if strict and not portfolio.summary.complete else 0
     if json:
         from nija_balances.render.json_doc import document, dumps, stdout_ascii_only
 
-        term.write_data(dumps(document(portfolio), ascii_only=stdout_ascii_only()))
+        if inputs is None or (kept := keep_json(portfolio, stdout_ascii_only())) is None:
+            term.write_data(dumps(document(portfolio), ascii_only=stdout_ascii_only()))
+        else:
+            term.write_data(kept["text"])
+            keep(term, inputs, full, portfolio, max_age, {**kept, "code": code})
     else:
         from nija_balances.render.frame import print_report
         from nija_balances.render.table import platform_absence, report
 
         note = platform_absence(full, config, user, broker)
-        print_report(term.out, report(portfolio, show_platform=user is None, platform_note=note))
-    if strict and not portfolio.summary.complete:
-        raise typer.Exit(EXIT_INCOMPLETE)
+        rendered = report(portfolio, show_platform=user is None, platform_note=note)
+        printed = print_report(term.out, rendered)
+        if inputs is not None and printed is not None:
+            blocks = rendered.blocks()
+            at = portfolio.generated_at.timestamp()
+            kept = {"kind": "text", "width": term.out.width, "lines": printed, "code": code}
+            kept["blocks"] = [table_statuses(block, at) for block in blocks]
+            keep(term, inputs, full, portfolio, max_age, kept)
+    if code:
+        raise typer.Exit(code)

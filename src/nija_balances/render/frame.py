@@ -45,16 +45,18 @@ def output_width(console: Console, environ: Mapping[str, str] | None = None) -> 
     return clamp_width(int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH)
 
 
-def print_report(console: Console, renderable: RenderableType) -> None:
+def print_report(console: Console, renderable: RenderableType) -> list[list[str]] | None:
     """Print a report at its output width, without trailing spaces. A report that can be
-    laid out as plain text (`blocks()`, see `plain`) is, where the output takes no styles."""
+    laid out as plain text (`blocks()`, see `plain`) is, where the output takes no styles:
+    then the lines of each of its blocks are returned."""
     console.width = output_width(console)
-    lines = plain_lines(console, renderable)
-    if lines is not None:
-        console.file.write("".join(line + "\n" for line in lines))
+    each = plain_blocks(console, renderable)
+    if each is not None:
+        console.file.write("".join(line + "\n" for lines in each for line in lines))
         console.file.flush()
-        return
+        return each
     console.print(Printable(renderable))
+    return None
 
 
 def plain_console(console: Console) -> bool:
@@ -69,15 +71,21 @@ def plain_console(console: Console) -> bool:
 
 def plain_lines(console: Console, renderable: object) -> list[str] | None:
     """`renderable`'s lines as `plain` lays them out for `console`; None: Rich's job."""
+    each = plain_blocks(console, renderable)
+    return None if each is None else [line for lines in each for line in lines]
+
+
+def plain_blocks(console: Console, renderable: object) -> list[list[str]] | None:
+    """`plain_lines`, the lines of each block apart."""
     blocks = getattr(renderable, "blocks", None)
     if blocks is None or getattr(renderable, "width", None) is not None:
         return None
     if not plain_console(console):
         return None
-    from nija_balances.render.plain import render
+    from nija_balances.render.plain import render_blocks
 
     moment = renderable.portfolio.generated_at.timestamp()  # type: ignore[attr-defined]
-    return render(blocks(), console.width, moment)
+    return render_blocks(blocks(), console.width, moment)
 
 
 class Printable:

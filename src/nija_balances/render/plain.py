@@ -78,26 +78,39 @@ def status_cell(cell: str | list[Any], now: float) -> str:
 def render(blocks: list[Block], width: int, now: float) -> list[str] | None:
     """The report's lines at `width`, as Rich prints them without styles and without
     trailing spaces; None when only Rich can lay it out."""
-    out: list[str] = []
+    each = render_blocks(blocks, width, now)
+    return None if each is None else [line for lines in each for line in lines]
+
+
+def render_blocks(blocks: list[Block], width: int, now: float) -> list[list[str]] | None:
+    """`render`, the lines of each block apart."""
+    out: list[list[str]] = []
     for block in blocks:
         kind, indent = block[0], block[1]
         room = width - indent
         if kind == "rule":
-            out.append(" " * indent + block[2] * max(0, room))
+            out.append([" " * indent + block[2] * max(0, room)])
         elif kind in ("text", "when"):
             text = generated_line(now) + block[2] if kind == "when" else block[2]
+            lines: list[str] = []
             for line in text.split("\n"):
                 cells = width_of(line)
                 wrapped = [line] if cells is not None and cells <= room else wrap(line, room)
                 if wrapped is None:
                     return None
-                out += [(" " * indent + part).rstrip() for part in wrapped]
+                lines += indented(wrapped, indent)
+            out.append(lines)
         else:
-            lines = table_lines(block[2], room, now)
-            if lines is None:
+            table = table_lines(block[2], room, now)
+            if table is None:
                 return None
-            out += [(" " * indent + line).rstrip() if line else "" for line in lines]
+            out.append(indented(table, indent))
     return out
+
+
+def indented(lines: list[str], indent: int) -> list[str]:
+    """`lines` after `indent` spaces, without trailing spaces."""
+    return [(" " * indent + line).rstrip() for line in lines]
 
 
 def wrap(line: str, room: int) -> list[str] | None:
