@@ -9,8 +9,9 @@ fetched. During one refresh one `CcxtAdapter` serves every connection of one exc
 - markets loaded once by a keyless instance, shared with every keyed instance
   (`set_markets_from_exchange`) and kept in the `MarketStore` for an hour;
 - at most one ticker call per refresh (`fetch_tickers` for ASSET/quote, ASSET/USDT, ASSET/USDC);
-- at most `settings.max_in_flight` HTTP requests in flight per exchange across all adapters
-  and accounts of the event loop;
+- at most `max_in_flight` HTTP requests in flight per exchange across all adapters and
+  accounts of the event loop: `settings.max_in_flight`, or while that is left at its
+  default, the exchange's own default from its documented limits (`Quirks.max_in_flight`);
 - every failure mapped to an `AdapterError` in `errors`, secrets redacted;
 - ccxt imported (in a thread), instances built and cached markets restored in `prepare`,
   before the engine starts any connection's timeout: the timeout measures the exchange.
@@ -81,6 +82,15 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
+def max_in_flight(exchange: str, settings: Settings) -> int:
+    """The cap on requests in flight to `exchange`: the setting, or while it is left at its
+    default, the exchange's documented one (`Quirks.max_in_flight`)."""
+    own = quirks_for(exchange).max_in_flight
+    if own is not None and settings.max_in_flight == Settings().max_in_flight:
+        return own
+    return settings.max_in_flight
+
+
 class CcxtAdapter:
     """Balances and prices of every connection of one ccxt exchange during one refresh."""
 
@@ -88,6 +98,7 @@ class CcxtAdapter:
         self.exchange = exchange
         self.quirks = quirks_for(exchange)
         self.settings = settings
+        self.max_in_flight = max_in_flight(exchange, settings)
         self.store = markets
         self._instances: dict[str, Any] = {}
         self._templates: dict[str, Any] = {}
@@ -405,7 +416,7 @@ class CcxtAdapter:
         if self._connector is None:
             self._connector = aiohttp.TCPConnector(
                 ssl=shared_ssl_context(),
-                limit=max(1, self.settings.max_in_flight),
+                limit=max(1, self.max_in_flight),
                 family=socket.AF_UNSPEC,
                 happy_eyeballs_delay=0,
             )
@@ -424,7 +435,7 @@ class CcxtAdapter:
         instance.ssl_context = context
         connector = aiohttp.TCPConnector(
             ssl=context,
-            limit=max(1, self.settings.max_in_flight),
+            limit=max(1, self.max_in_flight),
             family=socket.AF_UNSPEC,
             happy_eyeballs_delay=0,
         )
@@ -437,7 +448,7 @@ class CcxtAdapter:
     def _limit(self, instance: Any) -> None:
         """Hold a request slot around every HTTP request; reject answers that are not JSON,
         and balance answers that are not a balance (before ccxt reads them as empty)."""
-        slots = request_slots(self.exchange, self.settings.max_in_flight)
+        slots = request_slots(self.exchange, self.max_in_flight)
         fetch = instance.fetch
         exchange = self.exchange
         checks = self.quirks.answer_checks

@@ -56,6 +56,11 @@ class Quirks:
     answer_checks: Mapping[str, str] = field(default_factory=lambda: freeze({}), hash=False)
     # what ccxt's balance leaves out, said on the connection: a note in `amounts.BALANCE_NOTES`
     balance_notes: str | None = None
+    # requests in flight to the exchange across all accounts while `[settings] max_in_flight`
+    # is left at its default (None: that default). From the exchange's documented limits: where
+    # the private limits are per API key (each key here sends one or two requests), the cap
+    # only bounds this process's connections from one address
+    max_in_flight: int | None = None
 
     def ccxt_config(self) -> dict[str, Any]:
         """`ccxt_defaults` as a fresh dict, to build a ccxt constructor's config from."""
@@ -64,11 +69,15 @@ class Quirks:
 
 
 DEFAULT_QUIRKS = Quirks()
+#: The cap where an exchange limits private requests per API key, not per address: wide
+#: enough that 1,000 accounts take two or three rounds, few enough sockets for one process.
+PER_KEY = 256
 
 QUIRKS: Mapping[str, Quirks] = MappingProxyType(
     {
         # no nonces: account and positions are asked at once; positions carry their prices
-        "alpaca": Quirks(holdings="alpaca_positions", ticker_prices=False),
+        # limits per account (200 requests a minute each)
+        "alpaca": Quirks(holdings="alpaca_positions", ticker_prices=False, max_in_flight=PER_KEY),
         # spot only: no futures exchangeInfo, no sapi margin calls
         "binance": Quirks(
             ccxt_defaults=freeze(
@@ -81,6 +90,8 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
                 }
             ),
             exact_balances=True,
+            # limits per IP address: 6,000 request weight a minute, a balance weighs 20
+            max_in_flight=64,
         ),
         "bitget": Quirks(passphrase=True),
         # Advanced Trade brokerage accounts (available + hold) instead of the v2 wallet API;
@@ -104,11 +115,16 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
             parallel_currencies=True,
             answer_checks=freeze({"/api/v3/brokerage/accounts": "coinbase_accounts"}),
             balance_notes="coinbase_uncounted",
+            # private limits per key (30 requests a second); public 10 a second per IP, and
+            # public requests here are the markets and one ticker call
+            max_in_flight=PER_KEY,
         ),
         "coinbaseexchange": Quirks(passphrase=True),
         "kraken": Quirks(
             exact_balances=True,
             answer_checks=freeze({"/0/private/BalanceEx": "kraken_balance_ex"}),
+            # private limits per key (a call counter that decays); public ~1 call a second
+            max_in_flight=PER_KEY,
         ),
         "kucoin": Quirks(passphrase=True),
         "kucoinfutures": Quirks(passphrase=True),
@@ -118,6 +134,8 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
             ),
             exact_balances=True,
             passphrase=True,
+            # limits per endpoint and key (balance: 10 requests per 2 s)
+            max_in_flight=PER_KEY,
         ),
     }
 )
