@@ -151,8 +151,8 @@ async def baseline(spec: dict[str, Any]) -> dict[str, Any]:
 
 async def plain_ccxt(spec: dict[str, Any]) -> dict[str, Any]:
     """A competent plain-ccxt script: one ccxt instance per key (built as ccxt builds it), one
-    aiohttp session for all, markets loaded once per exchange and shared, every balance at
-    once, then one ticker call per exchange; no request cap."""
+    aiohttp session and SSL context for all, markets loaded once per exchange and shared,
+    every balance at once, then one ticker call per exchange; no request cap."""
     import ssl
 
     import aiohttp
@@ -169,6 +169,7 @@ async def plain_ccxt(spec: dict[str, Any]) -> dict[str, Any]:
     def build(exchange: str) -> Any:
         params = deep_merge(quirks_for(exchange).ccxt_config(), spec["overrides"][exchange])
         instance = getattr(ccxt_async, exchange)({**params, "session": session})
+        instance.ssl_context = context  # else ccxt builds one (~60 ms) per instance
         instance.timeout_on_exit = 0
         return instance
 
@@ -294,8 +295,12 @@ def wait_for_quiet(mock_pid: int, max_wait: float, limit: float = 0.25) -> float
         time.sleep(1.0)
 
 
-def run_child(phase: str, spec_path: Path, home: Path, mock_pid: int) -> dict[str, Any]:
+def run_child(
+    phase: str, spec_path: Path, home: Path, mock_pid: int, pythonpath: str | None = None
+) -> dict[str, Any]:
     env = {**os.environ, "NIJA_BALANCES_HOME": str(home), "PYTHONHASHSEED": "0"}
+    if pythonpath:  # another checkout's `src`, e.g. the code before a change
+        env["PYTHONPATH"] = pythonpath
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", phase, str(spec_path)]
     before = cpu_times(mock_pid)
     started = time.perf_counter()
@@ -313,11 +318,16 @@ def run_child(phase: str, spec_path: Path, home: Path, mock_pid: int) -> dict[st
 
 
 def measure(
-    mocks: MockProcess, phase: str, spec_path: Path, home: Path, idle_wait: float
+    mocks: MockProcess,
+    phase: str,
+    spec_path: Path,
+    home: Path,
+    idle_wait: float,
+    pythonpath: str | None = None,
 ) -> dict[str, Any]:
     mocks.reset()
     load_before = wait_for_quiet(mocks.pid, idle_wait)
-    result = run_child(phase, spec_path, home, mocks.pid)
+    result = run_child(phase, spec_path, home, mocks.pid, pythonpath)
     result["other_load_before"] = load_before
     result["requests"] = mocks.counts()
     return result
@@ -402,13 +412,16 @@ def compare(args: argparse.Namespace) -> int:
     interleaved runs, medians; the marginal cost per connection is the difference of the
     medians over the difference of the sizes."""
     small, large = args.compare
+    cap = {} if args.default_cap is None else {"max_in_flight": args.default_cap}
     variants: dict[str, dict[str, Any]] = {
         "tool, no cap": {"timeout": 30.0, "max_in_flight": UNLIMITED},
-        "tool, default cap": {
-            "timeout": 30.0,
-            **({} if args.default_cap is None else {"max_in_flight": args.default_cap}),
-        },
+        "tool, default cap": {"timeout": 30.0, **cap},
     }
+    paths: dict[str, str | None] = dict.fromkeys(variants)
+    if args.before is not None:  # the same two rows with the code of another checkout
+        for name in list(variants):
+            variants[f"before: {name}"] = variants[name]
+            paths[f"before: {name}"] = str(args.before.resolve())
     runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
     with MockProcess(args.latency) as mocks, tempfile.TemporaryDirectory() as tmp:
         for n in (small, large):
@@ -426,7 +439,8 @@ def compare(args: argparse.Namespace) -> int:
             for i in range(args.repeat):
                 for name, spec_path in specs.items():
                     phase = "plain" if name == "plain ccxt" else "warm"
-                    result = measure(mocks, phase, spec_path, Path(tmp), args.idle_wait)
+                    path = paths.get(name)
+                    result = measure(mocks, phase, spec_path, Path(tmp), args.idle_wait, path)
                     runs.setdefault((name, n), []).append(result)
                     print(
                         f"N={n} {name} #{i + 1}: wall {result['wall_s']:.3f} s, "
@@ -496,6 +510,11 @@ def main(argv: list[str] | None = None) -> int:
         nargs=2,
         metavar=("SMALL", "LARGE"),
         help="issue 16: the tool (no cap, default cap) against plain ccxt at two sizes: 3 1000",
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="with --compare: also run the tool rows with this `src` (e.g. a `git archive`)",
     )
     parser.add_argument(
         "--default-cap",
