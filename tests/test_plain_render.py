@@ -179,3 +179,16 @@ def test_ages_are_brought_up_to_date() -> None:
     assert later is not None
     assert any("cached 1h01m" in line for line in later)
     assert any(line.startswith("Generated: ") for line in later)
+
+
+def test_a_terminal_report_folds_users_after_enough_rows_and_says_so() -> None:
+    many = cases()["many"]  # 40 users of one connection each
+    rendered = report(many, fold_after=10)
+    text = rich_text(rendered, 100)
+    assert text.count("User: u") == 10
+    assert "… 30 more users (30 connections) not listed here, all counted in the summary" in text
+    assert "Total Users:          40" in text  # the summary still counts every user
+    console, _ = plain_console(100)
+    lines = plain_lines(console, rendered)
+    assert lines is not None and "".join(line + "\n" for line in lines) == text
+    assert "more users" not in rich_text(report(many), 100)  # no fold unless asked

@@ -18,6 +18,11 @@ from nija_balances.cli.options import (
 )
 from nija_balances.cli.show_kept import keep, keep_json, kept_inputs, table_statuses
 
+#: On a terminal (styled output), the users after this many connections are folded into
+#: one line saying how to list them all: Rich lays a row out in ~1.5 ms, and thousands of
+#: rows scroll past anyway. Piped output (`nija show | less`) always lists every one.
+FOLD_AFTER = 200
+
 
 def show(
     ctx: typer.Context,
@@ -53,11 +58,14 @@ def show(
             term.write_data(kept["text"])
             keep(term, inputs, full, portfolio, max_age, {**kept, "code": code})
     else:
-        from nija_balances.render.frame import print_report
+        from nija_balances.render.frame import plain_console, print_report
         from nija_balances.render.table import platform_absence, report
 
         note = platform_absence(full, config, user, broker)
-        rendered = report(portfolio, show_platform=user is None, platform_note=note)
+        fold = FOLD_AFTER if not plain_console(term.out) else None  # a terminal: see FOLD_AFTER
+        rendered = report(
+            portfolio, show_platform=user is None, platform_note=note, fold_after=fold
+        )
         printed = print_report(term.out, rendered)
         if inputs is not None and printed is not None:
             blocks = rendered.blocks()

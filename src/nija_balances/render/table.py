@@ -350,16 +350,41 @@ def report(
     width: int | None = None,
     title: str = TITLE,
     platform_note: str | None = None,
+    fold_after: int | None = None,
 ) -> Report:
     """The whole report as one renderable (status on every row), `width` wide (None: the
     width it is rendered at).
 
     `platform_note` says why the platform is left out (`not selected`): the summary shows it
     instead of a platform total. Without `show_platform` it is `not selected`.
+    `fold_after`: the users after this many of their connections are folded into one line
+    saying how many and how to see them all (the summary still counts every one).
     """
     if not show_platform and platform_note is None:
         platform_note = NOT_SELECTED
-    return Report(portfolio, show_platform, changes, width, title, platform_note)
+    return Report(portfolio, show_platform, changes, width, title, platform_note, fold_after)
+
+
+def shown_users(
+    users: tuple[AccountReport, ...], fold_after: int | None
+) -> tuple[tuple[AccountReport, ...], str | None]:
+    """The users listed in full and the line standing for the others (None: none folded)."""
+    if fold_after is None:
+        return users, None
+    rows, shown = 0, 0
+    for user in users:
+        if rows + max(1, len(user.connections)) > fold_after and shown:
+            break
+        rows += max(1, len(user.connections))
+        shown += 1
+    if shown == len(users):
+        return users, None
+    rest = users[shown:]
+    count = sum(len(u.connections) for u in rest)
+    return users[:shown], (
+        f"{len(rest):,} more users ({count:,} connections) not listed here, all counted in "
+        "the summary: `nija show | less` lists every one, `nija show --json` too"
+    )
 
 
 @dataclass(frozen=True)
@@ -372,6 +397,7 @@ class Report:
     width: int | None
     title: str
     platform_note: str | None
+    fold_after: int | None = None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width if self.width is None else min(self.width, options.max_width)
@@ -413,7 +439,8 @@ class Report:
         parts += [Text(""), Text(f"{g.platform}USER ACCOUNTS", style="bold"), light]
         if not portfolio.users:
             parts.append(_indent(Text("No user accounts configured.", style="dim"), 3))
-        for user in portfolio.users:
+        users, folded = shown_users(portfolio.users, self.fold_after)
+        for user in users:
             title = f"{g.user}User: {user.id}"
             if user.name != user.id:
                 title += f" ({safe_text(user.name)})"
@@ -429,6 +456,8 @@ class Report:
             ]
             if (user_notes := notes(user, g)) is not None:
                 parts.append(_indent(user_notes, 6))
+        if folded is not None:
+            parts += [Text(""), _indent(Text(f"{g.ellipsis} {folded}", style="yellow"), 3)]
         heavy = rule(HEAVY, width)
         parts += [Text(""), heavy, Text("SUMMARY", style="bold"), heavy]
         parts.append(_indent(summary_table(portfolio, self.platform_note, g), 3))
@@ -470,7 +499,8 @@ class Report:
         blocks += [["text", 0, ""], ["text", 0, f"{g.platform}USER ACCOUNTS"], ["rule", 0, LIGHT]]
         if not portfolio.users:
             blocks.append(["text", 3, "No user accounts configured."])
-        for user in portfolio.users:
+        users, folded = shown_users(portfolio.users, self.fold_after)
+        for user in users:
             title = f"{g.user}User: {user.id}"
             if user.name != user.id:
                 title += f" ({safe_text(user.name)})"
@@ -479,6 +509,8 @@ class Report:
             blocks += [["text", 0, ""], ["text", 3, title], ["rule", 3, LIGHT]]
             blocks.append(["table", 6, plain_table(user, quote, "SUBTOTAL", changes, at)])
             account_notes(user, 6)
+        if folded is not None:
+            blocks += [["text", 0, ""], ["text", 3, f"{g.ellipsis} {folded}"]]
         blocks += [["text", 0, ""], ["rule", 0, HEAVY], ["text", 0, "SUMMARY"], ["rule", 0, HEAVY]]
         shown = figures(portfolio, self.platform_note, g)
         s = portfolio.summary
