@@ -20,7 +20,9 @@ from nija_balances.domain.models import (
     Status,
     Summary,
 )
-from nija_balances.render.frame import Printable, plain_lines, print_report
+from nija_balances.render.frame import Printable, print_report
+from nija_balances.render.plain_report import blocks, plain
+from nija_balances.render.plain_report import lines as plain_lines
 from nija_balances.render.table import report
 
 WIDTHS = (60, 72, 80, 100, 120)
@@ -162,7 +164,7 @@ def test_print_report_prints_the_same_either_way(monkeypatch: pytest.MonkeyPatch
     for name, case in cases().items():
         rendered = report(case)
         console, out = plain_console(100)
-        print_report(console, rendered)
+        print_report(console, rendered, plain(rendered))
         assert out.getvalue() == rich_text(rendered, 100), name
 
 
@@ -175,7 +177,7 @@ def test_ages_are_brought_up_to_date() -> None:
     from nija_balances.render.plain import render
 
     rendered = report(cases()["simple"])
-    later = render(rendered.blocks(), 100, AT.timestamp() + 3600)
+    later = render(blocks(rendered), 100, AT.timestamp() + 3600)
     assert later is not None
     assert any("cached 1h01m" in line for line in later)
     assert any(line.startswith("Generated: ") for line in later)

@@ -59,6 +59,8 @@ def show(
             keep(term, inputs, full, portfolio, max_age, {**kept, "code": code})
     else:
         from nija_balances.render.frame import plain_console, print_report
+        from nija_balances.render.plain_report import blocks as plain_report_blocks
+        from nija_balances.render.plain_report import plain
         from nija_balances.render.table import platform_absence, report
 
         note = platform_absence(full, config, user, broker)
@@ -66,9 +68,9 @@ def show(
         rendered = report(
             portfolio, show_platform=user is None, platform_note=note, fold_after=fold
         )
-        printed = print_report(term.out, rendered)
+        printed = print_report(term.out, rendered, plain(rendered))
         if inputs is not None and printed is not None:
-            blocks = rendered.blocks()
+            blocks = plain_report_blocks(rendered)
             at = portfolio.generated_at.timestamp()
             kept = {"kind": "text", "width": term.out.width, "lines": printed, "code": code}
             kept["blocks"] = [table_statuses(block, at) for block in blocks]

@@ -13,7 +13,7 @@ spaces.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,8 @@ from nija_balances.render.markers import UNICODE, Glyphs
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+
+    from nija_balances.render.plain import Block
 
 MIN_WIDTH = 60
 MAX_WIDTH = 120
@@ -45,12 +47,16 @@ def output_width(console: Console, environ: Mapping[str, str] | None = None) -> 
     return clamp_width(int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH)
 
 
-def print_report(console: Console, renderable: RenderableType) -> list[list[str]] | None:
-    """Print a report at its output width, without trailing spaces. A report that can be
-    laid out as plain text (`blocks()`, see `plain`) is, where the output takes no styles:
-    then the lines of each of its blocks are returned."""
+def print_report(
+    console: Console,
+    renderable: RenderableType,
+    plain: Callable[[], tuple[list[Block], float]] | None = None,
+) -> list[list[str]] | None:
+    """Print a report at its output width, without trailing spaces. Where the output takes
+    no styles, a report with a `plain` form (its blocks and time, see `plain`) is laid out
+    without Rich: then the lines of each block are returned."""
     console.width = output_width(console)
-    each = plain_blocks(console, renderable)
+    each = plain_blocks(console, plain)
     if each is not None:
         console.file.write("".join(line + "\n" for lines in each for line in lines))
         console.file.flush()
@@ -69,23 +75,17 @@ def plain_console(console: Console) -> bool:
     )
 
 
-def plain_lines(console: Console, renderable: object) -> list[str] | None:
-    """`renderable`'s lines as `plain` lays them out for `console`; None: Rich's job."""
-    each = plain_blocks(console, renderable)
-    return None if each is None else [line for lines in each for line in lines]
-
-
-def plain_blocks(console: Console, renderable: object) -> list[list[str]] | None:
-    """`plain_lines`, the lines of each block apart."""
-    blocks = getattr(renderable, "blocks", None)
-    if blocks is None or getattr(renderable, "width", None) is not None:
-        return None
-    if not plain_console(console):
+def plain_blocks(
+    console: Console, plain: Callable[[], tuple[list[Block], float]] | None
+) -> list[list[str]] | None:
+    """The lines of each block of a report's `plain` form as `plain.render_blocks` lays them
+    out for `console`; None: Rich's job."""
+    if plain is None or not plain_console(console):
         return None
     from nija_balances.render.plain import render_blocks
 
-    moment = renderable.portfolio.generated_at.timestamp()  # type: ignore[attr-defined]
-    return render_blocks(blocks(), console.width, moment)
+    blocks, moment = plain()
+    return render_blocks(blocks, console.width, moment)
 
 
 class Printable:

@@ -25,7 +25,27 @@ from nija_balances.render.table import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rich.console import Console
+
     from nija_balances.render.table import Report
+
+
+def plain(report: Report) -> Callable[[], tuple[list[Block], float]] | None:
+    """The plain form of `report` for `frame.print_report`: its blocks and its time; None
+    for a report laid out at a width of its own (Rich's job)."""
+    if report.width is not None:
+        return None
+    return lambda: (blocks(report), report.portfolio.generated_at.timestamp())
+
+
+def lines(console: Console, report: Report) -> list[str] | None:
+    """`report`'s lines as `plain` lays them out for `console`; None: Rich's job."""
+    from nija_balances.render.frame import plain_blocks
+
+    each = plain_blocks(console, plain(report))
+    return None if each is None else [line for block in each for line in block]
 
 
 def blocks(report: Report) -> list[Block]:

@@ -36,7 +36,7 @@ from nija_balances.render.markers import (
     status_text,
     style,
 )
-from nija_balances.render.plain import COLUMN_GAP, Block
+from nija_balances.render.plain import COLUMN_GAP
 
 TITLE = "NIJA USER ACCOUNT BALANCES"
 
@@ -423,9 +423,3 @@ class Report:
             parts.append(_indent(coverage, 3))
         parts.append(heavy)
         return parts, fits
-
-    def blocks(self) -> list[Block]:
-        """The report as data for `plain.render` (see `plain_report.blocks`)."""
-        from nija_balances.render.plain_report import blocks
-
-        return blocks(self)
