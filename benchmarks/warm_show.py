@@ -220,6 +220,18 @@ def main(argv: list[str] | None = None) -> int:
         "the 7-connection config is timed interleaved with this one's",
     )
     parser.add_argument("--breakdown", action="store_true", help="the import-only rows too")
+    parser.add_argument(
+        "--first",
+        action="store_true",
+        help="also time the first warm show after a change (a new environment each run, so "
+        "no report kept by `nija show` matches)",
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another `src` (e.g. `git archive` of an older commit): its warm show, run as "
+        "`python -m nija_balances` with this venv, timed interleaved with this one's",
+    )
     parser.add_argument("--importtime", action="store_true", help="`-X importtime` top list")
     parser.add_argument("--idle-wait", type=float, default=60.0, help="see refresh.py")
     args = parser.parse_args(argv)
@@ -239,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         commands: dict[str, list[str]] = {}
         envs: dict[str, dict[str, str]] = {}
         counts: dict[str, int] = {}
+        changing: set[str] = set()  # a new environment each run: no kept report matches
         shown: list[str] | None = None
         for size in sizes:
             home = Path(tmp) / f"home-{size or 'config7'}"
@@ -251,6 +264,34 @@ def main(argv: list[str] | None = None) -> int:
             commands[f"nija show, {label}"] = show
             if not args.no_json and size:
                 commands[f"nija show --json, {label}"] = [*show, "--json"]
+            if args.first and size:
+                for json_flag in ([], ["--json"]) if not args.no_json else ([],):
+                    name = f"nija show{' --json' if json_flag else ''}, {label}, first run"
+                    commands[name] = [*show, *json_flag]
+                    changing.add(name)
+            if args.before is not None and size:
+                before_home = Path(tmp) / f"home-before-{size}"
+                before_home.mkdir()
+                prefill(before_home, size)
+                os.environ["NIJA_BALANCES_HOME"] = str(home)
+                before_env = {
+                    **env,
+                    "NIJA_BALANCES_HOME": str(before_home),
+                    "PYTHONPATH": str(args.before.resolve()),
+                }
+                before_cfg = str(before_home / "config.toml")
+                before_show = [
+                    sys.executable,
+                    "-m",
+                    "nija_balances",
+                    "show",
+                    "--config",
+                    before_cfg,
+                ]
+                for json_flag in ([], ["--json"]) if not args.no_json else ([],):
+                    name = f"before: nija show{' --json' if json_flag else ''}, {label}"
+                    commands[name] = [*before_show, *json_flag]
+                    envs[name] = before_env
             if size is None:
                 other_home = Path(tmp) / "home-other"
                 other_home.mkdir()
@@ -266,14 +307,18 @@ def main(argv: list[str] | None = None) -> int:
         for name, cmd in floor_commands(base_env, shown if args.breakdown else None).items():
             commands[name], envs[name] = cmd, base_env
         times: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(2):  # warm-up: page cache, .pyc files
+
+        def env_of(name: str, run: int) -> dict[str, str]:
+            return {**envs[name], "NIJA_BENCH_RUN": str(run)} if name in changing else envs[name]
+
+        for run in range(2):  # warm-up: page cache, .pyc files
             for name, cmd in commands.items():
-                timed(cmd, envs[name])
+                timed(cmd, env_of(name, -1 - run))
         quiet_before = wait_for_quiet(0, args.idle_wait)
         before, started = cpu_times(0), time.perf_counter()
-        for _ in range(args.runs):  # interleaved, so drift hits every command alike
+        for run in range(args.runs):  # interleaved, so drift hits every command alike
             for name, cmd in commands.items():
-                times[name].append(timed(cmd, envs[name]))
+                times[name].append(timed(cmd, env_of(name, run)))
         load = other_load(before, cpu_times(0)) / (time.perf_counter() - started)
         first = next(iter(commands.values()))
         imports = importtime(first, envs[next(iter(commands))], args.top) if args.importtime else []
@@ -290,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|")
     for name in commands:
         ratio = median[name] / floor
-        target = TARGETS.get(name.split(": ", 1)[-1], "")
+        target = TARGETS.get(name, "")
         verdict = f"<= {target}x: {'met' if ratio <= target else 'NOT met'}" if target else ""
         print(
             f"| `{name}` | {median[name] * 1000:.1f} | {lowest[name] * 1000:.1f} "
