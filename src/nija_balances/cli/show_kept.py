@@ -22,6 +22,8 @@ def _files(term: Terminal) -> list[str]:
     from nija_balances.store.sqlite import FILENAME
 
     source = term.config_path()
+    if source.is_dir():  # a NIJA directory: a file changed inside does not change the folder
+        raise IsADirectoryError(source)
     store = paths.cache_dir() / FILENAME
     env = config_env_files(source)
     return [str(source), *map(str, env), str(store), f"{store}-wal", f"{store}-journal"]
