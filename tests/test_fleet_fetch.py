@@ -93,3 +93,22 @@ def test_clones_share_no_option_a_key_writes() -> None:
     assert "written" not in two.options[nested] and "written" not in template.options[nested]
     assert one.throttler is not two.throttler
     asyncio.run(template.close())
+
+
+async def test_prices_asked_before_any_balance_go_to_the_connections_exchange() -> None:
+    """The early ticker call (with the balances) uses the connections' `ccxt` table: the
+    mock here, never the exchange's own address."""
+    from mockex import MOCKS
+    from mockex.harness import add_account, connection
+    from nija_balances.adapters.ccxt.adapter import CcxtAdapter
+
+    async with MOCKS["kraken"]() as mock:
+        creds = add_account(mock, {"USD": ("1", "0"), "BTC": ("1", "0")})
+        adapter = CcxtAdapter("kraken", Settings(timeout=5.0), None)
+        try:
+            await adapter.prepare([(connection(mock, "alice"), creds)])
+            prices = await adapter.fetch_prices({"BTC"}, "USD")
+        finally:
+            await adapter.aclose()
+        assert set(prices) == {"BTC"}
+        assert mock.unexpected == []

@@ -102,6 +102,7 @@ class CcxtAdapter:
         self.store = markets
         self._instances: dict[str, Any] = {}
         self._templates: dict[str, Any] = {}
+        self._table_keys: dict[int, tuple[Mapping[str, Any], str]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._publics: list[Any] = []  # keyless instances holding markets, one per `ccxt` table
         self._first_overrides: Mapping[str, Any] | None = None
@@ -125,6 +126,8 @@ class CcxtAdapter:
         for connection, credentials in jobs:
             if not credentials.api_key or not credentials.api_secret:
                 continue
+            if self._first_overrides is None:  # prices may be asked before any balance
+                self._first_overrides = connection.ccxt
             tables.setdefault(self._table_key(connection.ccxt), connection.ccxt)
             ident = self._identity(connection, credentials)
             if ident in self._instances:
@@ -228,13 +231,17 @@ class CcxtAdapter:
                 return NotedHoldings(assets=assets, notes=notes)
         return Holdings(assets=assets)
 
-    @staticmethod
-    def _table_key(overrides: Mapping[str, Any]) -> str:
-        """One key per distinct `ccxt` table (markets are loaded once per table)."""
-        return json.dumps(overrides, sort_keys=True, default=str)
+    def _table_key(self, overrides: Mapping[str, Any]) -> str:
+        """One key per distinct `ccxt` table (markets are loaded once per table); kept per
+        table object, since every connection asks again."""
+        held = self._table_keys.get(id(overrides))
+        if held is None or held[0] is not overrides:
+            held = (overrides, json.dumps(overrides, sort_keys=True, default=str))
+            self._table_keys[id(overrides)] = held
+        return held[1]
 
     def _identity(self, connection: ConnectionConfig, credentials: Credentials) -> str:
-        overrides = json.dumps(connection.ccxt, sort_keys=True, default=str)
+        overrides = self._table_key(connection.ccxt)
         parts = (credentials.api_key, credentials.api_secret, credentials.api_passphrase, overrides)
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
@@ -405,7 +412,7 @@ class CcxtAdapter:
         """The keyless instance (never opened) that the per-key instances are cloned from."""
         import ccxt.async_support as ccxt_async
 
-        key = json.dumps(overrides, sort_keys=True, default=str)
+        key = self._table_key(overrides)
         if key not in self._templates:
             self._templates[key] = getattr(ccxt_async, self.exchange)(self._config(overrides))
         return self._templates[key]
