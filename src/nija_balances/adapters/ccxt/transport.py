@@ -48,21 +48,41 @@ def clone_instance(template: Any) -> Any:
     writes one level into it at most (`options[a][b] = ...`: caches of the exchange's own
     data). A deep copy of `options` (~400 objects) was most of a clone's cost. The nested
     description (api, urls, fees, ...) is shared read-only. The clone gets its own rate
-    limiter.
+    limiter; it keeps the template's `origin` (an id ccxt sends only through a CORS proxy).
     """
+    plan = _CLONE_PLANS.get(template)
+    if plan is None:
+        plan = _CLONE_PLANS[template] = _clone_plan(template)
+    containers, option_containers = plan
     clone = copy.copy(template)
-    for name, value in vars(template).items():
-        if name == "options":
-            setattr(clone, name, {k: _copy_container(v) for k, v in value.items()})
-        elif isinstance(value, (dict, list)):
-            setattr(clone, name, copy.copy(value))
-    clone.origin = clone.uuid()
+    attributes = vars(clone)
+    for name in containers:
+        attributes[name] = _copy(attributes[name])
+    options = attributes["options"] = _copy(template.options)
+    for name in option_containers:
+        options[name] = _copy(options[name])
     clone.init_throttler()
     return clone
 
 
-def _copy_container(value: Any) -> Any:
-    return copy.copy(value) if isinstance(value, (dict, list)) else value
+_CLONE_PLANS: weakref.WeakKeyDictionary[Any, tuple[list[str], list[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _clone_plan(template: Any) -> tuple[list[str], list[str]]:
+    """The container attributes of `template` (but `options`) and the container options."""
+    containers = [
+        name
+        for name, value in vars(template).items()
+        if name != "options" and isinstance(value, (dict, list))
+    ]
+    options = [k for k, v in template.options.items() if isinstance(v, (dict, list))]
+    return containers, options
+
+
+def _copy(value: Any) -> Any:
+    return value.copy() if type(value) in (dict, list) else copy.copy(value)
 
 
 _frozen = False
