@@ -1,18 +1,27 @@
 """Benchmark: a warm `nija show` (every connection served from the cache) against bare imports.
 
-    .venv/bin/python benchmarks/warm_show.py [--runs 20] [--json] [--top 15]
+    .venv/bin/python benchmarks/warm_show.py [--runs 20] [--sizes 5 300 3000] [--first]
+        [--before OLD/src] [--other OLD_CHECKOUT] [--breakdown] [--importtime]
 
-A config with real-exchange connections (Kraken and Coinbase, dummy credentials in the
-environment) is written to a temporary NIJA_BALANCES_HOME, and the store there is filled so
-that every connection is `cached`. Then, interleaved, each command is run `--runs` times
-(after two warm-up runs each) with subprocess and `time.perf_counter`:
+For each size, a config of that many real-exchange connections (Kraken and Coinbase, dummy
+credentials in the environment; the platform's two, then users of one or two) is written to
+a temporary NIJA_BALANCES_HOME, and the store there is filled so that every connection is
+`cached`. Then, interleaved, each command is run `--runs` times (after two warm-up runs
+each) with subprocess and `time.perf_counter`:
 
-- `nija show --config CONFIG` (the console script, as a user runs it);
-- `python -c "import typer, rich"` (the floor any Typer + Rich CLI pays);
-- `python -c pass` (the interpreter's own start-up, for the breakdown).
+- `nija show --config CONFIG` and `nija show --json --config CONFIG` (the console script,
+  as a user runs it; stdout is not a terminal);
+- with `--first`: the same, with an environment that changes every run, so that no report
+  kept by an earlier identical run matches (`cli/replay.py`): the first show after a change;
+- with `--before SRC`: the same shows by the code of SRC (`python -m nija_balances` with
+  PYTHONPATH=SRC, on a store of its own);
+- with `--other CHECKOUT`: that checkout's show of the 7-connection `CONFIG`, prefilled by
+  its own benchmark (its own venv and code), beside this one's of the same config;
+- `python -c "import typer, rich"` (the floor any Typer + Rich CLI pays) and
+  `python -c pass` (the interpreter's own start-up).
 
-It reports median and min, the ratio to `import typer, rich`, and the top contributors of
-`python -X importtime` for the warm show. Nothing here touches the network.
+It reports median and min, the ratio of the medians to `import typer, rich`, and issue 16's
+targets where one applies. Nothing here touches the network.
 """
 
 from __future__ import annotations
@@ -264,8 +273,8 @@ def main(argv: list[str] | None = None) -> int:
             commands[f"nija show, {label}"] = show
             if not args.no_json and size:
                 commands[f"nija show --json, {label}"] = [*show, "--json"]
-            if args.first and size:
-                for json_flag in ([], ["--json"]) if not args.no_json else ([],):
+            if args.first:
+                for json_flag in ([], ["--json"]) if not args.no_json and size else ([],):
                     name = f"nija show{' --json' if json_flag else ''}, {label}, first run"
                     commands[name] = [*show, *json_flag]
                     changing.add(name)
