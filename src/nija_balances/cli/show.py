@@ -58,8 +58,9 @@ def show(
             term.write_data(kept["text"])
             keep(term, inputs, full, portfolio, max_age, {**kept, "code": code})
     else:
+        from functools import cache
+
         from nija_balances.render.frame import plain_console, print_report
-        from nija_balances.render.plain_report import blocks as plain_report_blocks
         from nija_balances.render.plain_report import plain
         from nija_balances.render.table import platform_absence, report
 
@@ -68,9 +69,12 @@ def show(
         rendered = report(
             portfolio, show_platform=user is None, platform_note=note, fold_after=fold
         )
-        printed = print_report(term.out, rendered, plain(rendered))
+        form = plain(rendered)
+        form = cache(form) if form is not None else None  # laid out once, kept as laid out
+        printed = print_report(term.out, rendered, form)
         if inputs is not None and printed is not None:
-            blocks = plain_report_blocks(rendered)
+            assert form is not None  # printed plain: it has a plain form
+            blocks = form()[0]
             at = portfolio.generated_at.timestamp()
             kept = {"kind": "text", "width": term.out.width, "lines": printed, "code": code}
             kept["blocks"] = [table_statuses(block, at) for block in blocks]
