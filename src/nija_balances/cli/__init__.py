@@ -62,8 +62,9 @@ def run() -> None:
             _write_stderr(f"{exc.code}\n")
             code = 1
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
+        if stream is not None:  # None: started with that stream closed
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
     os._exit(code)
 
 

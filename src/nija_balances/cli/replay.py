@@ -97,7 +97,7 @@ def _owned(fd: int) -> bool:
 def replay(args: Sequence[str]) -> int | None:
     """Print the kept report of `nija ARGS` and return the exit code; None (nothing
     printed) when there is none for these inputs, or it may have changed."""
-    if not replayable(args):
+    if not replayable(args) or sys.stdout is None:  # None: stdout closed (`>&-`)
         return None
     try:
         key = _inputs_key(args)
@@ -131,6 +131,7 @@ def replay(args: Sequence[str]) -> int | None:
 
 
 def _output_failed(exc: OSError) -> int:
+    import contextlib
     import errno
 
     from nija_balances.cli import EXIT_IOERR, EXIT_PIPE
@@ -142,7 +143,8 @@ def _output_failed(exc: OSError) -> int:
         pass
     if exc.errno == errno.EPIPE:
         return EXIT_PIPE
-    sys.stderr.write(f"error: cannot write to stdout: {exc.strerror or exc}\n")
+    with contextlib.suppress(Exception):  # stderr closed too: the exit code says it
+        sys.stderr.write(f"error: cannot write to stdout: {exc.strerror or exc}\n")
     return EXIT_IOERR
 
 
@@ -182,7 +184,7 @@ def _report_text(kept: dict[str, Any], now: float) -> str | None:
 def inputs(args: Sequence[str], files: Sequence[Path | str]) -> tuple[str, list[Any]] | None:
     """The key of this run's inputs and the signatures of `files`, taken before they are
     read (so a change while the run reads them is seen next time); None: not replayable."""
-    if not replayable(args):
+    if not replayable(args) or sys.stdout is None:
         return None
     return _inputs_key(args), [(str(path), signature(path)) for path in files]
 
