@@ -178,3 +178,20 @@ def test_only_plain_show_command_lines_are_replayable() -> None:
         ["show", "--config"],
     ):
         assert not replay.replayable(args), args
+
+
+def test_a_replayed_report_is_the_report_laid_out_anew_at_any_later_time(cfg: Path) -> None:
+    import marshal
+
+    from nija_balances.render import plain
+
+    run("show", "--config", str(cfg))
+    (kept_file,) = kept_files()
+    kept = marshal.loads(kept_file.read_bytes())
+    blocks = [block[:3] for block in kept["blocks"]]
+    at = time.time()
+    for later in (0, 1, 9, 10, 31, 65, 3600, 3 * 86400):
+        now = at + later
+        fresh = plain.render(blocks, kept["width"], now)
+        assert fresh is not None
+        assert replay._report_text(kept, now) == "".join(line + "\n" for line in fresh), later

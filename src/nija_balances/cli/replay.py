@@ -169,16 +169,28 @@ def _report_text(kept: dict[str, Any], now: float) -> str | None:
         if block[0] == "when":
             out.append(plain.generated_line(now) + block[2])
         elif block[0] == "table":
-            statuses = [plain.status_cell(row[-1], now) for row in block[2]["rows"]]
-            if statuses != block[3]:  # an age grew a digit: lay the table out again
+            rows, before, first = block[2]["rows"], block[3], block[4]
+            statuses = [plain.status_cell(row[-1], now).split("\n")[0] for row in rows]
+            if statuses == before:
+                out += lines
+            elif all(map(_same_width, statuses, before)):  # every column keeps its width
+                lines = list(lines)
+                for i, old, new in zip(first, before, statuses, strict=True):
+                    lines[i] = lines[i][: len(lines[i]) - len(old)] + new
+                out += lines
+            else:  # an age grew a digit: lay the table out again
                 table = plain.table_lines(block[2], kept["width"] - block[1], now)
                 if table is None:
                     return None
-                lines = plain.indented(table, block[1])
-            out += lines
+                out += plain.indented(table, block[1])
         else:
             out += lines
     return "".join(line + "\n" for line in out)
+
+
+def _same_width(new: str, old: str) -> bool:
+    """Whether a status word with its age (ASCII) is as wide as it was."""
+    return len(new) == len(old) and new.isascii() and old.isascii()
 
 
 def inputs(args: Sequence[str], files: Sequence[Path | str]) -> tuple[str, list[Any]] | None:

@@ -107,10 +107,18 @@ def keep_json(portfolio: Portfolio, ascii_only: bool) -> dict[str, Any] | None:
 
 
 def table_statuses(block: Block, at: float) -> Block:
-    """A table block with its status cells as printed at `at` (the replay lays a table out
-    again only when one of them changed)."""
+    """A table block with its status cells' first lines as printed at `at`, and the index of
+    each row's first line among the block's lines: the replay rewrites those in place while
+    every status keeps its width, and lays the table out again when one does not."""
     if block[0] != "table":
         return block
     from nija_balances.render.plain import status_cell
 
-    return [*block, [status_cell(row[-1], at) for row in block[2]["rows"]]]
+    rows = block[2]["rows"]
+    first, at_line = [], 0
+    for row in rows:
+        first.append(at_line)
+        cells = [*row[:-1], status_cell(row[-1], at)]
+        at_line += max(cell.count("\n") + 1 for cell in cells)
+    statuses = [status_cell(row[-1], at).split("\n")[0] for row in rows]
+    return [*block, statuses, first]
