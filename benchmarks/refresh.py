@@ -149,6 +149,85 @@ async def baseline(spec: dict[str, Any]) -> dict[str, Any]:
     return {"ok": ok, "errors": errors[:5], "steps_s": dict(steps)}
 
 
+async def plain_ccxt(spec: dict[str, Any]) -> dict[str, Any]:
+    """A competent plain-ccxt script: one ccxt instance per key (built as ccxt builds it), one
+    aiohttp session and SSL context for all, markets loaded once per exchange and shared,
+    every balance at once, then one ticker call per exchange; no request cap."""
+    import ssl
+
+    import aiohttp
+    import ccxt.async_support as ccxt_async
+    import certifi
+
+    from nija_balances.adapters.ccxt.adapter import deep_merge
+    from nija_balances.adapters.ccxt.quirks import quirks_for
+
+    context = ssl.create_default_context(cafile=certifi.where())
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context, limit=0))
+    exchanges = sorted({c["exchange"] for c in spec["conns"]})
+
+    def build(exchange: str) -> Any:
+        params = deep_merge(quirks_for(exchange).ccxt_config(), spec["overrides"][exchange])
+        instance = getattr(ccxt_async, exchange)({**params, "session": session})
+        instance.ssl_context = context  # else ccxt builds one (~60 ms) per instance
+        instance.timeout_on_exit = 0
+        return instance
+
+    publics = {ex: build(ex) for ex in exchanges}
+    await asyncio.gather(*(p.load_markets() for ex, p in publics.items() if ex != "alpaca"))
+    instances = []
+
+    async def one(c: dict[str, Any]) -> Any:
+        exchange = c["exchange"]
+        instance = build(exchange)
+        instances.append(instance)
+        instance.apiKey, instance.secret = c["key"], c["secret"]
+        instance.password = c["passphrase"] or ""
+        if exchange == "alpaca":
+            return await asyncio.gather(
+                instance.traderPrivateGetV2Account(), instance.traderPrivateGetV2Positions()
+            )
+        instance.set_markets_from_exchange(publics[exchange])
+        return await instance.fetch_balance()
+
+    results = await asyncio.gather(*(one(c) for c in spec["conns"]), return_exceptions=True)
+    wanted = ("BTC/USD", "ETH/USD", "SOL/USD", "BTC/USDT", "ETH/USDT", "SOL/USDT")
+    tickers = []
+    for exchange, public in publics.items():
+        symbols = [s for s in wanted if s in (public.markets or {})]
+        if exchange != "alpaca" and symbols:
+            tickers.append(public.fetch_tickers(symbols))
+    await asyncio.gather(*tickers, return_exceptions=True)
+    for instance in [*instances, *publics.values()]:
+        await instance.close()
+    await session.close()
+    errors = [f"{type(r).__name__}: {str(r)[:120]}" for r in results if isinstance(r, Exception)]
+    return {"ok": len(results) - len(errors), "errors": errors[:5]}
+
+
+def run_plain(spec: dict[str, Any]) -> dict[str, Any]:
+    import gc
+
+    started = time.perf_counter()
+    import ccxt.async_support  # noqa: F401
+
+    import_s = time.perf_counter() - started
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    gc0 = sum(s["collections"] for s in gc.get_stats())
+    result = asyncio.run(plain_ccxt(spec))
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    n = len(spec["conns"])
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "ccxt_import_s": import_s,
+        "peak_rss_mb": proc_status("VmHWM") / MB,
+        "statuses": {"ok": result["ok"], "failed": n - result["ok"]},
+        "errors": result["errors"],
+        "gc_collections": sum(s["collections"] for s in gc.get_stats()) - gc0,
+    }
+
+
 def run_baseline(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     import ccxt.async_support  # noqa: F401
@@ -171,8 +250,13 @@ def run_baseline(spec: dict[str, Any]) -> dict[str, Any]:
 
 def child_main(phase: str, spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
-    result = run_baseline(spec) if phase == "baseline" else run_collect(spec)
-    print("RESULT " + json.dumps(result))
+    if phase == "baseline":
+        result = run_baseline(spec)
+    elif phase == "plain":
+        result = run_plain(spec)
+    else:
+        result = run_collect(spec)
+    print("RESULT " + json.dumps(result), flush=True)
 
 
 # --------------------------------------------------------------------------- the parent
@@ -211,8 +295,12 @@ def wait_for_quiet(mock_pid: int, max_wait: float, limit: float = 0.25) -> float
         time.sleep(1.0)
 
 
-def run_child(phase: str, spec_path: Path, home: Path, mock_pid: int) -> dict[str, Any]:
+def run_child(
+    phase: str, spec_path: Path, home: Path, mock_pid: int, pythonpath: str | None = None
+) -> dict[str, Any]:
     env = {**os.environ, "NIJA_BALANCES_HOME": str(home), "PYTHONHASHSEED": "0"}
+    if pythonpath:  # another checkout's `src`, e.g. the code before a change
+        env["PYTHONPATH"] = pythonpath
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", phase, str(spec_path)]
     before = cpu_times(mock_pid)
     started = time.perf_counter()
@@ -230,11 +318,16 @@ def run_child(phase: str, spec_path: Path, home: Path, mock_pid: int) -> dict[st
 
 
 def measure(
-    mocks: MockProcess, phase: str, spec_path: Path, home: Path, idle_wait: float
+    mocks: MockProcess,
+    phase: str,
+    spec_path: Path,
+    home: Path,
+    idle_wait: float,
+    pythonpath: str | None = None,
 ) -> dict[str, Any]:
     mocks.reset()
     load_before = wait_for_quiet(mocks.pid, idle_wait)
-    result = run_child(phase, spec_path, home, mocks.pid)
+    result = run_child(phase, spec_path, home, mocks.pid, pythonpath)
     result["other_load_before"] = load_before
     result["requests"] = mocks.counts()
     return result
@@ -311,6 +404,92 @@ def report(rows: list[dict[str, Any]], latency: float) -> str:
     return "\n".join(out)
 
 
+UNLIMITED = 100_000  # `max_in_flight` above any N: no cap
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Issue 16's refresh figures: the tool against the plain-ccxt script, at two sizes,
+    interleaved runs, medians; the marginal cost per connection is the difference of the
+    medians over the difference of the sizes."""
+    small, large = args.compare
+    cap = {} if args.default_cap is None else {"max_in_flight": args.default_cap}
+    variants: dict[str, dict[str, Any]] = {
+        "tool, no cap": {"timeout": 30.0, "max_in_flight": UNLIMITED},
+        "tool, default cap": {"timeout": 30.0, **cap},
+    }
+    paths: dict[str, str | None] = dict.fromkeys(variants)
+    if args.before is not None:  # the same two rows with the code of another checkout
+        for name in list(variants):
+            variants[f"before: {name}"] = variants[name]
+            paths[f"before: {name}"] = str(args.before.resolve())
+    runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    with MockProcess(args.latency) as mocks, tempfile.TemporaryDirectory() as tmp:
+        for n in (small, large):
+            conns = mocks.setup(n)
+            store = Path(tmp) / f"store-{n}"
+            store.mkdir()
+            specs = {}
+            for name, settings in [*variants.items(), ("plain ccxt", {})]:
+                spec_path = Path(tmp) / f"spec-{n}-{len(specs)}.json"
+                spec = {"conns": conns, "overrides": mocks.overrides, "store": str(store)}
+                spec_path.write_text(json.dumps({**spec, "settings": settings}))
+                specs[name] = spec_path
+            first = next(iter(specs.values()))
+            measure(mocks, "cold", first, Path(tmp), args.idle_wait)  # markets into the store
+            for i in range(args.repeat):
+                for name, spec_path in specs.items():
+                    phase = "plain" if name == "plain ccxt" else "warm"
+                    path = paths.get(name)
+                    result = measure(mocks, phase, spec_path, Path(tmp), args.idle_wait, path)
+                    runs.setdefault((name, n), []).append(result)
+                    print(
+                        f"N={n} {name} #{i + 1}: wall {result['wall_s']:.3f} s, "
+                        f"ok {result['statuses'].get('ok', 0)}, other load "
+                        f"{result['other_load_cores']:.2f} cores",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    names = [*variants, "plain ccxt"]
+    print(
+        f"Latency {args.latency * 1000:.0f} ms on every mock request; {args.repeat} interleaved "
+        "runs each, medians (min-max); the tool runs warm (markets in the store, < 1 hour old).\n"
+    )
+    print(
+        "| client | N | wall s | CPU s | peak RSS MB | counted "
+        "| max in flight (kr co bi ok al) | other load (cores, max) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    wall: dict[tuple[str, int], float] = {}
+    for name in names:
+        for n in (small, large):
+            rs = runs[(name, n)]
+            walls = [r["wall_s"] for r in rs]
+            wall[(name, n)] = statistics.median(walls)
+            peak = " ".join(
+                f"{ex[:2]}{max(r['requests'][ex]['max_in_flight'] for r in rs)}" for ex in EXCHANGES
+            )
+            print(
+                f"| {name} | {n} | {wall[(name, n)]:.3f} ({min(walls):.2f}-{max(walls):.2f}) "
+                f"| {statistics.median(r['cpu_s'] for r in rs):.3f} "
+                f"| {max(r['peak_rss_mb'] for r in rs):.0f} "
+                f"| {min(r['statuses'].get('ok', 0) for r in rs)}/{n} | {peak} "
+                f"| {max(r['other_load_cores'] for r in rs):.2f} |"
+            )
+    print("\n| client | marginal ms per connection | vs plain ccxt | target |")
+    print("|---|---|---|---|")
+    plain = (wall[("plain ccxt", large)] - wall[("plain ccxt", small)]) / (large - small)
+    for name in names:
+        marginal = (wall[(name, large)] - wall[(name, small)]) / (large - small)
+        ratio = marginal / plain
+        target = ""
+        if name == "tool, no cap":
+            target = f"<= 0.6x: {'met' if ratio <= 0.6 else 'NOT met'}"
+        print(f"| {name} | {marginal * 1000:.2f} | {ratio:.2f}x | {target} |")
+    if args.json:
+        args.json.write_text(json.dumps({f"{k[0]}@{k[1]}": v for k, v in runs.items()}, indent=1))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[10, 100, 300, 1000])
@@ -325,11 +504,30 @@ def main(argv: list[str] | None = None) -> int:
         help="wait up to this many seconds before each run for other processes to go quiet",
     )
     parser.add_argument("--json", type=Path, help="also write every raw figure here")
+    parser.add_argument(
+        "--compare",
+        type=int,
+        nargs=2,
+        metavar=("SMALL", "LARGE"),
+        help="issue 16: the tool (no cap, default cap) against plain ccxt at two sizes: 3 1000",
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="with --compare: also run the tool rows with this `src` (e.g. a `git archive`)",
+    )
+    parser.add_argument(
+        "--default-cap",
+        type=int,
+        help="with --compare: the `max_in_flight` of the default-cap row (default: the tool's)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("PHASE", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child_main(*args.child)
         return 0
+    if args.compare:
+        return compare(args)
     rows: list[dict[str, Any]] = []
     settings = {"timeout": 30.0, "max_in_flight": args.max_in_flight}
     with MockProcess(args.latency) as mocks, tempfile.TemporaryDirectory() as tmp:

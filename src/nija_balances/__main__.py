@@ -1,5 +1,5 @@
 """`python -m nija_balances` runs the `nija` command line."""
 
-from nija_balances.cli import main
+from nija_balances.cli import run
 
-main()
+run()

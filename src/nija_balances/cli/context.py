@@ -49,6 +49,7 @@ class Terminal:
         self._given: set[str] = set()  # options given on the command line
         self._plugins_reported = False
         self._loaded: Config | None = None  # the config load_config read, for redaction
+        self.warned = False  # a warning was given (a report with one is not kept to replay)
 
     @classmethod
     def of(cls, ctx: typer.Context) -> Terminal:
@@ -130,6 +131,7 @@ class Terminal:
 
     def warn(self, text: str) -> None:
         """`warning: text` on stderr (none with `-q`)."""
+        self.warned = True
         self.say(f"warning: {text}", style="yellow")
 
     def fail(self, message: str, code: int = EXIT_USAGE) -> NoReturn:

@@ -16,6 +16,12 @@ from nija_balances.cli.options import (
     RefreshOption,
     UserOption,
 )
+from nija_balances.cli.show_kept import keep, keep_json, kept_inputs, table_statuses
+
+#: On a terminal (styled output), the users after this many connections are folded into
+#: one line saying how to list them all: Rich lays a row out in ~1.5 ms, and thousands of
+#: rows scroll past anyway. Piped output (`nija show | less`) always lists every one.
+FOLD_AFTER = 200
 
 
 def show(
@@ -38,18 +44,40 @@ def show(
     Examples: `nija show --demo` · `nija show --json` · `nija show --user alice --refresh`
     """
     term = Terminal.of(ctx)
+    inputs = kept_inputs(term)
     full = term.load_config()
     config = term.narrow(full, user, broker, basis)
     portfolio = term.refresh(config, refresh=refresh, max_age=max_age)
+    code = EXIT_INCOMPLETE if strict and not portfolio.summary.complete else 0
     if json:
         from nija_balances.render.json_doc import document, dumps, stdout_ascii_only
 
-        term.write_data(dumps(document(portfolio), ascii_only=stdout_ascii_only()))
+        if inputs is None or (kept := keep_json(portfolio, stdout_ascii_only())) is None:
+            term.write_data(dumps(document(portfolio), ascii_only=stdout_ascii_only()))
+        else:
+            term.write_data(kept["text"])
+            keep(term, inputs, full, portfolio, max_age, {**kept, "code": code})
     else:
-        from nija_balances.render.frame import print_report
+        from functools import cache
+
+        from nija_balances.render.frame import plain_console, print_report
+        from nija_balances.render.plain_report import plain
         from nija_balances.render.table import platform_absence, report
 
         note = platform_absence(full, config, user, broker)
-        print_report(term.out, report(portfolio, show_platform=user is None, platform_note=note))
-    if strict and not portfolio.summary.complete:
-        raise typer.Exit(EXIT_INCOMPLETE)
+        fold = FOLD_AFTER if not plain_console(term.out) else None  # a terminal: see FOLD_AFTER
+        rendered = report(
+            portfolio, show_platform=user is None, platform_note=note, fold_after=fold
+        )
+        form = plain(rendered)
+        form = cache(form) if form is not None else None  # laid out once, kept as laid out
+        printed = print_report(term.out, rendered, form)
+        if inputs is not None and printed is not None:
+            assert form is not None  # printed plain: it has a plain form
+            blocks = form()[0]
+            at = portfolio.generated_at.timestamp()
+            kept = {"kind": "text", "width": term.out.width, "lines": printed, "code": code}
+            kept["blocks"] = [table_statuses(block, at) for block in blocks]
+            keep(term, inputs, full, portfolio, max_age, kept)
+    if code:
+        raise typer.Exit(code)

@@ -37,6 +37,7 @@ from nija_balances.domain.syntax import (
     ConfigError,
     Locator,
     Problems,
+    UserIds,
     dotted,
     env_name_problem,
     key_problem,
@@ -44,7 +45,6 @@ from nija_balances.domain.syntax import (
     string_value,
     table_value,
     unknown_key,
-    user_id_clash,
     user_id_problem,
 )
 
@@ -353,16 +353,16 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
             )
         )
     users: list[AccountConfig] = []
-    ids: list[str] = []
+    ids = UserIds()
     for user_id, raw in (users_raw or {}).items():
         if (bad := user_id_problem(user_id)) is not None:
             problems.add(loc.error(("users", user_id), bad[0], hint=bad[1]))
             continue
         path = ("users", user_id)
-        if (clash := user_id_clash(user_id, ids)) is not None:
+        if (clash := ids.clash(user_id)) is not None:
             problems.add(loc.error(path, *clash))
         else:
-            ids.append(user_id)
+            ids.add(user_id)
         user = problems.run(_parse_account, loc, user_id, "user", raw, path, user_id, problems)
         if user is not None and clash is None:
             users.append(user)

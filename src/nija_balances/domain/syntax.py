@@ -346,24 +346,44 @@ def user_id_clash(
     variables (`a-b`, `a_b`: `KRAKEN_USER_A_B_API_KEY`). `found_in` names where each other
     user is (`retail_kraken.json[0]`). The rule of TOML configs, NIJA directories and
     `nija config add-user`."""
-    others = [o for o in others if o != user_id]
-    where = found_in or {}
-
-    def named(other: str) -> str:
-        return f"user '{other}'" + (f" in {where[other]}" if other in where else "")
-
+    index = UserIds(found_in)
     for other in others:
-        if other.casefold() == user_id.casefold():
+        if other != user_id:
+            index.add(other)
+    return index.clash(user_id)
+
+
+class UserIds:
+    """User ids added one by one, each checked against those before it as `user_id_clash`
+    checks it, in constant time (a config of thousands of users is read in linear time)."""
+
+    def __init__(self, found_in: Mapping[str, str] | None = None) -> None:
+        self._where = found_in or {}
+        self._folded: dict[str, str] = {}
+        self._tokens: dict[str, str] = {}
+
+    def add(self, user_id: str) -> None:
+        self._folded.setdefault(user_id.casefold(), user_id)
+        self._tokens.setdefault(env_token(user_id), user_id)
+
+    def clash(self, user_id: str) -> tuple[str, str] | None:
+        """`user_id_clash(user_id, <the ids added>)`."""
+
+        def named(other: str) -> str:
+            return f"user '{other}'" + (f" in {self._where[other]}" if other in self._where else "")
+
+        other = self._folded.get(user_id.casefold())
+        if other is not None and other != user_id:
             return f"user '{user_id}' differs from {named(other)} only by case", CASE_HINT
-    token = env_token(user_id)
-    for other in others:
-        if env_token(other) == token:
+        token = env_token(user_id)
+        other = self._tokens.get(token)
+        if other is not None and other != user_id:
             return (
                 f"user '{user_id}' reads the same environment variables as {named(other)} "
                 f"(*_USER_{token}_*)",
                 RENAME_HINT,
             )
-    return None
+        return None
 
 
 def parse_amount(value: Any) -> Decimal | None:

@@ -46,4 +46,7 @@ def hidden_character(text: str) -> str | None:
 
 def env_token(text: str) -> str:
     """`alice.smith-2` -> `ALICE_SMITH_2`: how ids appear in environment variable names."""
-    return re.sub(r"[^A-Za-z0-9]", "_", text).upper()
+    return _NOT_ALNUM.sub("_", text).upper()
+
+
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")

@@ -25,7 +25,6 @@ from nija_balances.domain.models import (
     Summary,
     to_cents,
 )
-from nija_balances.engine.fetching import fetch
 from nija_balances.engine.planning import (
     AdapterLookup,
     RefreshPlan,
@@ -107,7 +106,11 @@ async def complete(
 ) -> Portfolio:
     """Fetch what `plan` left to fetch and build the Portfolio. Awaits nothing when the plan
     has no jobs (see `collect_sync`)."""
-    fetched = await fetch(plan, store=store, observer=observer, clock=clock) if plan.jobs else {}
+    fetched = {}
+    if plan.jobs:  # the fetching machinery (adapters, logging, history) only when it fetches
+        from nija_balances.engine.fetching import fetch
+
+        fetched = await fetch(plan, store=store, observer=observer, clock=clock)
     return build_portfolio(plan.config, {**plan.decided, **fetched}, _local_now(clock))
 
 

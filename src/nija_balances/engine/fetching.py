@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nija_balances.adapters.interface import AdapterError, NotedHoldings, PreparingAdapter
 from nija_balances.domain.history import AssetPosition, Snapshot
@@ -22,6 +22,7 @@ from nija_balances.domain.models import (
     Config,
     ConnectionReport,
     Holdings,
+    Settings,
     Status,
     StoredResult,
     Valuation,
@@ -29,6 +30,8 @@ from nija_balances.domain.models import (
 from nija_balances.domain.secrets import redact
 
 if TYPE_CHECKING:
+    import asyncio
+
     from nija_balances.adapters.interface import Adapter
 
 from nija_balances.engine.flight import SingleFlight
@@ -37,6 +40,7 @@ from nija_balances.engine.ports import Observer, ResultStore, SnapshotStore
 from nija_balances.engine.reports import blank_report, from_stored, pick_basis
 
 log = logging.getLogger("nija_balances.engine.collect")
+_T = TypeVar("_T")
 
 
 def prepare_limit(timeout: float) -> float:
@@ -239,21 +243,25 @@ async def _fetch_exchange(
             raise AdapterError(*failure)
         adapter = adapters[exchange]
         log.info("%s: fetching %d connection(s)", exchange, len(jobs))
+        # the currencies held last time are priced while the balances are fetched (one round
+        # trip less); a currency nobody held before is priced after them
+        early_asked = _held_before(jobs, settings)
+        early = _start(_prices(adapter, early_asked, settings, exchange)) if early_asked else None
         outcomes = await asyncio.gather(
             *(_fetch_one(adapter, job, settings.timeout, clock, finished, flight) for job in jobs)
         )
         held = [outcome for _, outcome, _ in outcomes if isinstance(outcome, Holdings)]
         needed = valuation.currencies_to_price(held, settings)
-        prices: Mapping[str, Any] = {}
+        prices: dict[str, Any] = {}
         price_error: str | None = None
-        if needed:
-            try:
-                prices = await asyncio.wait_for(
-                    adapter.fetch_prices(needed, settings.quote), settings.timeout
-                )
-            except Exception as exc:  # prices failing must not fail the balances
-                price_error = _classify(exc, (), settings.timeout)[1]
-                log.warning("%s: prices unavailable: %s", exchange, price_error)
+        if early is not None:
+            prices, price_error = await early
+            if not needed & early_asked:
+                price_error = None  # none of what failed is needed now
+        if missing := needed - early_asked:
+            more, error = await _prices(adapter, missing, settings, exchange)
+            prices.update(more)
+            price_error = price_error or error
         now = clock()
         for job, outcome, latency in outcomes:
             blank = blank_report(job.connection, job.kind)
@@ -295,6 +303,44 @@ async def _fetch_exchange(
     finally:
         await _close(exchange, adapters)
     return reports
+
+
+def _held_before(jobs: list[FetchJob], settings: Settings) -> set[str]:
+    """The non-cash currencies (non-zero) of the connections' last good values."""
+    from nija_balances.domain import valuation
+
+    cash = valuation.cash_currencies(settings)
+    return {
+        asset.currency
+        for job in jobs
+        if job.last_good is not None and job.last_good.valuation is not None
+        for asset in job.last_good.valuation.assets
+        if asset.currency not in cash and asset.total != 0
+    }
+
+
+def _start(coroutine: Coroutine[Any, Any, _T]) -> asyncio.Future[_T]:
+    import asyncio
+
+    return asyncio.ensure_future(coroutine)
+
+
+async def _prices(
+    adapter: Adapter, currencies: set[str], settings: Settings, exchange: str
+) -> tuple[dict[str, Any], str | None]:
+    """The prices of `currencies`, or why there are none (prices failing must not fail the
+    balances)."""
+    import asyncio
+
+    try:
+        found = await asyncio.wait_for(
+            adapter.fetch_prices(currencies, settings.quote), settings.timeout
+        )
+    except Exception as exc:
+        error = _classify(exc, (), settings.timeout)[1]
+        log.warning("%s: prices unavailable: %s", exchange, error)
+        return {}, error
+    return dict(found), None
 
 
 async def _fetch_one(

@@ -16,11 +16,11 @@ from rich.text import Text
 
 from nija_balances.domain.models import AccountReport, Portfolio, Status
 from nija_balances.domain.text import safe_text
-from nija_balances.render.frame import HEAVY, Column, fit_columns, heading, rule, when
+from nija_balances.render.frame import HEAVY, heading, rule, when
+from nija_balances.render.layout import Column, fit_columns
 from nija_balances.render.markers import (
     UNICODE,
     Glyphs,
-    age,
     glyphs,
     marker,
     money,
@@ -28,6 +28,7 @@ from nija_balances.render.markers import (
     status_text,
     style,
 )
+from nija_balances.render.plain import age
 from nija_balances.render.table import counted_words, total_text
 
 GAP = 2  # between two columns: a space of padding and the box's space

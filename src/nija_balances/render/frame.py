@@ -6,15 +6,14 @@ spaces.
   same bounds, so `nija show | less` or a diff of two runs is the same every time.
 - Header: `show`, `user` and `status` open with the same block (a heavy rule, the title, a
   heavy rule, when it was generated, a heavy rule) and end with a heavy rule.
-- Columns: `fit_columns` gives each column of a table a width so that the table fits; the
-  figures (markers, balances, changes, status words) are never the ones cut.
+- Columns: `layout.fit_columns` gives each column of a table a width so that the table
+  fits; the figures (markers, balances, changes, status words) are never the ones cut.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,8 @@ from nija_balances.render.markers import UNICODE, Glyphs
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+
+    from nija_balances.render.plain import Block
 
 MIN_WIDTH = 60
 MAX_WIDTH = 120
@@ -46,10 +47,45 @@ def output_width(console: Console, environ: Mapping[str, str] | None = None) -> 
     return clamp_width(int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH)
 
 
-def print_report(console: Console, renderable: RenderableType) -> None:
-    """Print a report at its output width, without trailing spaces."""
+def print_report(
+    console: Console,
+    renderable: RenderableType,
+    plain: Callable[[], tuple[list[Block], float]] | None = None,
+) -> list[list[str]] | None:
+    """Print a report at its output width, without trailing spaces. Where the output takes
+    no styles, a report with a `plain` form (its blocks and time, see `plain`) is laid out
+    without Rich: then the lines of each block are returned."""
     console.width = output_width(console)
+    each = plain_blocks(console, plain)
+    if each is not None:
+        console.file.write("".join(line + "\n" for lines in each for line in lines))
+        console.file.flush()
+        return each
     console.print(Printable(renderable))
+    return None
+
+
+def plain_console(console: Console) -> bool:
+    """Whether `console` prints without styles, in a UTF encoding (as `plain` lays out)."""
+    return (
+        console.color_system is None
+        and not console.record
+        and not console.is_jupyter
+        and console.encoding.lower().startswith("utf")
+    )
+
+
+def plain_blocks(
+    console: Console, plain: Callable[[], tuple[list[Block], float]] | None
+) -> list[list[str]] | None:
+    """The lines of each block of a report's `plain` form as `plain.render_blocks` lays them
+    out for `console`; None: Rich's job."""
+    if plain is None or not plain_console(console):
+        return None
+    from nija_balances.render.plain import render_blocks
+
+    blocks, moment = plain()
+    return render_blocks(blocks, console.width, moment)
 
 
 class Printable:
@@ -124,40 +160,3 @@ def heading(
 
 def rule(char: str, width: int) -> Text:
     return Text(char * max(0, width))
-
-
-@dataclass(frozen=True)
-class Column:
-    """How wide a column wants to be (`natural`), how wide its widest cell is (`content`),
-    and how narrow it may get (`least`): below `content` its cells are cut or folded.
-    Columns are narrowed in `step` order: first down to `content` (only padding goes),
-    then step by step down to `least`."""
-
-    natural: int
-    content: int
-    least: int
-    step: int = 0  # 0: never below `content`
-
-
-def fit_columns(columns: Iterable[Column], width: int, gap: int) -> tuple[list[int], bool]:
-    """Widths for `columns` (separated by `gap` characters) within `width`, and whether they
-    fit. Padding goes first, then the columns of step 1, 2, ... down to their `least`."""
-    cols = list(columns)
-    widths = [c.natural for c in cols]
-    room = width - gap * max(0, len(cols) - 1)
-
-    def excess() -> int:
-        return sum(widths) - room
-
-    for i, c in enumerate(cols):  # padding only: nothing is lost
-        if excess() <= 0:
-            return widths, True
-        widths[i] -= min(excess(), widths[i] - c.content)
-    for step in sorted({c.step for c in cols if c.step}):
-        group = [i for i, c in enumerate(cols) if c.step == step]
-        while excess() > 0:  # narrow the widest of this step first, one column at a time
-            i = max(group, key=lambda j: widths[j] - cols[j].least)
-            if widths[i] <= cols[i].least:
-                break
-            widths[i] -= 1
-    return widths, excess() <= 0

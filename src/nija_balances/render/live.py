@@ -20,7 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from nija_balances.domain.models import ConnectionReport, Portfolio, Status
-from nija_balances.render.frame import HEAVY, MAX_WIDTH, Column, Printable, fit_columns, rule
+from nija_balances.render.frame import HEAVY, MAX_WIDTH, Printable, rule
+from nija_balances.render.layout import Column, fit_columns
 from nija_balances.render.markers import (
     UNICODE,
     Glyphs,

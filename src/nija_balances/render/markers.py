@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from rich.box import SIMPLE, SIMPLE_HEAD, Box
 
 from nija_balances.domain.models import ConnectionReport, Status
+from nija_balances.render.plain import age
 
 if TYPE_CHECKING:
     from rich.console import ConsoleOptions
@@ -114,20 +115,6 @@ def money(amount: Decimal, quote: str = "USD") -> str:
     sign = "-" if amount < 0 else ""
     text = f"{abs(amount):,.2f}"
     return f"{sign}${text}" if quote == "USD" else f"{sign}{text} {quote}"
-
-
-def age(seconds: float | None) -> str:
-    """`8s`, `3m`, `2h05m`, `3d`: short, for narrow tables."""
-    if seconds is None:
-        return ""
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d"
 
 
 def status_text(report: ConnectionReport) -> str:

@@ -24,7 +24,8 @@ from nija_balances.domain.models import (
     Status,
 )
 from nija_balances.domain.text import safe_text
-from nija_balances.render.frame import HEAVY, LIGHT, Column, fit_columns, heading, rule, when
+from nija_balances.render.frame import HEAVY, LIGHT, heading, rule, when
+from nija_balances.render.layout import account_columns, fit_columns
 from nija_balances.render.markers import (
     UNICODE,
     Glyphs,
@@ -35,10 +36,9 @@ from nija_balances.render.markers import (
     status_text,
     style,
 )
+from nija_balances.render.plain import COLUMN_GAP
 
 TITLE = "NIJA USER ACCOUNT BALANCES"
-STATUS_MAX = 38  # a longer status cell (a list of unpriced assets) folds
-COLUMN_GAP = 3  # between two columns: a space of padding, the box's space, a space
 
 
 def change_cell(change: Decimal | None, quote: str, g: Glyphs = UNICODE) -> Text:
@@ -143,21 +143,12 @@ def _account_table(
         *([Text("")] if with_change else []),
         Text(words or "", style="yellow" if account.enabled else "dim"),
     ]
-
-    def widest(column: int) -> int:
-        return max(_text_width(cells[column]) for cells in [*rows, footer])
-
-    status = len(footer) - 1
-    status_content = min(STATUS_MAX, widest(status))
-    status_least = max((cell_len(status_text(r)) for r in account.connections), default=0)
-    columns = [
-        Column(1, 1, 1),
-        Column(max(16, widest(1)), widest(1), min(widest(1), 8), step=2),
-        Column(max(9, widest(2)), widest(2), min(widest(2), 6), step=2),
-        Column(max(14, widest(3)), widest(3), widest(3)),
-        *([Column(max(11, widest(4)), widest(4), widest(4))] if with_change else []),
-        Column(status_content, status_content, min(status_content, status_least), step=1),
+    widest = [
+        max(_text_width(cells[column]) for cells in [*rows, footer])
+        for column in range(len(footer))
     ]
+    status_least = max((cell_len(status_text(r)) for r in account.connections), default=0)
+    columns = account_columns(widest, status_least, with_change)
     if width is None:
         widths, fits = [c.natural for c in columns], True
     else:
@@ -170,15 +161,7 @@ def _account_table(
         pad_edge=False,
         show_edge=False,
     )
-    names = [
-        "",
-        "connection",
-        "exchange",
-        "balance",
-        *(["change"] if with_change else []),
-        "status",
-    ]
-    for i, name in enumerate(names):
+    for i, name in enumerate(column_names(with_change)):
         table.add_column(
             name,
             width=widths[i],
@@ -191,6 +174,10 @@ def _account_table(
     for cells in rows:
         table.add_row(*cells)
     return table, fits
+
+
+def column_names(with_change: bool) -> list[str]:
+    return ["", "connection", "exchange", "balance", *(["change"] if with_change else []), "status"]
 
 
 def _text_width(text: Text) -> int:
@@ -320,16 +307,41 @@ def report(
     width: int | None = None,
     title: str = TITLE,
     platform_note: str | None = None,
+    fold_after: int | None = None,
 ) -> Report:
     """The whole report as one renderable (status on every row), `width` wide (None: the
     width it is rendered at).
 
     `platform_note` says why the platform is left out (`not selected`): the summary shows it
     instead of a platform total. Without `show_platform` it is `not selected`.
+    `fold_after`: the users after this many of their connections are folded into one line
+    saying how many and how to see them all (the summary still counts every one).
     """
     if not show_platform and platform_note is None:
         platform_note = NOT_SELECTED
-    return Report(portfolio, show_platform, changes, width, title, platform_note)
+    return Report(portfolio, show_platform, changes, width, title, platform_note, fold_after)
+
+
+def shown_users(
+    users: tuple[AccountReport, ...], fold_after: int | None
+) -> tuple[tuple[AccountReport, ...], str | None]:
+    """The users listed in full and the line standing for the others (None: none folded)."""
+    if fold_after is None:
+        return users, None
+    rows, shown = 0, 0
+    for user in users:
+        if rows + max(1, len(user.connections)) > fold_after and shown:
+            break
+        rows += max(1, len(user.connections))
+        shown += 1
+    if shown == len(users):
+        return users, None
+    rest = users[shown:]
+    count = sum(len(u.connections) for u in rest)
+    return users[:shown], (
+        f"{len(rest):,} more users ({count:,} connections) not listed here, all counted in "
+        "the summary: `nija show | less` lists every one, `nija show --json` too"
+    )
 
 
 def report_text(portfolio: Portfolio, width: int = 100) -> str:
@@ -352,6 +364,7 @@ class Report:
     width: int | None
     title: str
     platform_note: str | None
+    fold_after: int | None = None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width if self.width is None else min(self.width, options.max_width)
@@ -393,7 +406,8 @@ class Report:
         parts += [Text(""), Text(f"{g.platform}USER ACCOUNTS", style="bold"), light]
         if not portfolio.users:
             parts.append(_indent(Text("No user accounts configured.", style="dim"), 3))
-        for user in portfolio.users:
+        users, folded = shown_users(portfolio.users, self.fold_after)
+        for user in users:
             title = f"{g.user}User: {user.id}"
             if user.name != user.id:
                 title += f" ({safe_text(user.name)})"
@@ -409,6 +423,8 @@ class Report:
             ]
             if (user_notes := notes(user, g)) is not None:
                 parts.append(_indent(user_notes, 6))
+        if folded is not None:
+            parts += [Text(""), _indent(Text(f"{g.ellipsis} {folded}", style="yellow"), 3)]
         heavy = rule(HEAVY, width)
         parts += [Text(""), heavy, Text("SUMMARY", style="bold"), heavy]
         parts.append(_indent(summary_table(portfolio, self.platform_note, g), 3))

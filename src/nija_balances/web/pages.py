@@ -19,7 +19,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from nija_balances.domain.models import Status
 from nija_balances.domain.text import safe_text
-from nija_balances.render.markers import MARKERS, age, money, status_text
+from nija_balances.render.markers import MARKERS, money, status_text
+from nija_balances.render.plain import age
 
 HERE = Path(__file__).resolve().parent
 NONE = "—"

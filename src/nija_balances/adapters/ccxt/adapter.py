@@ -9,8 +9,9 @@ fetched. During one refresh one `CcxtAdapter` serves every connection of one exc
 - markets loaded once by a keyless instance, shared with every keyed instance
   (`set_markets_from_exchange`) and kept in the `MarketStore` for an hour;
 - at most one ticker call per refresh (`fetch_tickers` for ASSET/quote, ASSET/USDT, ASSET/USDC);
-- at most `settings.max_in_flight` HTTP requests in flight per exchange across all adapters
-  and accounts of the event loop;
+- at most `max_in_flight` HTTP requests in flight per exchange across all adapters and
+  accounts of the event loop: `settings.max_in_flight`, or while that is left at its
+  default, the exchange's own default from its documented limits (`Quirks.max_in_flight`);
 - every failure mapped to an `AdapterError` in `errors`, secrets redacted;
 - ccxt imported (in a thread), instances built and cached markets restored in `prepare`,
   before the engine starts any connection's timeout: the timeout measures the exchange.
@@ -87,6 +88,15 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
+def max_in_flight(exchange: str, settings: Settings) -> int:
+    """The cap on requests in flight to `exchange`: the setting, or while it is left at its
+    default, the exchange's documented one (`Quirks.max_in_flight`)."""
+    own = quirks_for(exchange).max_in_flight
+    if own is not None and settings.max_in_flight == Settings().max_in_flight:
+        return own
+    return settings.max_in_flight
+
+
 class CcxtAdapter:
     """Balances and prices of every connection of one ccxt exchange during one refresh."""
 
@@ -94,9 +104,11 @@ class CcxtAdapter:
         self.exchange = exchange
         self.quirks = quirks_for(exchange)
         self.settings = settings
+        self.max_in_flight = max_in_flight(exchange, settings)
         self.store = markets
         self._instances: dict[str, Any] = {}
         self._templates: dict[str, Any] = {}
+        self._table_keys: dict[int, tuple[Mapping[str, Any], str]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._publics: list[Any] = []  # keyless instances holding markets, one per `ccxt` table
         self._first_overrides: Mapping[str, Any] | None = None
@@ -120,6 +132,8 @@ class CcxtAdapter:
         for connection, credentials in jobs:
             if not credentials.api_key or not credentials.api_secret:
                 continue
+            if self._first_overrides is None:  # prices may be asked before any balance
+                self._first_overrides = connection.ccxt
             tables.setdefault(self._table_key(connection.ccxt), connection.ccxt)
             ident = self._identity(connection, credentials)
             if ident in self._instances:
@@ -253,13 +267,17 @@ class CcxtAdapter:
                 return NotedHoldings(assets=assets, notes=notes)
         return Holdings(assets=assets)
 
-    @staticmethod
-    def _table_key(overrides: Mapping[str, Any]) -> str:
-        """One key per distinct `ccxt` table (markets are loaded once per table)."""
-        return json.dumps(overrides, sort_keys=True, default=str)
+    def _table_key(self, overrides: Mapping[str, Any]) -> str:
+        """One key per distinct `ccxt` table (markets are loaded once per table); kept per
+        table object, since every connection asks again."""
+        held = self._table_keys.get(id(overrides))
+        if held is None or held[0] is not overrides:
+            held = (overrides, json.dumps(overrides, sort_keys=True, default=str))
+            self._table_keys[id(overrides)] = held
+        return held[1]
 
     def _identity(self, connection: ConnectionConfig, credentials: Credentials) -> str:
-        overrides = json.dumps(connection.ccxt, sort_keys=True, default=str)
+        overrides = self._table_key(connection.ccxt)
         parts = (credentials.api_key, credentials.api_secret, credentials.api_passphrase, overrides)
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
@@ -430,7 +448,7 @@ class CcxtAdapter:
         """The keyless instance (never opened) that the per-key instances are cloned from."""
         import ccxt.async_support as ccxt_async
 
-        key = json.dumps(overrides, sort_keys=True, default=str)
+        key = self._table_key(overrides)
         if key not in self._templates:
             self._templates[key] = getattr(ccxt_async, self.exchange)(self._config(overrides))
         return self._templates[key]
@@ -441,7 +459,7 @@ class CcxtAdapter:
         if self._connector is None:
             self._connector = aiohttp.TCPConnector(
                 ssl=shared_ssl_context(),
-                limit=max(1, self.settings.max_in_flight),
+                limit=max(1, self.max_in_flight),
                 family=socket.AF_UNSPEC,
                 happy_eyeballs_delay=0,
             )
@@ -460,7 +478,7 @@ class CcxtAdapter:
         instance.ssl_context = context
         connector = aiohttp.TCPConnector(
             ssl=context,
-            limit=max(1, self.settings.max_in_flight),
+            limit=max(1, self.max_in_flight),
             family=socket.AF_UNSPEC,
             happy_eyeballs_delay=0,
         )
@@ -473,7 +491,7 @@ class CcxtAdapter:
     def _limit(self, instance: Any) -> None:
         """Hold a request slot around every HTTP request; reject answers that are not JSON,
         and balance answers that are not a balance (before ccxt reads them as empty)."""
-        slots = request_slots(self.exchange, self.settings.max_in_flight)
+        slots = request_slots(self.exchange, self.max_in_flight)
         fetch = instance.fetch
         exchange = self.exchange
         checks = self.quirks.answer_checks

@@ -79,6 +79,11 @@ class Quirks:
     balance_notes: str | None = None
     # how trades and flows are listed (`history_paging`)
     history: HistoryPaging = HistoryPaging()
+    # requests in flight to the exchange across all accounts while `[settings] max_in_flight`
+    # is left at its default (None: that default). From the exchange's documented limits: where
+    # the private limits are per API key (each key here sends one or two requests), the cap
+    # only bounds this process's connections from one address
+    max_in_flight: int | None = None
 
     def ccxt_config(self) -> dict[str, Any]:
         """`ccxt_defaults` as a fresh dict, to build a ccxt constructor's config from."""
@@ -87,15 +92,20 @@ class Quirks:
 
 
 DEFAULT_QUIRKS = Quirks()
+#: The cap where an exchange limits private requests per API key, not per address: wide
+#: enough that 1,000 accounts take two or three rounds, few enough sockets for one process.
+PER_KEY = 256
 
 QUIRKS: Mapping[str, Quirks] = MappingProxyType(
     {
         # no nonces: account and positions are asked at once; positions carry their prices
+        # limits per account (200 requests a minute each)
         # fills (with their CFEE fees) and cash transfers are account activities paged with
         # `page_token`; crypto transfers come from the wallet API, which has no paging
         "alpaca": Quirks(
             holdings="alpaca_positions",
             ticker_prices=False,
+            max_in_flight=PER_KEY,
             history=HistoryPaging(
                 trades="alpaca_activities",
                 flows="alpaca_flows",
@@ -114,6 +124,8 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
                 }
             ),
             exact_balances=True,
+            # limits per IP address: 6,000 request weight a minute, a balance weighs 20
+            max_in_flight=64,
             # myTrades wants a symbol per call and pages with `fromId`; deposits and
             # withdrawals are listed newest first in 90-day windows, paged with `offset`
             history=HistoryPaging(
@@ -146,6 +158,9 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
             parallel_currencies=True,
             answer_checks=freeze({"/api/v3/brokerage/accounts": "coinbase_accounts"}),
             balance_notes="coinbase_uncounted",
+            # private limits per key (30 requests a second); public 10 a second per IP, and
+            # public requests here are the markets and one ticker call
+            max_in_flight=PER_KEY,
             # Advanced Trade fills with `cursor`; flows from each wallet's v2 transactions
             # (`order=asc`, `starting_after`): its deposits resource lists bank transfers only
             # and ccxt reads every crypto send as a deposit
@@ -159,6 +174,8 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
         "kraken": Quirks(
             exact_balances=True,
             answer_checks=freeze({"/0/private/BalanceEx": "kraken_balance_ex"}),
+            # private limits per key (a call counter that decays); public ~1 call a second
+            max_in_flight=PER_KEY,
             # TradesHistory and Ledgers: newest first, 50 per page, `ofs`; DepositStatus and
             # WithdrawStatus cannot be paged back in time, so flows come from the ledger
             history=HistoryPaging(trades="kraken_trades", flows="kraken_ledger"),
@@ -171,6 +188,8 @@ QUIRKS: Mapping[str, Quirks] = MappingProxyType(
             ),
             exact_balances=True,
             passphrase=True,
+            # limits per endpoint and key (balance: 10 requests per 2 s)
+            max_in_flight=PER_KEY,
             # fills-history by `billId`, deposit/withdrawal history by time, both with `before`
             history=HistoryPaging(
                 trades="okx_fills", flows="okx_flows", limits=freeze({"fills": 100, "flows": 100})
