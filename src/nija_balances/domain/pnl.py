@@ -349,13 +349,17 @@ def connection_pnl(
         realized = unrealized = fees = None
         counts: tuple[int | None, ...] = (None,) * 5
         if trades_complete:
+            orders = len({f.order_key for f in span_fills})
+            counts = (orders, len(span_fills), None, None, None)
+        if trades_complete and flows_complete:
+            # lots come and go with deposits and withdrawals, whose fees are losses too:
+            # the results need both histories whole
             realized, fees = done.realized, done.fees
             unrealized = _unrealized(done.lots, last, cash, why)
             results = [o.realized for o in done.orders if o.realized is not None]
             wins = sum(1 for r in results if r >= DRAW_UNDER)
             losses = sum(1 for r in results if r <= -DRAW_UNDER)
-            orders = len({f.order_key for f in span_fills})
-            counts = (orders, len(span_fills), wins, losses, len(results) - wins - losses)
+            counts = (*counts[:2], wins, losses, len(results) - wins - losses)
         trades, fill_count, wins_, losses_, draws = counts
         return PnL(
             balance=balance,
