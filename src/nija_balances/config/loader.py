@@ -44,6 +44,7 @@ from nija_balances.domain.syntax import (
     user_id_clash,
     user_id_problem,
 )
+from nija_balances.domain.text import env_token
 
 if TYPE_CHECKING:
     from nija_balances.adapters.interface import AdapterSpec
@@ -348,15 +349,19 @@ def parse_document(data: Mapping[str, Any], file: Path | None, text: str) -> Con
         )
     users: list[AccountConfig] = []
     ids: list[str] = []
+    seen: set[str] = set()  # the ids kept, casefolded and as env tokens: a clash is rare
     for user_id, raw in (users_raw or {}).items():
         if (bad := user_id_problem(user_id)) is not None:
             problems.add(loc.error(("users", user_id), bad[0], hint=bad[1]))
             continue
         path = ("users", user_id)
-        if (clash := user_id_clash(user_id, ids)) is not None:
+        forms = {user_id.casefold(), "$" + env_token(user_id)}
+        clash = user_id_clash(user_id, ids) if forms & seen else None
+        if clash is not None:
             problems.add(loc.error(path, *clash))
         else:
             ids.append(user_id)
+            seen |= forms
         user = problems.run(_parse_account, loc, user_id, "user", raw, path, user_id, problems)
         if user is not None and clash is None:
             users.append(user)

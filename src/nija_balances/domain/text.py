@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 BIDI = frozenset(
     "\u061c\u200e\u200f"  # ARABIC LETTER MARK, LEFT-TO-RIGHT MARK, RIGHT-TO-LEFT MARK
@@ -44,6 +45,7 @@ def hidden_character(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)  # a config of N users compares each id with every other one
 def env_token(text: str) -> str:
     """`alice.smith-2` -> `ALICE_SMITH_2`: how ids appear in environment variable names."""
     return re.sub(r"[^A-Za-z0-9]", "_", text).upper()
