@@ -305,13 +305,15 @@ def connection_pnl(
     trades_complete: bool = True,
     flows_complete: bool = True,
     reasons: Iterable[str] = (),
+    replay: Realization | None = None,
 ) -> PnL:
     """Every P&L figure of one connection over its tracked span.
 
     `cash` are the currencies valued at par (the quote currency and stablecoins); `tz` gives
     the days of the daily P&L, the day being today's at `now`. `trades_complete` and
     `flows_complete` say whether those histories are whole; the figures they feed are None
-    when not. `reasons` are prepended to the reasons found here.
+    when not. `reasons` are prepended to the reasons found here. `replay` is
+    `tracked_realization` of the same arguments when the caller has it already.
     """
     with localcontext(EXACT):
         now, cash = as_utc(now), frozenset(cash)
@@ -328,7 +330,7 @@ def connection_pnl(
         snaps, span_fills = span.snapshots, span.fills
         first, last = snaps[0], snaps[-1]
         why += _unvalued(first, cash, "first") + _unvalued(last, cash, "last")
-        done = _replay(span, cash)
+        done = replay if replay is not None else _replay(span, cash)
         if trades_complete:
             why += done.reasons
         moved, moved_why = net_flow(span.flows, prices=span.prices, cash=cash)
