@@ -22,6 +22,7 @@ import argparse
 import base64
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -123,14 +124,18 @@ def build(directory: Path, n: int, fills: int) -> tuple[dict[str, str], dict[str
     return env, timings
 
 
-def pnl(env: dict[str, str], *extra: str) -> tuple[float, str]:
+def pnl(env: dict[str, str], *extra: str) -> tuple[float, float, str]:
+    """One `nija pnl --json` process: its wall time, its CPU time (user + system), stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     cmd = [sys.executable, *extra, "-m", "nija_balances", "pnl", "--json"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise RuntimeError(f"nija pnl -> {proc.returncode}\n{proc.stderr[-3000:]}")
-    return elapsed, proc.stdout
+    return elapsed, cpu, proc.stdout
 
 
 def main() -> int:
@@ -140,6 +145,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--dir", type=Path, help="build here, or reuse a store built here")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--src", type=Path, default=ROOT / "src", help="the nija_balances to run")
     args = parser.parse_args()
     directory = args.dir or Path(tempfile.mkdtemp(prefix="nija-pnl-bench-"))
     directory.mkdir(parents=True, exist_ok=True)
@@ -151,24 +157,28 @@ def main() -> int:
         env, timings = build(directory, args.connections, args.fills)
         for name, seconds in timings.items():
             print(f"  wrote {name}: {seconds:.1f} s")
+    env["PYTHONPATH"] = str(args.src)
     db = directory / "cache" / "balances.sqlite3"
     found = list(directory.rglob("balances.sqlite3*"))
     size = sum(f.stat().st_size for f in found)
     print(f"store: {size / 1e6:,.1f} MB ({size / args.connections / 1e3:,.1f} KB a connection)"
           f" in {', '.join(str(f.relative_to(directory)) for f in found) or db}")  # fmt: skip
-    walls = []
+    walls, cpus = [], []
     for run in range(args.runs + 1):
-        wall, out = pnl(env)
+        wall, cpu, out = pnl(env)
         doc = json.loads(out)
         users = doc["users"]
         complete = sum(1 for u in users.values() if u["complete"])
         label = "first" if run == 0 else f"#{run}"
-        print(f"  pnl --json {label}: {wall:.3f} s ({len(users):,} users, {complete:,} complete,"
-              f" {len(out) / 1e3:,.0f} kB; load avg {os.getloadavg()[0]:.2f})")  # fmt: skip
+        print(f"  pnl --json {label}: {wall:.3f} s, CPU {cpu:.3f} s ({len(users):,} users, "
+              f"{complete:,} complete, {len(out) / 1e3:,.0f} kB; "
+              f"load avg {os.getloadavg()[0]:.2f})")  # fmt: skip
         if run:
             walls.append(wall)
+            cpus.append(cpu)
     print(
-        f"median of {args.runs}: {statistics.median(walls):.3f} s "
+        f"median of {args.runs}: {statistics.median(walls):.3f} s, CPU "
+        f"{statistics.median(cpus):.3f} s; wall "
         f"[{min(walls):.3f}-{max(walls):.3f}]; load average after: {os.getloadavg()[0]:.2f}"
     )
     start = time.perf_counter()
