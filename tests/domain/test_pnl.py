@@ -268,10 +268,13 @@ def test_without_a_snapshot_nothing_is_known() -> None:
 
 def test_missing_flow_history_leaves_the_flow_figures_unknown() -> None:
     # Nothing says whether the 500 came from a deposit: total, daily and unexplained are
-    # unknown, never 500 or 0; the trade figures stand.
+    # unknown, never 500 or 0; so are the results, which withdrawals' fees and lots enter;
+    # the trade counts stand.
     result = pnl([snap(0, "1000"), snap(6, "1500")], flows_complete=False)
     assert (result.net_flow, result.total_pnl, result.daily_pnl, result.unexplained) == (None,) * 4
-    assert (result.realized, result.unrealized, result.total_trades) == (0, 0, 0)
+    assert (result.realized, result.unrealized, result.fees) == (None,) * 3
+    assert (result.wins, result.losses, result.draws, result.win_rate) == (None,) * 4
+    assert (result.total_trades, result.fills) == (0, 0)
     assert result.incomplete_reasons == ("deposit and withdrawal history incomplete",)
 
 
@@ -355,7 +358,7 @@ def test_combining_connections_sums_and_keeps_the_unknown_unknown() -> None:
     a = pnl([snap(0, "1000"), snap(6, "1100")])
     b = pnl([snap(0, "500"), snap(6, "450")], flows_complete=False)
     both = combine({"kraken": a, "coinbase": b})
-    assert (both.balance, both.realized, both.total_trades) == (1550, 0, 0)
+    assert (both.balance, both.realized, both.total_trades) == (1550, None, 0)
     assert both.total_pnl is None and both.net_flow is None and both.win_rate is None
     assert both.incomplete_reasons == ("coinbase: deposit and withdrawal history incomplete",)
     # 1 win and 1 loss here, 2 wins and 0 losses there: 3 / (3 + 1) = 0.75, not the mean

@@ -305,13 +305,15 @@ def connection_pnl(
     trades_complete: bool = True,
     flows_complete: bool = True,
     reasons: Iterable[str] = (),
+    replay: Realization | None = None,
 ) -> PnL:
     """Every P&L figure of one connection over its tracked span.
 
     `cash` are the currencies valued at par (the quote currency and stablecoins); `tz` gives
     the days of the daily P&L, the day being today's at `now`. `trades_complete` and
     `flows_complete` say whether those histories are whole; the figures they feed are None
-    when not. `reasons` are prepended to the reasons found here.
+    when not. `reasons` are prepended to the reasons found here. `replay` is
+    `tracked_realization` of the same arguments when the caller has it already.
     """
     with localcontext(EXACT):
         now, cash = as_utc(now), frozenset(cash)
@@ -328,7 +330,7 @@ def connection_pnl(
         snaps, span_fills = span.snapshots, span.fills
         first, last = snaps[0], snaps[-1]
         why += _unvalued(first, cash, "first") + _unvalued(last, cash, "last")
-        done = _replay(span, cash)
+        done = replay if replay is not None else _replay(span, cash)
         if trades_complete:
             why += done.reasons
         moved, moved_why = net_flow(span.flows, prices=span.prices, cash=cash)
@@ -349,13 +351,17 @@ def connection_pnl(
         realized = unrealized = fees = None
         counts: tuple[int | None, ...] = (None,) * 5
         if trades_complete:
+            orders = len({f.order_key for f in span_fills})
+            counts = (orders, len(span_fills), None, None, None)
+        if trades_complete and flows_complete:
+            # lots come and go with deposits and withdrawals, whose fees are losses too:
+            # the results need both histories whole
             realized, fees = done.realized, done.fees
             unrealized = _unrealized(done.lots, last, cash, why)
             results = [o.realized for o in done.orders if o.realized is not None]
             wins = sum(1 for r in results if r >= DRAW_UNDER)
             losses = sum(1 for r in results if r <= -DRAW_UNDER)
-            orders = len({f.order_key for f in span_fills})
-            counts = (orders, len(span_fills), wins, losses, len(results) - wins - losses)
+            counts = (*counts[:2], wins, losses, len(results) - wins - losses)
         trades, fill_count, wins_, losses_, draws = counts
         return PnL(
             balance=balance,

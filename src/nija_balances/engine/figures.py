@@ -100,6 +100,9 @@ def connection_figures(
     cash: frozenset[str],
 ) -> ConnectionFigures:
     """One connection's P&L over its tracked span and its fills with their realized P&L."""
+    replay = tracked_realization(
+        history.snapshots, history.fills, history.flows, now=now, cash=cash
+    )
     pnl = connection_pnl(
         history.snapshots,
         history.fills,
@@ -110,9 +113,7 @@ def connection_figures(
         trades_complete=history.trades_complete,
         flows_complete=history.flows_complete,
         reasons=history.reasons,
-    )
-    replay = tracked_realization(
-        history.snapshots, history.fills, history.flows, now=now, cash=cash
+        replay=replay,
     )
     realized = replay.fill_realized if replay is not None else {}
     trades = tuple(
