@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from nija_balances.adapters.interface import MarketStore
-from nija_balances.domain.alerts import Alert, SinkReport
-from nija_balances.domain.budget import Bucket
-from nija_balances.domain.history import Fill, Flow, Snapshot, SyncState
+from nija_balances.domain.history import Snapshot
 from nija_balances.domain.models import StoredResult
 from nija_balances.store.codec import StoreInfo
+
+if TYPE_CHECKING:  # only in annotations: the warm path imports none of them
+    from nija_balances.domain.alerts import Alert, SinkReport
+    from nija_balances.domain.budget import Bucket
+    from nija_balances.domain.history import Fill, Flow, SyncState
 
 Observer = Callable[[int, int], None]
 """Called as each connection's fetch finishes, ok or not: (done, total to fetch)."""

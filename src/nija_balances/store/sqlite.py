@@ -62,10 +62,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nija_balances.domain.alerts import Alert, SinkReport
 from nija_balances.domain.history import KEEP_ALL, KEEP_HOURLY, Snapshot, snapshots_to_keep
 from nija_balances.domain.models import StoredResult
-from nija_balances.store import sqlite_alerts
 from nija_balances.store.codec import (
     MarketInfo,
     StoreInfo,
@@ -125,6 +123,7 @@ _SNAPSHOT = "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?)"
 _HOUR, _DAY = 3600.0, 86400.0
 
 if TYPE_CHECKING:
+    from nija_balances.domain.alerts import Alert, SinkReport
     from nija_balances.store.local_flight import LocalFlights
 
 T = TypeVar("T")
@@ -297,6 +296,8 @@ class SqliteStore(SqliteHistory):
 
     def get_alerts(self, namespace: str) -> list[Alert]:
         """Every alert state kept for `namespace`."""
+        from nija_balances.store import sqlite_alerts
+
         return self._run(
             "read", lambda c: sqlite_alerts.read_alerts(c, namespace), [], create=False
         )
@@ -304,6 +305,8 @@ class SqliteStore(SqliteHistory):
     def put_alert(self, namespace: str, before: Alert | None, after: Alert) -> bool | None:
         """Write `after` over `before` (the claim before a send): True if written, False if
         another process changed the alert first, None if the store could not be written."""
+        from nija_balances.store import sqlite_alerts
+
         now = self._clock()
         return self._run(
             "write", lambda c: sqlite_alerts.write_alert(c, namespace, before, after, now), None
@@ -319,6 +322,8 @@ class SqliteStore(SqliteHistory):
     ) -> dict[str, list[tuple[datetime, Decimal]]]:
         """Per key, its snapshots' equity from `since` on (the last of each `step` seconds),
         oldest first, without the assets: what the drop alert reads."""
+        from nija_balances.store import sqlite_alerts
+
         wanted, start = list(dict.fromkeys(keys)), since.timestamp()
         return self._run(
             "read",
@@ -328,15 +333,21 @@ class SqliteStore(SqliteHistory):
         )
 
     def get_sink_reports(self, namespace: str) -> list[SinkReport]:
+        from nija_balances.store import sqlite_alerts
+
         return self._run("read", lambda c: sqlite_alerts.read_sinks(c, namespace), [], create=False)
 
     def put_sink_report(self, namespace: str, sink: str, error: str | None) -> None:
+        from nija_balances.store import sqlite_alerts
+
         now = self._clock()
         self._run("write", lambda c: sqlite_alerts.write_sink(c, namespace, sink, error, now), None)
 
     def claim_mark(self, namespace: str, name: str, every: float) -> bool | None:
         """Move the mark `name` to now if it is `every` seconds old: whether this process did
         (None: the store could not be written)."""
+        from nija_balances.store import sqlite_alerts
+
         now = self._clock()
         return self._run(
             "write", lambda c: sqlite_alerts.claim_mark(c, namespace, name, now, every), None
