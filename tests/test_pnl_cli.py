@@ -229,6 +229,9 @@ def test_an_unknown_time_zone_is_a_config_error_with_file_line_and_hint(tmp_path
     assert result.exit_code == 2
     assert f"{cfg}:2: settings.timezone: unknown time zone 'Mars/Olympus'" in result.stderr
     assert "IANA" in result.stderr and "Traceback" not in result.stderr
+    typo = paper(tmp_path, '[settings]\ntimezone = "Europe/Londn"\n\n', "t.toml")
+    result = runner.invoke(app, ["pnl", "--config", str(typo)])
+    assert result.exit_code == 2 and "(did you mean 'Europe/London'?)" in result.stderr
     good = paper(tmp_path, '[settings]\ntimezone = "Europe/London"\n\n', "g.toml")
     doc = json.loads(run("pnl", "--json", "--config", str(good)).stdout)
     assert doc["timezone"] == "Europe/London"

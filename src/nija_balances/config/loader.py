@@ -118,7 +118,12 @@ def _timezone(loc: Locator, table: Mapping[str, Any]) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise loc.error(path, f"unknown time zone {name!r}", hint=hint) from None
+        from difflib import get_close_matches
+        from zoneinfo import available_timezones
+
+        close = get_close_matches(name, sorted(available_timezones()), n=1)
+        found = f"unknown time zone {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+        raise loc.error(path, found, hint=hint) from None
     return name
 
 
