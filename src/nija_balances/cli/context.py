@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from nija_balances.app import Session
     from nija_balances.domain.models import Basis, Config, Portfolio
+    from nija_balances.engine.figures import Figures
 
 _VERBOSE_HANDLER = "nija-balances-verbose"
 
@@ -205,6 +206,18 @@ class Terminal:
         self._plugins_reported = True
         for problem in registry.plugin_problems():
             self.warn(problem)
+
+    def figures(self, config: Config) -> Figures:
+        """The P&L figures of `config` from the store (nothing fetched); the store's
+        warnings are said on stderr."""
+        session = self.open_session(config)
+        try:
+            figures = session.figures()
+        finally:
+            session.close()
+        for warning in session.store.warnings:
+            self.warn(warning)
+        return figures
 
     def open_session(self, config: Config | None = None) -> Session:
         """A Session over `config` (default: the config the options name) and the store its

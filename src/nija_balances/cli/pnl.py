@@ -28,13 +28,7 @@ def pnl(
     """
     term = Terminal.of(ctx)
     config = term.narrow(term.load_config(), user, broker)
-    session = term.open_session(config)
-    try:
-        figures = session.figures()
-    finally:
-        session.close()
-    for warning in session.store.warnings:
-        term.warn(warning)
+    figures = term.figures(config)
     if json:
         from nija_balances.render.json_doc import dumps, stdout_ascii_only
         from nija_balances.render.pnl import pnl_document

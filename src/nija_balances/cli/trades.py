@@ -50,7 +50,6 @@ def trades(
 
     Examples: `nija trades` · `nija trades alice --since 7d` · `nija trades --json`
     """
-    from datetime import UTC, datetime
 
     term = Terminal.of(ctx)
     if json and csv:
@@ -64,18 +63,12 @@ def trades(
         except ValueError as exc:
             term.fail(f"--since: {exc}")
     config = term.narrow(term.load_config(), user, broker)
-    session = term.open_session(config)
-    try:
-        figures = session.figures()
-    finally:
-        session.close()
-    for warning in session.store.warnings:
-        term.warn(warning)
+    figures = term.figures(config)
     from nija_balances.engine.figures import newest_first
 
     rows = newest_first(t for a in figures.accounts for t in a.trades)
     if span is not None:
-        start = datetime.fromtimestamp(session.clock(), UTC) - span
+        start = figures.generated_at - span
         rows = [r for r in rows if r.fill.time >= start]
     everything = len(rows)
     if limit is None:
