@@ -11,6 +11,9 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 
 
+pytest_plugins = ["reliability.fixtures"]  # `mocks` and `setup`: mock exchanges in a thread
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

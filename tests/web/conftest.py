@@ -22,7 +22,6 @@ from nija_balances.domain.models import Config
 from nija_balances.web.app import create_app
 from nija_balances.web.security import Gate
 from nija_balances.web.state import Dashboard
-from reliability.harness import MockThread, Setup
 
 T = TypeVar("T")
 LOCAL = "http://127.0.0.1"
@@ -161,24 +160,6 @@ class ServerThread:
         self.server.should_exit = True
         self.thread.join(15)
         self.sock.close()
-
-
-@pytest.fixture
-def mocks() -> Iterator[MockThread]:
-    """Mock exchanges served from a background thread, closed after the test."""
-    server = MockThread()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture
-def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mocks: MockThread) -> Setup:
-    """A config file whose connections point at the mocks, credentials in the environment."""
-    directory = tmp_path / "cfg"
-    directory.mkdir()
-    return Setup(directory / "config.toml", monkeypatch, mocks)
 
 
 # ------------------------------------------------------------------ a real browser
