@@ -1,10 +1,11 @@
 """The shared store: Redis, for several processes and hosts, with the local store behind it.
 
-Implements `engine.ports.Store` (and `FlightStore`) by area — results and snapshots
-(`redis_results`), markets (`redis_markets`), single-flight and rate budget
-(`redis_flight`) — over one key scheme (`redis_keys`) and one link (`redis_link`), the one
-place Redis errors are handled. A new area (fills, flows, sync state, alert state) is a
-module of functions `(client, ...)` plus one method here per port method, each
+Implements `engine.ports.Store` (and `FlightStore`, `AlertStore`, `EquityStore`) by area —
+results and snapshots (`redis_results`), markets (`redis_markets`), single-flight and rate
+budget (`redis_flight`), fills, flows and sync state (`redis_history`), alert state
+(`redis_alerts`; the last two mixed in from `redis_shared`) — over one key scheme
+(`redis_keys`) and one link (`redis_link`), the one place Redis errors are handled. An area
+is a module of functions `(client, ...)` plus one method per port method, each
 `self._link.call(redis_fn, local_fn)`.
 
 Redis down or unreachable: one warning, and every call goes to the local SQLite store
@@ -31,7 +32,7 @@ from nija_balances.store.local_flight import LocalFlights, flight_dir
 from nija_balances.store.redis_flight import RedisFlights
 from nija_balances.store.redis_keys import ns_prefix, results_key
 from nija_balances.store.redis_link import RedisLink
-from nija_balances.store.redis_local import HostHistory
+from nija_balances.store.redis_shared import SharedHistory
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 SnapshotItem = tuple[str, str | None, Snapshot]
 
 
-class RedisStore(HostHistory):
+class RedisStore(SharedHistory):
     """The Redis store at `url` for `namespace`, the local `fallback` behind it."""
 
     def __init__(
