@@ -179,12 +179,10 @@ def test_open_store_chooses_by_url(tmp_path: Path) -> None:
 
 
 def test_keys_are_namespaced_versioned_and_expire(server: RedisServer, tmp_path: Path) -> None:
-    from test_snapshot_store import snap
-
-    from test_history_store import fill, flow
-
     from nija_balances.domain.alerts import Alert, AlertKind
     from nija_balances.domain.history import SyncState
+    from test_history_store import fill, flow
+    from test_snapshot_store import snap
 
     store = make(server.url, tmp_path)
     store.put_many("ns", {"a/b": result()}, snapshots=[("a/b", "h", snap(_dt(T0)))])

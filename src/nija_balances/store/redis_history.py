@@ -5,7 +5,8 @@ host: functions of a redis-py client, and `SharedHistory`, the `HistoryStore` me
 A connection's fills (flows alike) are a hash `{account}:{exchange id}` -> item, written
 with HSETNX (de-duplication: the first copy stays, counted once), and a sorted set of the
 same fields by time for the `since` reads. A page's items, its cursor and the currencies it
-names go in one MULTI/EXEC, so a sync that stops between pages never counts an item twice.
+names go in one Lua script (all or nothing), so a sync that stops between pages never
+counts an item twice.
 Keys: `redis_keys.history_keys`.
 """
 
@@ -66,6 +67,36 @@ return out
 """
 
 
+# KEYS: history_keys (fills, fills-t, flows, flows-t, sync, seen). ARGV: ttl, the cursor's
+# field and value, the number of fills and of flows, then per item its field, time and
+# value, then the `seen` fields. Every key's type is checked before anything is written, so
+# the page and its cursor are stored whole or not at all. Returns {new fills, new flows}.
+PUT_PAGE = """
+for i, key in ipairs(KEYS) do
+  local kind = redis.call('TYPE', key).ok
+  local want = (i == 2 or i == 4) and 'zset' or 'hash'
+  if kind ~= 'none' and kind ~= want then
+    return redis.error_reply('WRONGTYPE ' .. key .. ' holds a ' .. kind)
+  end
+end
+local nfills, nflows = tonumber(ARGV[4]), tonumber(ARGV[5])
+local counts, at = {0, 0}, 6
+for n = 1, nfills + nflows do
+  local which = (n <= nfills) and 1 or 2
+  local field, moment, value = ARGV[at], ARGV[at + 1], ARGV[at + 2]
+  if redis.call('HSETNX', KEYS[2 * which - 1], field, value) == 1 then
+    counts[which] = counts[which] + 1
+    redis.call('ZADD', KEYS[2 * which], moment, field)
+  end
+  at = at + 3
+end
+for j = at, #ARGV do redis.call('HSET', KEYS[6], ARGV[j], 1) end
+redis.call('HSET', KEYS[5], ARGV[2], ARGV[3])
+for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ARGV[1]) end
+return counts
+"""
+
+
 # ---------------------------------------------------------------------------- writes
 
 
@@ -81,28 +112,18 @@ def put_page(
     now: float,
 ) -> tuple[int, int]:
     """A page's items (kept only where new), the cursor after it and the currencies it
-    names, in one MULTI/EXEC; (new fills, new flows) from the HSETNX replies."""
+    names, in one script: all or nothing; (new fills, new flows) from the HSETNX replies."""
     names = history_keys(namespace, key)
-    pipe = client.pipeline(transaction=True)
-    for item in fills:
-        pipe.hsetnx(names["fills"], f"{account}:{item.id}", _wrap_fill(account, item))
+    args: list[Any] = [HISTORY_TTL, f"c:{account}:{kind}"]
+    args += [wrap({"a": account, "k": kind, "c": cursor, "u": now}), len(fills), len(flows)]
+    for fill in fills:
+        args += [f"{account}:{fill.id}", repr(fill.time.timestamp()), _wrap_fill(account, fill)]
     for flow in flows:
-        pipe.hsetnx(names["flows"], f"{account}:{flow.id}", _wrap_flow(account, flow))
-    for item in fills:
-        pipe.zadd(names["fills-t"], {f"{account}:{item.id}": item.time.timestamp()}, nx=True)
-    for flow in flows:
-        pipe.zadd(names["flows-t"], {f"{account}:{flow.id}": flow.time.timestamp()}, nx=True)
+        args += [f"{account}:{flow.id}", repr(flow.time.timestamp()), _wrap_flow(account, flow)]
     seen = {c for f in fills for c in (f.base, f.quote)} | {f.currency for f in flows}
-    if seen - {""}:
-        pipe.hset(names["seen"], mapping={f"{account}:{c}": 1 for c in seen if c})
-    doc = {"a": account, "k": kind, "c": cursor, "u": now}
-    pipe.hset(names["sync"], f"c:{account}:{kind}", wrap(doc))
-    for name in names.values():
-        pipe.expire(name, HISTORY_TTL)
-    replies = pipe.execute()
-    new_fills = sum(1 for r in replies[: len(fills)] if r)
-    new_flows = sum(1 for r in replies[len(fills) : len(fills) + len(flows)] if r)
-    return new_fills, new_flows
+    args += [f"{account}:{c}" for c in sorted(seen) if c]
+    new_fills, new_flows = client.eval(PUT_PAGE, len(names), *names.values(), *args)
+    return int(new_fills), int(new_flows)
 
 
 def put_sync_state(
