@@ -156,3 +156,35 @@ def test_redis_killed_mid_run_loses_no_history_and_keeps_alerts(
     assert [a.state for a in store.get_alerts(NS)] == ["resolved"]
     assert [r.sink for r in store.get_sink_reports(NS)] == ["log"]
     assert len(store.warnings) == 1 and "cannot be used" in store.warnings[0]
+
+
+# ---------------------------------------------------------------------------- nija monitor
+
+
+def test_monitors_on_two_hosts_send_each_alert_and_report_once(
+    server: RedisServer, tmp_path: Path
+) -> None:
+    from conftest import write
+    from nija_balances.app import Session
+    from nija_balances.config.loader import load_toml
+    from nija_balances.monitoring.runner import Runner
+
+    config = load_toml(write(tmp_path / "c.toml", """
+[alerts]
+low_balance = 100
+log_every = "1h"
+
+[users.alice.p]
+exchange = "paper"
+balances = { USD = 40 }
+"""))  # fmt: skip
+    reports: list[int] = []
+    runners = [
+        Runner(Session(config, host(server.url, tmp_path / f"host-{i}")),
+               lambda p, i=i: reports.append(i) or "report")  # type: ignore[misc]
+        for i in range(2)
+    ]  # fmt: skip
+    cycles = [runner.cycle() for runner in runners] + [runner.cycle() for runner in runners]
+    sent = [a.kind.value for cycle in cycles for a in cycle.sent]
+    assert sent == ["BALANCE_LOW"]  # the first host claimed it; the other found it firing
+    assert reports == [0]  # the report mark: once per `log_every`, whichever host
