@@ -62,7 +62,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
 
-# KEYS[1] sinks hash. ARGV: sink, now (text), error ("" for a success), ttl.
+# KEYS[1] sinks hash. ARGV: sink, now (text), "ok" or "failed", ttl, the error.
 PUT_SINK = f"""
 local doc = {{v = {VALUE_VERSION}, failures = 0}}
 local old = redis.call('HGET', KEYS[1], ARGV[1])
@@ -70,13 +70,13 @@ if old then
   local ok, found = pcall(cjson.decode, old)
   if ok and type(found) == 'table' and found.v == {VALUE_VERSION} then doc = found end
 end
-if ARGV[3] == '' then
+if ARGV[3] == 'ok' then
   doc.ok = ARGV[2]
   doc.failures = 0
 else
   doc.failed = ARGV[2]
   doc.failures = (tonumber(doc.failures) or 0) + 1
-  doc.error = ARGV[3]
+  doc.error = ARGV[5]
 end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(doc))
 redis.call('EXPIRE', KEYS[1], ARGV[4])
@@ -174,7 +174,9 @@ def get_sinks(client: Redis, namespace: str) -> list[SinkReport]:
 
 
 def put_sink(client: Redis, namespace: str, sink: str, error: str | None, now: float) -> None:
-    client.eval(PUT_SINK, 1, sinks_key(namespace), sink, repr(now), error or "", ALERTS_TTL)
+    outcome = "ok" if error is None else "failed"
+    args = (sink, repr(now), outcome, ALERTS_TTL, error or "")
+    client.eval(PUT_SINK, 1, sinks_key(namespace), *args)
 
 
 def claim_mark(client: Redis, namespace: str, name: str, every: float, now: float) -> bool:
