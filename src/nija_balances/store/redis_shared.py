@@ -15,13 +15,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
 
-from nija_balances.domain.alerts import Alert, SinkReport
 from nija_balances.domain.history import Fill, Flow, Snapshot, SyncState
-from nija_balances.store import redis_alerts, redis_history
+from nija_balances.store import redis_history
 
 if TYPE_CHECKING:
     from redis import Redis
 
+    from nija_balances.domain.alerts import Alert, SinkReport
     from nija_balances.store.redis_link import RedisLink
     from nija_balances.store.sqlite import SqliteStore
 
@@ -159,6 +159,8 @@ class SharedHistory:
     # -- alert state (engine.ports.AlertStore) and the drop alert's reads (EquityStore)
 
     def get_alerts(self, namespace: str) -> list[Alert]:
+        from nija_balances.store import redis_alerts  # when alerts are used: not by `show`
+
         return self._shared(
             lambda c: redis_alerts.get_alerts(c, namespace),
             lambda: self._local.get_alerts(namespace),
@@ -167,6 +169,8 @@ class SharedHistory:
     def put_alert(self, namespace: str, before: Alert | None, after: Alert) -> bool | None:
         """The claim, in Redis (every host); the local store's while Redis is down. A claim
         won in Redis is copied to the local store, for when Redis goes away."""
+        from nija_balances.store import redis_alerts  # when alerts are used: not by `show`
+
         now = self._clock()
         won = self._link.call(
             lambda c: redis_alerts.put_alert(c, namespace, before, after, now),
@@ -183,12 +187,16 @@ class SharedHistory:
         return claimed
 
     def get_sink_reports(self, namespace: str) -> list[SinkReport]:
+        from nija_balances.store import redis_alerts  # when alerts are used: not by `show`
+
         return self._shared(
             lambda c: redis_alerts.get_sinks(c, namespace),
             lambda: self._local.get_sink_reports(namespace),
         )
 
     def put_sink_report(self, namespace: str, sink: str, error: str | None) -> None:
+        from nija_balances.store import redis_alerts  # when alerts are used: not by `show`
+
         now = self._clock()
         self._link.call(
             lambda c: redis_alerts.put_sink(c, namespace, sink, error, now), lambda: None
@@ -197,6 +205,8 @@ class SharedHistory:
         self._adopt_local_warnings()
 
     def claim_mark(self, namespace: str, name: str, every: float) -> bool | None:
+        from nija_balances.store import redis_alerts  # when alerts are used: not by `show`
+
         now = self._clock()
         return self._shared(
             lambda c: redis_alerts.claim_mark(c, namespace, name, every, now),
@@ -211,6 +221,8 @@ class SharedHistory:
         accounts: Mapping[str, str] | None = None,
         step: float = 0.0,
     ) -> dict[str, list[tuple[datetime, Decimal]]]:
+        from nija_balances.store import redis_alerts  # when alerts are used: not by `show`
+
         wanted = list(dict.fromkeys(keys))
         return self._shared(
             lambda c: redis_alerts.get_equity(c, namespace, wanted, since, accounts, step),
