@@ -9,10 +9,10 @@ is a module of functions `(client, ...)` plus one method per port method, each
 `self._link.call(redis_fn, local_fn)`.
 
 Redis down or unreachable: one warning, and every call goes to the local SQLite store
-(`fallback`); never a traceback. Every write (results, snapshots, fills, flows, sync
-and alert state) also goes through to the
-local store while Redis works, so a host whose Redis goes away still has its own last good
-values (and no good value is lost: a write Redis refused lands in the local store).
+(`fallback`); never a traceback. Every write (results, snapshots, fills, flows, sync and
+alert state) also goes through to the local store while Redis works, so a host whose Redis
+goes away still has its own last good values and history (and no good value is lost: a
+write Redis refused lands in the local store).
 """
 
 from __future__ import annotations
