@@ -179,19 +179,34 @@ def test_open_store_chooses_by_url(tmp_path: Path) -> None:
 
 
 def test_keys_are_namespaced_versioned_and_expire(server: RedisServer, tmp_path: Path) -> None:
+    from nija_balances.domain.alerts import Alert, AlertKind
+    from nija_balances.domain.history import SyncState
+    from test_history_store import fill, flow
     from test_snapshot_store import snap
 
     store = make(server.url, tmp_path)
     store.put_many("ns", {"a/b": result()}, snapshots=[("a/b", "h", snap(_dt(T0)))])
     store.save_markets("kraken", {"BTC/USD": {}})
     held = store.flights().try_acquire("acct", 30.0)
+    store.put_history_page("ns", "a/b", "h", "trades", fills=[fill(1)], flows=[flow(1)], cursor="1")
+    store.set_sync_state("ns", "a/b", "h", "flows", SyncState(complete=True))
+    store.put_alert("ns", None, Alert(AlertKind.BALANCE_LOW, "alice", None, "firing", _dt(T0)))
+    store.put_sink_report("ns", "apprise:x", None)
+    store.claim_mark("ns", "report", 600)
     client = server.client()
     ns = f"{PREFIX}ns:{namespace_id('ns')}:"
     keys = sorted(k.decode() for k in client.keys("*"))
+    history = ["fills:a/b", "fills-t:a/b", "flows:a/b", "flows-t:a/b", "sync:a/b", "seen:a/b"]
     assert keys == sorted(
         [ns + "name", ns + "results", ns + "snap:a/b", f"{PREFIX}markets:kraken",
-         f"{PREFIX}markets", f"{PREFIX}lock:acct"]
+         f"{PREFIX}markets", f"{PREFIX}lock:acct", ns + "alerts", ns + "sinks",
+         ns + "mark:report", *(ns + h for h in history)]
     )  # fmt: skip
+    for value in [*client.hvals(ns + "fills:a/b"), *client.hvals(ns + "sync:a/b"),
+                  *client.hvals(ns + "alerts"), *client.hvals(ns + "sinks"),
+                  client.get(ns + "mark:report")]:  # fmt: skip
+        assert json.loads(value)["v"] == 1
+    assert 0 < client.pttl(ns + "mark:report") <= 1_200_000  # the mark outlives its period
     for key in keys:
         assert client.ttl(key) > 0, key  # everything expires
     assert 0 < client.pttl(f"{PREFIX}lock:acct") <= 30_000

@@ -1,8 +1,11 @@
-"""The store contract (`engine.ports.Store` + `FlightStore`), run against every store: the
-embedded SQLite store and the Redis store (a real `redis-server` on a random port).
+"""The store contract (`engine.ports.Store` + `FlightStore`, `AlertStore`, `EquityStore`),
+run against every store: the embedded SQLite store and the Redis store (a real
+`redis-server` on a random port): the same answers from both.
 
 What a store-specific file tests besides (tests/test_cache.py: SQLite's files, locks,
-damage; tests/test_redis_store.py: Redis down, passwords, keys and TTLs) is not repeated.
+damage; tests/test_redis_store.py: Redis down, passwords, keys and TTLs;
+tests/test_redis_shared.py: claims raced by hosts, history and alerts with Redis down) is
+not repeated.
 """
 
 from __future__ import annotations
@@ -16,14 +19,23 @@ from typing import Any
 
 import pytest
 
+from nija_balances.domain.alerts import Alert, AlertKind
 from nija_balances.domain.budget import Bucket
-from nija_balances.domain.history import snapshots_to_keep
+from nija_balances.domain.history import AssetPosition, Snapshot, SyncState, snapshots_to_keep
 from nija_balances.domain.models import Status, StoredResult
-from nija_balances.engine.ports import FlightStore, SnapshotStore, Store
+from nija_balances.engine.ports import (
+    AlertStore,
+    EquityStore,
+    FlightStore,
+    HistoryStore,
+    SnapshotStore,
+    Store,
+)
 from nija_balances.store.redis_store import RedisStore
 from nija_balances.store.sqlite import SqliteStore
 from redisserver import RedisServer, redis_server
 from test_cache import T0, Clock, result
+from test_history_store import fill, flow
 from test_snapshot_store import snap
 
 NS = "ns"
@@ -266,3 +278,226 @@ def test_locks_and_budget_many_at_once(make: Any) -> None:
     waits = two.take_many([(shared, own), (shared,), (shared, own)])
     assert waits[:2] == [0.0, 0.0] and waits[2] > 0.0  # in turn: the third finds it empty
     assert one.take((own,)) == 0.0  # the third took nothing from `own` either
+
+
+# ---------------------------------------------------------------------------- history
+
+LOW = Alert(AlertKind.BALANCE_LOW, "alice", None, "firing", SNAP_T0, SNAP_T0, 1, Decimal(5),
+            Decimal(100), "alice: low")  # fmt: skip
+
+
+def test_is_a_history_alert_and_equity_store(make: Any) -> None:
+    store = make()
+    assert isinstance(store, HistoryStore)
+    assert isinstance(store, AlertStore) and isinstance(store, EquityStore)
+
+
+# ---------------------------------------------------------------------------- fills, flows
+
+
+def test_fills_and_flows_round_trip_exactly_oldest_first(make: Any) -> None:
+    store = make()
+    fills = [fill(3, fee_currency="BNB"), fill(1), fill(2, order="shared")]
+    flows = [flow(2, "withdrawal"), flow(1)]
+    assert store.put_history_page(NS, "a/k", "h", "trades", fills=fills, cursor="c1") == (3, 0)
+    assert store.put_history_page(NS, "a/k", "h", "flows", flows=flows, cursor="x") == (0, 2)
+    got = make().get_fills(NS, ["a/k", "a/none"])  # another process reads them
+    assert got == {"a/k": [fill(1), fill(2, order="shared"), fill(3, fee_currency="BNB")]}
+    assert got["a/k"][0].amount == Decimal("0.000123456789012345")
+    assert store.get_flows(NS, ["a/k"]) == {"a/k": [flow(1), flow(2, "withdrawal")]}
+    since = fill(2).time
+    assert [f.id for f in store.get_fills(NS, ["a/k"], since=since)["a/k"]] == ["f2", "f3"]
+    assert store.get_flows(NS, ["a/k"], since=flow(2).time) == {"a/k": [flow(2, "withdrawal")]}
+    assert store.get_fills("other", ["a/k"]) == {} and store.get_flows(NS, ["b/k"]) == {}
+
+
+def test_an_item_is_kept_once_per_exchange_id_and_account(make: Any) -> None:
+    store = make()
+    assert store.put_history_page(NS, "a/k", "h", "trades", fills=[fill(1), fill(2)], cursor="1")
+    again = make().put_history_page(  # another process, the same page and more
+        NS, "a/k", "h", "trades", fills=[fill(2), fill(3), fill(3)], cursor="2"
+    )
+    assert again == (1, 0)  # f2 was there; f3 twice in one page is one fill
+    moved = replace(fill(1), price=Decimal(1), time=fill(9).time)  # same id, other fields
+    assert store.put_history_page(NS, "a/k", "h", "trades", fills=[moved], cursor="3") == (0, 0)
+    assert store.get_fills(NS, ["a/k"]) == {"a/k": [fill(1), fill(2), fill(3)]}  # first kept
+    assert store.put_history_page(NS, "a/k", "other", "trades", fills=[fill(1)], cursor="1")
+    assert len(store.get_fills(NS, ["a/k"])["a/k"]) == 4  # another account's f1
+    assert store.get_fills(NS, ["a/k"], accounts={"a/k": "other"}) == {"a/k": [fill(1)]}
+    assert len(store.get_fills(NS, ["a/k"], accounts={"a/k": "h"})["a/k"]) == 3
+    assert store.get_fills(NS, ["a/k"], accounts={"a/k": "nobody"}) == {}
+    assert store.get_fills(NS, ["a/k"], accounts={}) == {}  # a key without an account: none
+
+
+def test_a_page_moves_the_cursor_with_its_items(make: Any) -> None:
+    store = make()
+    store.put_history_page(NS, "a/k", "h", "trades", fills=[fill(1)], cursor="after-1")
+    reader = make()
+    assert reader.get_sync_states(NS, ["a/k"]) == {"a/k": {"trades": SyncState("after-1")}}
+    assert reader.get_fills(NS, ["a/k"]) == {"a/k": [fill(1)]}
+    store.put_history_page(NS, "a/k", "h", "trades", fills=[], cursor=None)  # an empty page
+    assert reader.get_sync_states(NS, ["a/k"])["a/k"]["trades"] == SyncState()
+
+
+def test_sync_state_round_trips_per_kind_and_account(make: Any, clock: Clock) -> None:
+    store = make()
+    done = SyncState(cursor='{"ofs": 50}', finished_at=SNAP_T0, complete=True)
+    unsupported = SyncState(unsupported=True, problem="cannot list deposits")
+    assert store.set_sync_state(NS, "a/k", "h", "trades", done)
+    assert store.set_sync_state(NS, "a/k", "h", "flows", unsupported)
+    assert store.set_sync_state(NS, "b/k", "h2", "trades", SyncState(cursor="9"))
+    assert make().get_sync_states(NS, ["a/k", "b/k", "c/k"]) == {
+        "a/k": {"trades": done, "flows": unsupported},
+        "b/k": {"trades": SyncState(cursor="9")},
+    }
+    assert store.get_sync_states(NS, ["a/k", "b/k"], accounts={"a/k": "h", "b/k": "x"}) == {
+        "a/k": {"trades": done, "flows": unsupported}
+    }
+    clock.now += 1
+    store.put_history_page(NS, "a/k", "h", "trades", fills=[fill(1)], cursor='{"ofs": 51}')
+    moved = store.get_sync_states(NS, ["a/k"])["a/k"]["trades"]
+    assert moved == replace(done, cursor='{"ofs": 51}')  # a page moves the cursor only
+    clock.now += 1
+    store.set_sync_state(NS, "a/k", "h", "trades", SyncState(problem="timeout"))
+    assert store.get_sync_states(NS, ["a/k"])["a/k"]["trades"] == SyncState(problem="timeout")
+    clock.now += 1
+    store.set_sync_state(NS, "a/k", "new", "trades", SyncState(cursor="n"))  # key changed
+    assert store.get_sync_states(NS, ["a/k"])["a/k"]["trades"] == SyncState(cursor="n")
+
+
+def test_currencies_seen_come_from_snapshots_flows_and_fills(make: Any) -> None:
+    store = make()
+    sol = Snapshot(SNAP_T0, Decimal(1), Decimal(2), (AssetPosition("SOL", Decimal(1), None),))
+    store.put_snapshots(NS, [("a/k", "h", sol)])
+    store.put_history_page(NS, "a/k", "h", "flows", flows=[flow(1)], cursor=None)
+    store.put_history_page(NS, "a/k", "h", "trades", fills=[fill(1)], cursor=None)
+    store.put_history_page(NS, "b/k", "other", "trades", fills=[fill(1)], cursor=None)
+    seen = store.currencies_seen(NS, ["a/k", "b/k"], accounts={"a/k": "h", "b/k": "h"})
+    assert seen == {"a/k": frozenset({"SOL", "ETH", "BTC", "USD"})}
+    assert store.currencies_seen(NS, ["b/k"]) == {"b/k": frozenset({"BTC", "USD"})}
+
+
+def test_first_and_last_snapshots_per_key_and_account(make: Any) -> None:
+    store = make()
+    snaps = [Snapshot(SNAP_T0 + timedelta(hours=h), Decimal(h), Decimal(h)) for h in range(5)]
+    store.put_snapshots(NS, [("a/k", "h", s) for s in snaps])
+    old = Snapshot(SNAP_T0 - timedelta(days=1), Decimal(9), Decimal(9))
+    store.put_snapshots(NS, [("a/k", "old", old)])
+    store.put_snapshots(NS, [("b/k", "h", snaps[2])])
+    owners = {"a/k": "h", "b/k": "h"}
+    assert store.first_snapshots(NS, ["a/k", "b/k", "c/k"], owners) == {
+        "a/k": snaps[0], "b/k": snaps[2]
+    }  # fmt: skip
+    assert store.first_snapshots(NS, ["a/k"]) == {"a/k": old}  # without the filter
+    assert store.last_snapshots(NS, ["a/k", "b/k"], accounts=owners) == {
+        "a/k": snaps[4], "b/k": snaps[2]
+    }  # fmt: skip
+    before = SNAP_T0 + timedelta(hours=2)  # strictly before
+    assert store.last_snapshots(NS, ["a/k", "b/k"], before, owners) == {"a/k": snaps[1]}
+    assert store.last_snapshots(NS, ["a/k"], SNAP_T0) == {"a/k": old}
+    assert store.last_snapshots(NS, ["a/k"], SNAP_T0, {"a/k": "h"}) == {}
+    assert store.first_snapshots(NS, ["a/k"], {"b/k": "h"}) == {}
+
+
+def test_edges_of_a_long_history_of_two_accounts(make: Any, clock: Clock) -> None:
+    """The account asked for is found past many snapshots of another (more than a batch)."""
+    store = make()
+    mine = [Snapshot(SNAP_T0 + timedelta(minutes=m), Decimal(m), Decimal(m)) for m in (0, 300)]
+    others = [
+        Snapshot(SNAP_T0 + timedelta(minutes=m), Decimal(7), Decimal(7)) for m in range(1, 300)
+    ]
+    clock.now = (SNAP_T0 + timedelta(minutes=300)).timestamp()  # all within full retention
+    store.put_snapshots(NS, [("a/k", "h", mine[0]), *(("a/k", "x", s) for s in others)])
+    store.put_snapshots(NS, [("a/k", "h", mine[1])])
+    assert store.first_snapshots(NS, ["a/k"], {"a/k": "h"}) == {"a/k": mine[0]}
+    assert store.last_snapshots(NS, ["a/k"], mine[1].time, {"a/k": "h"}) == {"a/k": mine[0]}
+
+
+def test_drop_history_removes_only_the_keys_given(make: Any) -> None:
+    store = make()
+    sol = Snapshot(SNAP_T0, Decimal(1), Decimal(2), (AssetPosition("SOL", Decimal(1), None),))
+    for key in ("a/k", "b/k"):
+        store.put_snapshots(NS, [(key, "h", sol)])
+        store.put_history_page(NS, key, "h", "trades", fills=[fill(1)], flows=[flow(1)],
+                               cursor="1")  # fmt: skip
+    store.drop_history(NS, ["a/k"])
+    reader = make()
+    assert list(reader.get_snapshots(NS, ["a/k", "b/k"])) == ["b/k"]
+    assert list(reader.get_fills(NS, ["a/k", "b/k"])) == ["b/k"]
+    assert list(reader.get_flows(NS, ["a/k", "b/k"])) == ["b/k"]
+    assert list(reader.get_sync_states(NS, ["a/k", "b/k"])) == ["b/k"]
+    assert list(reader.currencies_seen(NS, ["a/k", "b/k"])) == ["b/k"]
+    assert reader.first_snapshots(NS, ["a/k"]) == {}
+
+
+# ---------------------------------------------------------------------------- alerts
+
+
+def test_an_alert_is_written_only_over_the_version_it_was_computed_from(make: Any) -> None:
+    one, two = make(), make()  # two processes (hosts, for Redis) monitoring one config
+    assert one.put_alert(NS, None, LOW) is True
+    assert two.put_alert(NS, None, LOW) is False  # the same change, computed from nothing
+    (stored,) = two.get_alerts(NS)
+    assert stored == replace(LOW, version=1)
+    repeat = replace(stored, sent_count=2, last_sent=SNAP_T0 + timedelta(hours=1))
+    assert two.put_alert(NS, stored, repeat) is True
+    assert one.put_alert(NS, stored, replace(repeat, message="x")) is False  # version 1 gone
+    assert one.get_alerts(NS) == [replace(repeat, version=2)]
+    assert one.get_alerts("other") == []
+
+
+def test_alerts_round_trip_and_old_resolved_ones_are_dropped(make: Any, clock: Clock) -> None:
+    store = make()
+    failing = Alert(AlertKind.CONNECTION_FAILING, "bob", "users/bob/kraken", "pending",
+                    SNAP_T0 - timedelta(days=40))  # fmt: skip
+    assert store.put_alert(NS, None, failing)
+    (stored,) = store.get_alerts(NS)
+    assert stored == replace(failing, version=1) and stored.balance is None
+    resolved = replace(stored, state="resolved", message="ok")  # since: 40 days ago
+    assert store.put_alert(NS, stored, resolved)
+    assert store.put_alert(NS, None, LOW)  # the next write drops the old resolved one
+    assert store.get_alerts(NS) == [replace(LOW, version=1)]
+
+
+def test_sink_reports(make: Any, clock: Clock) -> None:
+    store = make()
+    store.put_sink_report(NS, "apprise:X", "boom")
+    clock.now += 1.5
+    store.put_sink_report(NS, "apprise:X", "boom again")
+    store.put_sink_report(NS, "log", None)
+    reports = {r.sink: r for r in make().get_sink_reports(NS)}
+    x = reports["apprise:X"]
+    assert (x.failures, x.error, x.last_ok) == (2, "boom again", None)
+    assert x.last_failed is not None and x.last_failed.timestamp() == T0 + 1.5
+    assert reports["log"].last_ok is not None and reports["log"].failures == 0
+    store.put_sink_report(NS, "apprise:X", None)
+    again = {r.sink: r for r in store.get_sink_reports(NS)}["apprise:X"]
+    assert (again.failures, again.error) == (0, "boom again")  # the last error stays shown
+    assert store.get_sink_reports("other") == []
+
+
+def test_a_mark_is_claimed_once_per_period(make: Any, clock: Clock) -> None:
+    one, two = make(), make()
+    assert one.claim_mark(NS, "report", 3600) is True
+    assert two.claim_mark(NS, "report", 3600) is False
+    assert one.claim_mark(NS, "other", 3600) is True
+    clock.now += 3599
+    assert two.claim_mark(NS, "report", 3600) is False
+    clock.now += 1
+    assert two.claim_mark(NS, "report", 3600) is True
+    assert one.claim_mark(NS, "report", 3600) is False
+
+
+def test_equity_is_read_thinned_to_the_last_of_each_step(make: Any) -> None:
+    store = make()
+    points = [(SNAP_T0 + timedelta(seconds=5 * i), Decimal(100 + i)) for i in range(24)]
+    items = [("a/k", "h", Snapshot(t, e, e)) for t, e in points]
+    items.append(("a/k", "other", Snapshot(SNAP_T0 + timedelta(seconds=1), Decimal(9), Decimal(9))))
+    store.put_snapshots(NS, items)
+    assert store.get_equity(NS, ["a/k"], SNAP_T0, {"a/k": "h"}) == {"a/k": points}
+    thinned = store.get_equity(NS, ["a/k"], SNAP_T0, {"a/k": "h"}, step=60.0)
+    assert thinned == {"a/k": [points[11], points[23]]}  # the last of each minute
+    every = store.get_equity(NS, ["a/k", "b/k"], SNAP_T0 + timedelta(seconds=100))
+    assert every == {"a/k": points[20:]}
+    assert store.get_equity(NS, ["a/k"], SNAP_T0 + timedelta(minutes=5)) == {}
+    assert store.get_equity(NS, ["a/k"], SNAP_T0, {"a/k": "nobody"}) == {}

@@ -11,7 +11,16 @@ Every key starts with `nija:v1:`; the part after it says what the key holds:
   lists, shared by every config; expire after MARKETS_TTL;
 - `nija:v1:lock:{account}` (string): the single-flight lock of one exchange account, a
   random token; expires with its lease (`SET NX PX`);
-- `nija:v1:rate:{bucket}` (hash): a shared rate budget (tokens, time); expires once full.
+- `nija:v1:rate:{bucket}` (hash): a shared rate budget (tokens, time); expires once full;
+- `nija:v1:ns:{ns}:fills:{key}`, `...:flows:{key}` (hash): `{account}:{exchange id}` -> one
+  fill or flow; with `...:fills-t:{key}`, `...:flows-t:{key}` (sorted set): the same fields
+  scored by time (the `since` reads); `...:sync:{key}` (hash): `s:{account}:{kind}` -> sync
+  state, `c:{account}:{kind}` -> the cursor of the last page stored after it;
+  `...:seen:{key}` (hash): `{account}:{currency}` -> 1, every currency ever held, moved or
+  traded. One connection's history keys expire together HISTORY_TTL after its last write;
+- `nija:v1:ns:{ns}:alerts` (hash): alert key -> alert state with its version;
+  `...:sinks` (hash): sink -> delivery report; `...:mark:{name}` (string): the time a
+  periodic job last ran, expiring once the period is over.
 
 `{ns}` is a hash of the config's namespace (a namespace is a path or a name and may hold
 `:`); `{account}` is the account identity hash (`planning.account_hash`, never a key).
@@ -33,6 +42,8 @@ VALUE_VERSION = 1
 RESULTS_TTL = 400 * 86400  # seconds: a last good value outlives any cache_ttl by far
 SNAPSHOTS_TTL = 400 * 86400  # retention keeps daily snapshots for good; refreshed on write
 MARKETS_TTL = 7 * 86400  # markets are re-read after an hour anyway (`max_age`)
+HISTORY_TTL = 400 * 86400  # fills, flows, sync state: as long as snapshots, refreshed on write
+ALERTS_TTL = 400 * 86400  # alert state and sink reports, refreshed on write
 
 
 def namespace_id(namespace: str) -> str:
@@ -55,6 +66,26 @@ def results_key(namespace: str) -> str:
 
 def snapshots_key(namespace: str, key: str) -> str:
     return ns_prefix(namespace) + "snap:" + key
+
+
+def history_keys(namespace: str, key: str) -> dict[str, str]:
+    """The history keys of one connection (fills, flows, their time indexes, sync state,
+    currencies seen), by name; they expire together."""
+    base = ns_prefix(namespace)
+    names = ("fills", "fills-t", "flows", "flows-t", "sync", "seen")
+    return {name: f"{base}{name}:{key}" for name in names}
+
+
+def alerts_key(namespace: str) -> str:
+    return ns_prefix(namespace) + "alerts"
+
+
+def sinks_key(namespace: str) -> str:
+    return ns_prefix(namespace) + "sinks"
+
+
+def mark_key(namespace: str, name: str) -> str:
+    return ns_prefix(namespace) + "mark:" + name
 
 
 def markets_key(exchange: str) -> str:

@@ -18,9 +18,11 @@ from nija_balances.domain.history import KEEP_ALL, KEEP_HOURLY, Snapshot, snapsh
 from nija_balances.domain.models import StoredResult
 from nija_balances.store.codec import decode, decode_snapshot, encode, encode_assets
 from nija_balances.store.redis_keys import (
+    HISTORY_TTL,
     RESULTS_TTL,
     SNAPSHOTS_TTL,
     VALUE_VERSION,
+    history_keys,
     name_key,
     results_key,
     snapshots_key,
@@ -113,6 +115,10 @@ def put_snapshots(client: Redis, namespace: str, items: list[SnapshotItem], now:
         write.zremrangebyscore(zkey, moment, moment)  # one snapshot per key and time
         write.zadd(zkey, {member: moment})
         write.expire(zkey, SNAPSHOTS_TTL)
+        if snap.assets:  # the currencies ever held (`currencies_seen`, redis_history)
+            seen = history_keys(namespace, key)["seen"]
+            write.hset(seen, mapping={f"{account or ''}:{a.currency}": 1 for a in snap.assets})
+            write.expire(seen, HISTORY_TTL)
     write.execute()
     _prune(client, {zkey: float(last) for zkey, last in before.items() if last is not None}, now)
 

@@ -1,16 +1,18 @@
 """The shared store: Redis, for several processes and hosts, with the local store behind it.
 
-Implements `engine.ports.Store` (and `FlightStore`) by area — results and snapshots
-(`redis_results`), markets (`redis_markets`), single-flight and rate budget
-(`redis_flight`) — over one key scheme (`redis_keys`) and one link (`redis_link`), the one
-place Redis errors are handled. A new area (fills, flows, sync state, alert state) is a
-module of functions `(client, ...)` plus one method here per port method, each
+Implements `engine.ports.Store` (and `FlightStore`, `AlertStore`, `EquityStore`) by area —
+results and snapshots (`redis_results`), markets (`redis_markets`), single-flight and rate
+budget (`redis_flight`), fills, flows and sync state (`redis_history`), alert state
+(`redis_alerts`; the last two mixed in from `redis_shared`) — over one key scheme
+(`redis_keys`) and one link (`redis_link`), the one place Redis errors are handled. An area
+is a module of functions `(client, ...)` plus one method per port method, each
 `self._link.call(redis_fn, local_fn)`.
 
 Redis down or unreachable: one warning, and every call goes to the local SQLite store
-(`fallback`); never a traceback. Results and snapshots are also written through to the
-local store while Redis works, so a host whose Redis goes away still has its own last good
-values (and no good value is lost: a write Redis refused lands in the local store).
+(`fallback`); never a traceback. Every write (results, snapshots, fills, flows, sync and
+alert state) also goes through to the local store while Redis works, so a host whose Redis
+goes away still has its own last good values and history (and no good value is lost: a
+write Redis refused lands in the local store).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from nija_balances.store.local_flight import LocalFlights, flight_dir
 from nija_balances.store.redis_flight import RedisFlights
 from nija_balances.store.redis_keys import ns_prefix, results_key
 from nija_balances.store.redis_link import RedisLink
-from nija_balances.store.redis_local import HostHistory
+from nija_balances.store.redis_shared import SharedHistory
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 SnapshotItem = tuple[str, str | None, Snapshot]
 
 
-class RedisStore(HostHistory):
+class RedisStore(SharedHistory):
     """The Redis store at `url` for `namespace`, the local `fallback` behind it."""
 
     def __init__(
