@@ -46,14 +46,16 @@ sys.exit(code)
 """
 
 
-def fill(cfg: Path, amount: str = "100", creds: dict[str, str] = CREDS) -> None:
+def fill(
+    cfg: Path, amount: str = "100", creds: dict[str, str] = CREDS, store: Path | None = None
+) -> None:
     config = load_toml(cfg)
     usd = AssetValue(
         "USD", Decimal(amount), Decimal(0), Decimal(amount), Decimal(1), Decimal(amount)
     )
     value = Valuation(Decimal(amount), Decimal(amount), (usd,))
-    with SqliteStore() as store:
-        store.put_many(
+    with SqliteStore(store) as opened:
+        opened.put_many(
             config.namespace,
             {c.key: StoredResult(c.exchange, value, time.time() - 30,
                                  account=account_hash(c, resolve(c, creds)))
@@ -131,6 +133,25 @@ def test_a_change_to_any_input_is_never_replayed(cfg: Path) -> None:
     (cfg.parent / ".env").write_text("NOTHING=1\n")  # a .env file appeared
     assert run(*args)[1] == "RAN"
     assert run(*args, "--user", "alice")[1] == "RAN"  # another command line
+
+
+def test_a_config_naming_its_store_is_never_replayed(tmp_path: Path) -> None:
+    """The files replay watches are the default store's: a shared (Redis) or elsewhere
+    (`sqlite:///...`) store can change with none of them changing."""
+    store = tmp_path / "elsewhere" / "balances.sqlite3"
+    cfg = write(tmp_path / "config.toml", f'[store]\nurl = "sqlite:///{store}"\n\n' + CONFIG)
+    fill(cfg, store=store)
+    args = ("show", "--json", "--config", str(cfg))
+    runs = [run(*args) for _ in range(3)]
+    assert [how for _, how, _ in runs] == ["RAN", "RAN", "RAN"]
+    statuses = {c["status"] for c in json.loads(runs[-1][0])["connections"]}
+    assert statuses == {"cached"}  # replayable but for the store it names
+    plain = write(tmp_path / "plain.toml", CONFIG)
+    fill(plain)
+    assert [run("show", "--json", "--config", str(plain))[1] for _ in range(2)] == [
+        "RAN",
+        "REPLAYED",
+    ]
 
 
 def kept_files() -> list[Path]:

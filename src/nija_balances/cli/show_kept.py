@@ -67,8 +67,10 @@ def keep(
     max_age: float | None,
     kept: dict[str, Any],
 ) -> None:
-    """Keep the report printed, if it may be printed again (see `replay`)."""
-    if config.warnings or term.warned:
+    """Keep the report printed, if it may be printed again (see `replay`). Only over the
+    default local store: the files `replay` watches are that store's, and a shared (Redis)
+    store changes with no local file changing."""
+    if config.warnings or term.warned or config.settings.store.url is not None:
         return
     registry = sys.modules.get("nija_balances.adapters.registry")
     if registry is not None and registry.plugins_consulted():
