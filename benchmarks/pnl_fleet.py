@@ -186,8 +186,16 @@ def main() -> int:
     took = time.perf_counter() - start
     print(f"for scale: `python -c 'import nija_balances.cli.root'` {took:.3f} s")
     if args.profile:
-        prof = directory / "pnl.prof"
-        pnl(env, "-m", "cProfile", "-o", str(prof))
+        # `python -m nija_balances` ends with os._exit (no teardown), before cProfile could
+        # write its file: the profiled run calls `main()` from a script instead
+        prof, script = directory / "pnl.prof", directory / "profiled_pnl.py"
+        script.write_text(
+            "import sys\nfrom nija_balances.cli import main\n"
+            "sys.argv = ['nija', 'pnl', '--json']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        )
+        cmd = [sys.executable, "-m", "cProfile", "-o", str(prof), str(script)]
+        subprocess.run(cmd, capture_output=True, env=env, check=True, timeout=600)
         import pstats
 
         pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(30)
