@@ -40,7 +40,7 @@ def _amount(value: Decimal) -> str:
     return text
 
 
-def _fitted_table(
+def fitted_table(
     headers: list[str],
     rows: list[list[Text]],
     width: int,
@@ -65,7 +65,8 @@ def _fitted_table(
     return table
 
 
-def _widest(headers: list[str], rows: list[list[Text]], column: int) -> int:
+def widest_cell(headers: list[str], rows: list[list[Text]], column: int) -> int:
+    """The widest cell of `column`, its header included."""
     return max(cell_len(cells[column].plain) for cells in [[Text(h) for h in headers], *rows])
 
 
@@ -120,11 +121,11 @@ class UserDetail:
                 ]
                 for asset in conn.assets
             ]
-            widest = [_widest(headers, rows, i) for i in range(len(headers))]
+            widest = [widest_cell(headers, rows, i) for i in range(len(headers))]
             columns = [Column(widest[0], widest[0], min(widest[0], 4), step=1)]
             columns += [Column(w, w, w) for w in widest[1:]]  # amounts are never cut
             numbers = frozenset(headers[1:])
-            parts.append(_fitted_table(headers, rows, width, columns, g, right=numbers))
+            parts.append(fitted_table(headers, rows, width, columns, g, right=numbers))
             if conn.unpriced:
                 parts.append(
                     Text(
@@ -173,7 +174,7 @@ class StatusReport:
             ]
             for conn in portfolio.connections
         ]
-        widest = [_widest(headers, rows, i) for i in range(len(headers))]
+        widest = [widest_cell(headers, rows, i) for i in range(len(headers))]
         columns = [
             Column(widest[0], widest[0], widest[0]),
             Column(widest[1], widest[1], min(widest[1], 8), step=1),
@@ -182,7 +183,7 @@ class StatusReport:
             *(Column(w, w, w) for w in widest[4:]),  # status, age, latency: whole
         ]
         right = frozenset({"age", "latency"})
-        parts.append(_fitted_table(headers, rows, width, columns, g, right=right))
+        parts.append(fitted_table(headers, rows, width, columns, g, right=right))
         errors = Text()
         for conn in portfolio.connections:
             if conn.error and conn.status is not Status.DISABLED:

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from nija_balances.domain.models import ConnectionReport, Portfolio, Status
+from nija_balances.render.detail import fitted_table, widest_cell
 from nija_balances.render.frame import HEAVY, MAX_WIDTH, Printable, rule
-from nija_balances.render.layout import Column, fit_columns
+from nija_balances.render.layout import Column
 from nija_balances.render.markers import (
     UNICODE,
     Glyphs,
@@ -38,8 +38,6 @@ from nija_balances.render.table import (
     figures,
     report,
 )
-
-GAP = 2  # between two columns of the compact table: a space of padding and the box's space
 
 
 @dataclass(frozen=True)
@@ -175,25 +173,10 @@ def _rows_table(
         ]
         for c in rows
     ]
-    widest = [
-        max(cell_len(row[i].plain) for row in [[Text(h) for h in headers], *cells])
-        for i in range(len(headers))
-    ]
-    columns = [Column(w, w, w) for w in widest]
-    columns[1] = Column(widest[1], widest[1], min(widest[1], 10), step=1)  # only the key is cut
-    widths, _ = fit_columns(columns, width, GAP)
-    table = Table(box=g.head, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
-    for name, column_width in zip(headers, widths, strict=True):
-        table.add_column(
-            name,
-            width=column_width,
-            justify="right" if name in ("balance", "change") else "left",
-            no_wrap=True,
-            overflow="ellipsis",
-        )
-    for row in cells:
-        table.add_row(*row)
-    return table
+    wide = [widest_cell(headers, cells, i) for i in range(len(headers))]
+    columns = [Column(w, w, w) for w in wide]
+    columns[1] = Column(wide[1], wide[1], min(wide[1], 10), step=1)  # only the key is cut
+    return fitted_table(headers, cells, width, columns, g, right=frozenset({"balance", "change"}))
 
 
 class WatchView:
