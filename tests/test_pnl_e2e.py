@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict, deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
@@ -161,15 +160,6 @@ class Case:
         self.flows.append(MockFlow(flow_id(self.exchange, n), kind, self.money, amount, at, fee))
         sign = 1 if kind == "deposit" else -1
         self.holdings[self.money] += sign * D(amount) - D(fee)
-
-
-@pytest.fixture
-def server() -> Iterator[MockThread]:
-    mocks = MockThread()
-    try:
-        yield mocks
-    finally:
-        mocks.close()
 
 
 def open_case(exchange: str, server: MockThread, tmp_path: Path, mp: pytest.MonkeyPatch) -> Case:
@@ -320,19 +310,19 @@ def assert_equals_fifo(got: dict[str, Any], want: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("exchange", EXCHANGES)
 def test_pnl_equals_an_independent_fifo_over_several_pages(
-    exchange: str, server: MockThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    exchange: str, mocks: MockThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    case = open_case(exchange, server, tmp_path, monkeypatch)
+    case = open_case(exchange, mocks, tmp_path, monkeypatch)
     e0, opening_btc = case.equity(), case.holdings["BTC"]
     start = first_snapshot_and_sync(case)
-    requests_before = server.call(lambda: case.conn.mock.count(FILL_PATH[exchange]))  # type: ignore[union-attr]
+    requests_before = mocks.call(lambda: case.conn.mock.count(FILL_PATH[exchange]))  # type: ignore[union-attr]
     trade_and_move(case, start)
 
     synced = ok("sync", "--json").json()
     (row,) = synced["connections"]
     assert row["status"] == "complete" and row["new_fills"] == 9 and row["new_flows"] == 2
     assert row["kinds"]["trades"]["pages"] >= 3  # two records a page
-    assert server.call(lambda: case.conn.mock.count(FILL_PATH[exchange])) - requests_before >= 3  # type: ignore[union-attr]
+    assert mocks.call(lambda: case.conn.mock.count(FILL_PATH[exchange])) - requests_before >= 3  # type: ignore[union-attr]
     shown = ok("show", "--refresh", "--json").json()
     e1 = case.equity()
     assert shown["connections"][0]["equity"] == cents(e1)
@@ -350,11 +340,11 @@ def test_pnl_equals_an_independent_fifo_over_several_pages(
 def test_a_failed_sync_leaves_figures_null_with_the_reason_then_completes_once(
     exchange: str,
     kind: str,
-    server: MockThread,
+    mocks: MockThread,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    case = open_case(exchange, server, tmp_path, monkeypatch)
+    case = open_case(exchange, mocks, tmp_path, monkeypatch)
     e0, opening_btc = case.equity(), case.holdings["BTC"]
     trade_and_move(case, first_snapshot_and_sync(case))
     path = FILL_PATH[exchange] if kind == "trades" else FLOW_PATH[exchange]
