@@ -108,9 +108,12 @@ class Session:
         """Call before reading history from the store: the built-in demo gets its simulated
         past (30 days of snapshots, trades and flows ending this hour; a no-op once written,
         and for any other config)."""
+        chosen = config or self.config
+        if not chosen.demo:  # nothing to seed: not even the demo module is imported
+            return
         from nija_balances.engine.demo import seed_demo_history
 
-        seed_demo_history(config or self.config, self.store, self.clock())
+        seed_demo_history(chosen, self.store, self.clock())
 
     def sync(
         self,
