@@ -253,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         "COLUMNS": "100",
     }
     base_env.pop("NIJA_CONFIG", None)
+    # as installed (pip compiles the bytecode): with this set (it is, on this machine) every
+    # module changed since its .pyc was written is compiled again on every run
+    base_env.pop("PYTHONDONTWRITEBYTECODE", None)
     sizes: list[int | None] = [*args.sizes]
     if args.other is not None:
         sizes = [None, *sizes]  # the 7-connection config, as the other checkout knows it
@@ -320,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         def env_of(name: str, run: int) -> dict[str, str]:
             return {**envs[name], "NIJA_BENCH_RUN": str(run)} if name in changing else envs[name]
 
-        for run in range(2):  # warm-up: page cache, .pyc files
+        for run in range(2):  # warm-up: page cache, .pyc files (written now, see base_env)
             for name, cmd in commands.items():
                 timed(cmd, env_of(name, -1 - run))
         quiet_before = wait_for_quiet(0, args.idle_wait)

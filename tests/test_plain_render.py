@@ -194,3 +194,40 @@ def test_a_terminal_report_folds_users_after_enough_rows_and_says_so() -> None:
     lines = plain_lines(console, rendered)
     assert lines is not None and "".join(line + "\n" for line in lines) == text
     assert "more users" not in rich_text(report(many), 100)  # no fold unless asked
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool | None, encoding: str | None) -> None:
+        super().__init__()
+        self.tty, self._encoding = tty, encoding
+
+    @property
+    def encoding(self) -> str | None:  # type: ignore[override]
+        return self._encoding
+
+    def isatty(self) -> bool:
+        if self.tty is None:
+            raise ValueError("I/O operation on closed file")
+        return self.tty
+
+
+@pytest.mark.parametrize("tty", [True, False, None])
+@pytest.mark.parametrize("tty_compatible", [None, "0", "1", "yes"])
+@pytest.mark.parametrize("force_color", [None, "", "1"])
+@pytest.mark.parametrize("encoding", ["utf-8", "UTF-8", "ascii", None])
+def test_the_pipe_test_without_rich_says_what_rich_says(
+    tty: bool | None, tty_compatible: str | None, force_color: str | None, encoding: str | None
+) -> None:
+    """`frame.is_terminal`/`piped_plain` decide without Rich what a Rich console on the
+    stream would do; `nija show` prints plain text without importing Rich on their word."""
+    from nija_balances.render.frame import is_terminal, piped_plain, plain_console
+
+    env = {"TERM": "xterm"}
+    for name, value in (("TTY_COMPATIBLE", tty_compatible), ("FORCE_COLOR", force_color)):
+        if value is not None:
+            env[name] = value
+    stream = _Stream(tty, encoding)
+    console = Console(file=stream, _environ=env)
+    assert is_terminal(stream, env) is console.is_terminal
+    # plain on our word only where Rich would print plain too (a dumb terminal is left to Rich)
+    assert piped_plain(stream, env) is (not console.is_terminal and plain_console(console))

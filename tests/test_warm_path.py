@@ -36,6 +36,7 @@ except SystemExit as exit:
     code = exit.code or 0
 else:
     code = 0
+print("RICH:" + ("yes" if "rich" in sys.modules else "no"), file=sys.stderr)
 watched = ("ccxt", "asyncio", "aiohttp")
 heavy = sorted(m for m in watched if m in sys.modules)
 print("IMPORTED:" + ",".join(heavy), file=sys.stderr)
@@ -61,8 +62,9 @@ def warm(tmp_path: Path) -> Path:
     return cfg
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **CREDS}
+def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    outer = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    env = {**outer, **CREDS, **extra}
     return subprocess.run(
         [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=60
     )
@@ -76,7 +78,21 @@ def test_warm_show_imports_no_ccxt_and_no_event_loop(tmp_path: Path) -> None:
     assert {c["status"] for c in doc["connections"]} == {"cached"}
     assert doc["summary"]["total_user_capital"] == 200.0
     assert "IMPORTED:\n" in result.stderr  # none of ccxt, asyncio, aiohttp
+    assert "RICH:no\n" in result.stderr
     assert result.stderr.endswith("COMMANDS:show\n"), result.stderr  # and no other command
+
+
+def test_a_piped_show_prints_its_tables_without_importing_rich(tmp_path: Path) -> None:
+    cfg = warm(tmp_path)
+    piped = run("show", "--config", str(cfg))
+    assert piped.returncode == 0, piped.stderr
+    assert "User: alice" in piped.stdout and "$200.00" in piped.stdout
+    assert "\x1b[" not in piped.stdout
+    assert "RICH:no\n" in piped.stderr, piped.stderr
+    # the same pipe taken for a terminal (FORCE_COLOR): Rich draws it, in colour
+    forced = run("show", "--config", str(cfg), FORCE_COLOR="1", TERM="xterm-256color")
+    assert forced.returncode == 0, forced.stderr
+    assert "\x1b[" in forced.stdout and "RICH:yes\n" in forced.stderr
 
 
 def test_a_cold_connection_does_import_ccxt(tmp_path: Path) -> None:

@@ -249,8 +249,15 @@ class Terminal:
         the store's warnings on stderr."""
         session = self.open_session(config)
         try:
-            console = self.err
-            if self.quiet or not console.is_terminal or console.is_dumb_terminal:
+            from nija_balances.render.frame import is_terminal
+
+            # not even Rich is imported for a progress bar that cannot be drawn (a console
+            # made already, e.g. by a test, says for itself)
+            made = self.__dict__.get("err")
+            terminal = not self.quiet and (
+                made.is_terminal if made is not None else is_terminal(sys.stderr)
+            )
+            if not terminal or self.err.is_dumb_terminal:
                 portfolio = session.collect(config, refresh=refresh, max_age=max_age)
             else:
                 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -260,7 +267,7 @@ class Terminal:
                     MofNCompleteColumn(),
                     TextColumn("connections"),
                     BarColumn(),
-                    console=console,
+                    console=self.err,
                     transient=True,
                 ) as progress:
                     task = progress.add_task("fetch", total=None)

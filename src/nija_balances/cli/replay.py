@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nija_balances.domain.digest import sha256_hex
+
 FORMAT = 1
 KEPT = 16  # replay files kept (the newest); older ones are removed when one is written
 MARGIN = 1.0  # seconds before a cached value's TTL ends that its report stops being replayed
@@ -54,24 +56,14 @@ def replayable(args: Sequence[str]) -> bool:
     return True
 
 
-def _sha256(data: bytes) -> str:
-    try:  # the built-in module: hashlib's OpenSSL binding costs ~4 ms to import
-        from _sha256 import sha256  # type: ignore[import-not-found]
-    except ImportError:  # pragma: no cover  (Python 3.12+: _sha2)
-        try:
-            from _sha2 import sha256  # type: ignore[import-not-found]
-        except ImportError:
-            from hashlib import sha256
-    return str(sha256(data).hexdigest())
-
-
 def _inputs_key(args: Sequence[str]) -> str:
     here = Path(__file__).resolve().parent.parent
     code = [signature(here / name) for name in CODE]
     env = sorted((k, v) for k, v in os.environ.items() if k not in VOLATILE)
     out = sys.stdout
     stdout = (out.isatty(), getattr(out, "encoding", None))
-    return _sha256(repr((FORMAT, sys.version, code, list(args), os.getcwd(), env, stdout)).encode())
+    inputs = (FORMAT, sys.version, code, list(args), os.getcwd(), env, stdout)
+    return sha256_hex(repr(inputs).encode())
 
 
 def signature(path: Path | str) -> tuple[int, ...] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -60,23 +61,37 @@ def show(
     else:
         from functools import cache
 
-        from nija_balances.render.frame import plain_console, print_report
+        from nija_balances.render.frame import (
+            pipe_width,
+            piped_plain,
+            plain_console,
+            print_report,
+            write_plain,
+        )
         from nija_balances.render.plain_report import plain
-        from nija_balances.render.table import platform_absence, report
+        from nija_balances.render.report import balance_report, platform_absence
 
+        piped = piped_plain(sys.stdout)  # then printed without Rich
         note = platform_absence(full, config, user, broker)
-        fold = FOLD_AFTER if not plain_console(term.out) else None  # a terminal: see FOLD_AFTER
-        rendered = report(
+        fold = None if piped or plain_console(term.out) else FOLD_AFTER  # see FOLD_AFTER
+        rendered = balance_report(
             portfolio, show_platform=user is None, platform_note=note, fold_after=fold
         )
         form = plain(rendered)
         form = cache(form) if form is not None else None  # laid out once, kept as laid out
-        printed = print_report(term.out, rendered, form)
+        printed, width = None, pipe_width()
+        if piped and form is not None:
+            printed = write_plain(sys.stdout, form, width)
+        if printed is None:
+            from nija_balances.render.table import drawn
+
+            printed = print_report(term.out, drawn(rendered), form)
+            width = term.out.width
         if inputs is not None and printed is not None:
             assert form is not None  # printed plain: it has a plain form
             blocks = form()[0]
             at = portfolio.generated_at.timestamp()
-            kept = {"kind": "text", "width": term.out.width, "lines": printed, "code": code}
+            kept = {"kind": "text", "width": width, "lines": printed, "code": code}
             kept["blocks"] = [table_statuses(block, at) for block in blocks]
             keep(term, inputs, full, portfolio, max_age, kept)
     if code:

@@ -43,7 +43,7 @@ def watch(
         term.fail("watch needs a terminal; in scripts use `nija show --json` instead")
     import asyncio
 
-    from nija_balances.render.table import platform_absence
+    from nija_balances.render.report import platform_absence
 
     note = platform_absence(full, config, user, broker)
     session = term.open_session(config)

@@ -194,12 +194,13 @@ def account_hash(conn: ConnectionConfig, credentials: Credentials) -> str:
     """A stable id of the exchange account a connection reads: a hash of the exchange, the key
     id (never the secret) and the settings that change what is read (ccxt options, URLs,
     wallet type). Stored beside cached values; the key itself is never stored."""
-    import hashlib
     import json
+
+    from nija_balances.domain.digest import sha256_hex
 
     settings = json.dumps(conn.ccxt, sort_keys=True, default=str)
     text = json.dumps([conn.exchange, credentials.api_key or "", settings])
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+    return sha256_hex(text.encode())[:24]
 
 
 def _account_identity(conn: ConnectionConfig, credentials: Credentials) -> tuple[str, ...]:

@@ -29,7 +29,7 @@ from nija_balances.render.markers import (
     style,
 )
 from nija_balances.render.plain import age
-from nija_balances.render.table import counted_words, total_text
+from nija_balances.render.report import counted_words, total_text
 
 GAP = 2  # between two columns: a space of padding and the box's space
 

@@ -31,13 +31,8 @@ from nija_balances.render.markers import (
     status_text,
     style,
 )
-from nija_balances.render.table import (
-    NOT_SELECTED,
-    change_cell,
-    coverage_line,
-    figures,
-    report,
-)
+from nija_balances.render.report import NOT_SELECTED, figures
+from nija_balances.render.table import change_cell, coverage_line, report
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from rich.box import SIMPLE, SIMPLE_HEAD, Box
-
 from nija_balances.domain.models import ConnectionReport, Status
 from nija_balances.render.plain import age
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Rich only where a table is drawn: plain reports never import it
+    from rich.box import Box
     from rich.console import ConsoleOptions
 
 # (marker, style). Markers are plain characters so they read without colour too.
@@ -63,8 +62,25 @@ class Glyphs:
     user: str  # before a user's name
     warn: str
     dash: str  # between a title and what qualifies it
-    table: Box  # an account table: a line above the total
-    head: Box  # a table with a header: a line under it
+    ascii_only: bool = False  # the tables' boxes drawn with `-` rather than `─`
+
+    @property
+    def table(self) -> Box:
+        """The box of an account table: a line above the total."""
+        from rich.box import SIMPLE, Box
+
+        if self.ascii_only:
+            return Box("    \n    \n -- \n    \n    \n -- \n    \n    \n", ascii=True)
+        return SIMPLE
+
+    @property
+    def head(self) -> Box:
+        """The box of a table with a header: a line under it."""
+        from rich.box import SIMPLE_HEAD, Box
+
+        if self.ascii_only:
+            return Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
+        return SIMPLE_HEAD
 
 
 UNICODE = Glyphs(
@@ -78,8 +94,6 @@ UNICODE = Glyphs(
     user="👤 ",
     warn="⚠",
     dash=" — ",
-    table=SIMPLE,
-    head=SIMPLE_HEAD,
 )
 ASCII = Glyphs(
     markers=ASCII_MARKERS,
@@ -92,8 +106,7 @@ ASCII = Glyphs(
     user="",
     warn="!",
     dash=" - ",
-    table=Box("    \n    \n -- \n    \n    \n -- \n    \n    \n", ascii=True),
-    head=Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True),
+    ascii_only=True,
 )
 
 

@@ -1,4 +1,4 @@
-"""The balance report (`table.Report`) as data for `plain.render`: the lines of
+"""The balance report (`report.BalanceReport`) as data for `plain.render`: the lines of
 `Report.parts` without their styles, with the Unicode glyphs, at any width."""
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from nija_balances.domain.text import safe_text
 from nija_balances.render.frame import DEMO, HEAVY, LIGHT
 from nija_balances.render.markers import UNICODE, marker, shown_balance, status_text
 from nija_balances.render.plain import Block
-from nija_balances.render.table import (
+from nija_balances.render.report import (
     NO_PLATFORM,
-    change_cell,
+    BalanceReport,
+    change_words,
     column_names,
     counted_words,
-    coverage_line,
+    coverage_pieces,
     figures,
-    notes,
+    note_pieces,
+    plain_text,
     shown_users,
     total_text,
 )
@@ -29,10 +31,8 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from nija_balances.render.table import Report
 
-
-def plain(report: Report) -> Callable[[], tuple[list[Block], float]] | None:
+def plain(report: BalanceReport) -> Callable[[], tuple[list[Block], float]] | None:
     """The plain form of `report` for `frame.print_report`: its blocks and its time; None
     for a report laid out at a width of its own (Rich's job)."""
     if report.width is not None:
@@ -40,7 +40,7 @@ def plain(report: Report) -> Callable[[], tuple[list[Block], float]] | None:
     return lambda: (blocks(report), report.portfolio.generated_at.timestamp())
 
 
-def lines(console: Console, report: Report) -> list[str] | None:
+def lines(console: Console, report: BalanceReport) -> list[str] | None:
     """`report`'s lines as `plain` lays them out for `console`; None: Rich's job."""
     from nija_balances.render.frame import plain_blocks
 
@@ -48,7 +48,7 @@ def lines(console: Console, report: Report) -> list[str] | None:
     return None if each is None else [line for block in each for line in block]
 
 
-def blocks(report: Report) -> list[Block]:
+def blocks(report: BalanceReport) -> list[Block]:
     """`report` as `plain.render` lays it out."""
     portfolio, changes, quote = report.portfolio, report.changes, report.portfolio.quote
     g, at = UNICODE, portfolio.generated_at.timestamp()
@@ -62,8 +62,8 @@ def blocks(report: Report) -> list[Block]:
     ]
 
     def account_notes(account: AccountReport, indent: int) -> None:
-        if (text := notes(account, g)) is not None:
-            blocks.append(["text", indent, text.plain])
+        if (text := plain_text(note_pieces(account, g))) is not None:
+            blocks.append(["text", indent, text])
 
     if report.show_platform:
         platform = portfolio.platform
@@ -103,8 +103,8 @@ def blocks(report: Report) -> list[Block]:
     ]
     label = max(len(k) for k, _ in summary)
     blocks += [["text", 3, f"{k.ljust(label)}   {v}"] for k, v in summary]
-    if (coverage := coverage_line(portfolio, g)) is not None:
-        blocks.append(["text", 3, coverage.plain])
+    if (coverage := plain_text(coverage_pieces(portfolio, g))) is not None:
+        blocks.append(["text", 3, coverage])
     blocks.append(["rule", 0, HEAVY])
     return blocks
 
@@ -129,7 +129,7 @@ def plain_table(
             shown_balance(report, quote, g),
         ]
         if changes is not None:
-            cells.append(change_cell(changes.get(report.key), quote, g).plain)
+            cells.append(change_words(changes.get(report.key), quote, g)[0])
         rest = f"\nunpriced: {', '.join(report.unpriced)}" if report.unpriced else ""
         status: Any = status_text(report) + rest
         if report.status in (Status.CACHED, Status.STALE) and report.age_s is not None:

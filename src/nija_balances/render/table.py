@@ -1,14 +1,13 @@
-"""The balance report as Rich tables: header, platform, users, summary.
+"""The balance report (`report.Report`) drawn with Rich: header, platform, users, summary.
 
-`report(portfolio)` returns one Rich renderable, used by `nija show`, `nija watch` (with the
-change since the previous refresh) and the API's text report. It is laid out when rendered,
-for the width it is rendered at.
+`nija show` on a terminal, `nija watch` (with the change since the previous refresh) and the
+API's text report draw it here, laid out for the width it is rendered at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import fields
 from decimal import Decimal
 
 from rich.cells import cell_len
@@ -16,13 +15,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
-from nija_balances.domain.models import (
-    AccountReport,
-    Config,
-    ConnectionReport,
-    Portfolio,
-    Status,
-)
+from nija_balances.domain.models import AccountReport, ConnectionReport, Portfolio
 from nija_balances.domain.text import safe_text
 from nija_balances.render.frame import HEAVY, LIGHT, heading, rule, when
 from nija_balances.render.layout import account_columns, fit_columns
@@ -31,21 +24,36 @@ from nija_balances.render.markers import (
     Glyphs,
     glyphs,
     marker,
-    money,
     shown_balance,
     status_text,
     style,
 )
 from nija_balances.render.plain import COLUMN_GAP
+from nija_balances.render.report import (
+    NO_PLATFORM,
+    TITLE,
+    BalanceReport,
+    Pieces,
+    balance_report,
+    change_words,
+    column_names,
+    counted_words,
+    coverage_pieces,
+    figures,
+    note_pieces,
+    shown_users,
+    total_text,
+)
 
-TITLE = "NIJA USER ACCOUNT BALANCES"
+
+def styled(pieces: Pieces) -> Text | None:
+    """Pieces of a line as one Rich `Text`; None when there are none."""
+    return Text.assemble(*pieces) if pieces else None
 
 
 def change_cell(change: Decimal | None, quote: str, g: Glyphs = UNICODE) -> Text:
-    if change is None or change == 0:
-        return Text("")
-    arrow, colour = (g.up, "green") if change > 0 else (g.down, "red")
-    return Text(f"{arrow}{money(abs(change), quote)}", style=colour)
+    text, colour = change_words(change, quote, g)
+    return Text(text, style=colour)
 
 
 def _status_cell(report: ConnectionReport) -> Text:
@@ -56,39 +64,8 @@ def _status_cell(report: ConnectionReport) -> Text:
 
 
 def notes(account: AccountReport, g: Glyphs = UNICODE) -> Text | None:
-    """One line per connection with something to explain (why it failed, what is stale).
-
-    Printed under the table at full width, so a long reason is never squeezed into a cell.
-    """
-    text = Text()
-    for report in account.connections:
-        if report.error and report.status is not Status.DISABLED:  # the heading says disabled
-            if text:
-                text.append("\n")
-            text.append(
-                f"{marker(report.status, g)} {report.connection.upper()}: ",
-                style=style(report.status),
-            )
-            text.append(report.error, style="dim")
-    return text or None
-
-
-def counted_words(account: AccountReport) -> str | None:
-    """What an account's total covers, when that is not simply every connection:
-    `0 of 1 connections counted`, `not in totals` (disabled); None when all are counted."""
-    if not account.enabled:
-        return "not in totals"
-    counted = sum(1 for c in account.connections if c.counted)
-    if counted == len(account.connections):
-        return None
-    return f"{counted} of {len(account.connections)} connections counted"
-
-
-def total_text(account: AccountReport, quote: str, g: Glyphs = UNICODE) -> str:
-    """An account's total, or `—` when nothing in it is counted (never a made-up `$0.00`)."""
-    if account.enabled and any(c.counted for c in account.connections):
-        return money(account.total, quote)
-    return g.none
+    """`report.note_pieces` as Rich text."""
+    return styled(note_pieces(account, g))
 
 
 def account_table(
@@ -176,10 +153,6 @@ def _account_table(
     return table, fits
 
 
-def column_names(with_change: bool) -> list[str]:
-    return ["", "connection", "exchange", "balance", *(["change"] if with_change else []), "status"]
-
-
 def _text_width(text: Text) -> int:
     return max((cell_len(line) for line in text.plain.split("\n")), default=0)
 
@@ -191,95 +164,8 @@ def _indent(renderable: RenderableType, spaces: int) -> RenderableType:
 
 
 def coverage_line(portfolio: Portfolio, g: Glyphs = UNICODE) -> Text | None:
-    """`⚠ Totals cover 4 of 5 connections; not counted: bob/kraken (auth_failed)` or None."""
-    summary = portfolio.summary
-    stale = [c for c in portfolio.connections if c.status is Status.STALE]
-    if summary.complete and not stale:
-        return None
-    text = Text()
-    if not summary.complete:
-        missing = [
-            c for a in portfolio.accounts if a.enabled for c in a.connections if not c.counted
-        ]
-        listed = ", ".join(f"{c.key} ({c.status.value})" for c in missing[:6])
-        more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
-        text.append(
-            f"{g.warn} Totals cover {summary.connections_counted} of {summary.connections_total} "
-            f"connections; not counted: {listed}{more}",
-            style="yellow",
-        )
-    if stale:
-        if text:
-            text.append("\n")
-        listed = ", ".join(c.key for c in stale[:6])
-        more = f" and {len(stale) - 6} more" if len(stale) > 6 else ""
-        text.append(
-            f"{g.warn} Stale values counted (last good value kept after a failed fetch): "
-            f"{listed}{more}",
-            style="yellow",
-        )
-    return text
-
-
-NOT_SELECTED = "not selected"
-NO_PLATFORM = "no platform account configured"
-
-
-def platform_absence(
-    full: Config, shown: Config, user: str | None, broker: str | None
-) -> str | None:
-    """Why the report has no platform figure although the config has a platform account:
-    `--user` leaves the platform out, `--broker` may match none of its connections."""
-    if not full.platform.connections:
-        return None  # nothing configured: the report says so by itself
-    if user is not None:
-        return NOT_SELECTED
-    if not shown.platform.connections:
-        return f"{NOT_SELECTED} (no platform connection matches --broker {broker})"
-    return None
-
-
-@dataclass(frozen=True)
-class Figures:
-    """The summary's figures as shown: money when known, else the words saying why not
-    (`short`: the one-word form of the live view's summary line)."""
-
-    platform: str
-    platform_short: str
-    capital: str
-    average: str
-    short: str  # capital and average, short, when unknown
-
-
-def figures(portfolio: Portfolio, platform_note: str | None = None, g: Glyphs = UNICODE) -> Figures:
-    """`platform_note`: why the platform is not in this report (e.g. `not selected`); None
-    when it is (an empty platform then means none is configured)."""
-    s, quote = portfolio.summary, portfolio.quote
-    platform = portfolio.platform
-    if platform_note is not None:
-        plat, plat_short = platform_note, NOT_SELECTED
-    elif not platform.connections:
-        plat, plat_short = NO_PLATFORM, "none"
-    elif not any(c.counted for c in platform.connections):
-        plat = f"{g.none} (0 of {len(platform.connections)} platform connections counted)"
-        plat_short = g.none
-    else:
-        plat = plat_short = money(s.platform_total, quote)
-    enabled = [u for u in portfolio.users if u.enabled]
-    user_connections = [c for u in enabled for c in u.connections]
-    if not portfolio.users:
-        capital = average = "no user accounts configured"
-        short = "none"
-    elif not enabled:
-        capital = average = "no enabled user accounts"
-        short = "none"
-    elif not any(c.counted for c in user_connections):
-        capital = average = f"{g.none} (0 of {len(user_connections)} user connections counted)"
-        short = g.none
-    else:
-        capital, average = money(s.total_user_capital, quote), money(s.average_per_user, quote)
-        short = ""
-    return Figures(plat, plat_short, capital, average, short)
+    """`report.coverage_pieces` as Rich text."""
+    return styled(coverage_pieces(portfolio, g))
 
 
 def summary_table(
@@ -299,6 +185,29 @@ def summary_table(
     return table
 
 
+class Report(BalanceReport):
+    """A `BalanceReport` drawn with Rich, laid out for the width it is rendered at."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width if self.width is None else min(self.width, options.max_width)
+        yield Group(*self.parts(width, glyphs(options))[0])
+
+    def fits(self, width: int, g: Glyphs = UNICODE) -> bool:
+        """Whether every table fits `width` with its figures whole."""
+        return self.parts(width, g)[1]
+
+    def parts(self, width: int, g: Glyphs = UNICODE) -> tuple[list[RenderableType], bool]:
+        """The renderables of the report, and whether every table fits `width`."""
+        return report_parts(self, width, g)
+
+
+def drawn(model: BalanceReport) -> Report:
+    """`model` as Rich draws it."""
+    if isinstance(model, Report):
+        return model
+    return Report(**{f.name: getattr(model, f.name) for f in fields(BalanceReport)})
+
+
 def report(
     portfolio: Portfolio,
     *,
@@ -309,38 +218,17 @@ def report(
     platform_note: str | None = None,
     fold_after: int | None = None,
 ) -> Report:
-    """The whole report as one renderable (status on every row), `width` wide (None: the
-    width it is rendered at).
-
-    `platform_note` says why the platform is left out (`not selected`): the summary shows it
-    instead of a platform total. Without `show_platform` it is `not selected`.
-    `fold_after`: the users after this many of their connections are folded into one line
-    saying how many and how to see them all (the summary still counts every one).
-    """
-    if not show_platform and platform_note is None:
-        platform_note = NOT_SELECTED
-    return Report(portfolio, show_platform, changes, width, title, platform_note, fold_after)
-
-
-def shown_users(
-    users: tuple[AccountReport, ...], fold_after: int | None
-) -> tuple[tuple[AccountReport, ...], str | None]:
-    """The users listed in full and the line standing for the others (None: none folded)."""
-    if fold_after is None:
-        return users, None
-    rows, shown = 0, 0
-    for user in users:
-        if rows + max(1, len(user.connections)) > fold_after and shown:
-            break
-        rows += max(1, len(user.connections))
-        shown += 1
-    if shown == len(users):
-        return users, None
-    rest = users[shown:]
-    count = sum(len(u.connections) for u in rest)
-    return users[:shown], (
-        f"{len(rest):,} more users ({count:,} connections) not listed here, all counted in "
-        "the summary: `nija show | less` lists every one, `nija show --json` too"
+    """`report.balance_report` as one Rich renderable."""
+    return drawn(
+        balance_report(
+            portfolio,
+            show_platform=show_platform,
+            changes=changes,
+            width=width,
+            title=title,
+            platform_note=platform_note,
+            fold_after=fold_after,
+        )
     )
 
 
@@ -354,82 +242,64 @@ def report_text(portfolio: Portfolio, width: int = 100) -> str:
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
-@dataclass(frozen=True)
-class Report:
-    """The report of `report()`, laid out for the width it is rendered at."""
-
-    portfolio: Portfolio
-    show_platform: bool
-    changes: Mapping[str, Decimal] | None
-    width: int | None
-    title: str
-    platform_note: str | None
-    fold_after: int | None = None
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = options.max_width if self.width is None else min(self.width, options.max_width)
-        yield Group(*self.parts(width, glyphs(options))[0])
-
-    def fits(self, width: int, g: Glyphs = UNICODE) -> bool:
-        """Whether every table fits `width` with its figures whole."""
-        return self.parts(width, g)[1]
-
-    def parts(self, width: int, g: Glyphs = UNICODE) -> tuple[list[RenderableType], bool]:
-        portfolio, changes, quote = self.portfolio, self.changes, self.portfolio.quote
-        light = rule(LIGHT, width)
-        detail = f"{when(portfolio.generated_at)}    Basis: {portfolio.basis} ({quote})"
-        parts: list[RenderableType] = [
-            *heading(self.title, detail, width, demo=portfolio.demo, g=g)
+def report_parts(
+    report: BalanceReport, width: int, g: Glyphs = UNICODE
+) -> tuple[list[RenderableType], bool]:
+    """`report` as Rich renderables `width` wide, and whether every table fits with its
+    figures whole."""
+    portfolio, changes, quote = report.portfolio, report.changes, report.portfolio.quote
+    light = rule(LIGHT, width)
+    detail = f"{when(portfolio.generated_at)}    Basis: {portfolio.basis} ({quote})"
+    parts: list[RenderableType] = [*heading(report.title, detail, width, demo=portfolio.demo, g=g)]
+    fits = True
+    if report.show_platform:
+        platform = portfolio.platform
+        parts += [
+            Text(""),
+            Text(
+                f"{g.platform}PLATFORM ACCOUNT ({safe_text(platform.name)})"
+                if platform.connections
+                else f"{g.platform}PLATFORM ACCOUNT",
+                style="bold",
+            ),
+            light,
         ]
-        fits = True
-        if self.show_platform:
-            platform = portfolio.platform
-            parts += [
-                Text(""),
-                Text(
-                    f"{g.platform}PLATFORM ACCOUNT ({safe_text(platform.name)})"
-                    if platform.connections
-                    else f"{g.platform}PLATFORM ACCOUNT",
-                    style="bold",
-                ),
-                light,
-            ]
-            if platform.connections:
-                table, fit = _account_table(platform, quote, "TOTAL", changes, width - 3, g)
-                parts.append(_indent(table, 3))
-                fits &= fit
-            else:
-                why = (self.platform_note or NO_PLATFORM).capitalize()
-                parts.append(_indent(Text(f"{why}.", style="dim"), 3))
-            if (platform_notes := notes(platform, g)) is not None:
-                parts.append(_indent(platform_notes, 3))
-        parts += [Text(""), Text(f"{g.platform}USER ACCOUNTS", style="bold"), light]
-        if not portfolio.users:
-            parts.append(_indent(Text("No user accounts configured.", style="dim"), 3))
-        users, folded = shown_users(portfolio.users, self.fold_after)
-        for user in users:
-            title = f"{g.user}User: {user.id}"
-            if user.name != user.id:
-                title += f" ({safe_text(user.name)})"
-            if not user.enabled:
-                title += f"{g.dash}disabled, not in totals"
-            table, fit = _account_table(user, quote, "SUBTOTAL", changes, width - 6, g)
+        if platform.connections:
+            table, fit = _account_table(platform, quote, "TOTAL", changes, width - 3, g)
+            parts.append(_indent(table, 3))
             fits &= fit
-            parts += [
-                Text(""),
-                _indent(Text(title, style="bold" if user.enabled else "dim"), 3),
-                _indent(rule(LIGHT, width - 3), 3),
-                _indent(table, 6),
-            ]
-            if (user_notes := notes(user, g)) is not None:
-                parts.append(_indent(user_notes, 6))
-        if folded is not None:
-            parts += [Text(""), _indent(Text(f"{g.ellipsis} {folded}", style="yellow"), 3)]
-        heavy = rule(HEAVY, width)
-        parts += [Text(""), heavy, Text("SUMMARY", style="bold"), heavy]
-        parts.append(_indent(summary_table(portfolio, self.platform_note, g), 3))
-        coverage = coverage_line(portfolio, g)
-        if coverage is not None:
-            parts.append(_indent(coverage, 3))
-        parts.append(heavy)
-        return parts, fits
+        else:
+            why = (report.platform_note or NO_PLATFORM).capitalize()
+            parts.append(_indent(Text(f"{why}.", style="dim"), 3))
+        if (platform_notes := notes(platform, g)) is not None:
+            parts.append(_indent(platform_notes, 3))
+    parts += [Text(""), Text(f"{g.platform}USER ACCOUNTS", style="bold"), light]
+    if not portfolio.users:
+        parts.append(_indent(Text("No user accounts configured.", style="dim"), 3))
+    users, folded = shown_users(portfolio.users, report.fold_after)
+    for user in users:
+        title = f"{g.user}User: {user.id}"
+        if user.name != user.id:
+            title += f" ({safe_text(user.name)})"
+        if not user.enabled:
+            title += f"{g.dash}disabled, not in totals"
+        table, fit = _account_table(user, quote, "SUBTOTAL", changes, width - 6, g)
+        fits &= fit
+        parts += [
+            Text(""),
+            _indent(Text(title, style="bold" if user.enabled else "dim"), 3),
+            _indent(rule(LIGHT, width - 3), 3),
+            _indent(table, 6),
+        ]
+        if (user_notes := notes(user, g)) is not None:
+            parts.append(_indent(user_notes, 6))
+    if folded is not None:
+        parts += [Text(""), _indent(Text(f"{g.ellipsis} {folded}", style="yellow"), 3)]
+    heavy = rule(HEAVY, width)
+    parts += [Text(""), heavy, Text("SUMMARY", style="bold"), heavy]
+    parts.append(_indent(summary_table(portfolio, report.platform_note, g), 3))
+    coverage = coverage_line(portfolio, g)
+    if coverage is not None:
+        parts.append(_indent(coverage, 3))
+    parts.append(heavy)
+    return parts, fits
