@@ -24,6 +24,7 @@ from nija_balances.render.report import (
     plain_text,
     shown_users,
     total_text,
+    user_title,
 )
 
 if TYPE_CHECKING:
@@ -81,11 +82,7 @@ def blocks(report: BalanceReport) -> list[Block]:
         blocks.append(["text", 3, "No user accounts configured."])
     users, folded = shown_users(portfolio.users, report.fold_after)
     for user in users:
-        title = f"{g.user}User: {user.id}"
-        if user.name != user.id:
-            title += f" ({safe_text(user.name)})"
-        if not user.enabled:
-            title += f"{g.dash}disabled, not in totals"
+        title = user_title(user, g)
         blocks += [["text", 0, ""], ["text", 3, title], ["rule", 3, LIGHT]]
         blocks.append(["table", 6, plain_table(user, quote, "SUBTOTAL", changes, at)])
         account_notes(user, 6)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from nija_balances.domain.models import AccountReport, Config, Portfolio, Status
+from nija_balances.domain.text import safe_text
 from nija_balances.render.markers import UNICODE, Glyphs, marker, money, style
 
 TITLE = "NIJA USER ACCOUNT BALANCES"
@@ -74,6 +75,16 @@ def coverage_pieces(portfolio: Portfolio, g: Glyphs = UNICODE) -> Pieces:
             )
         )
     return pieces
+
+
+def user_title(user: AccountReport, g: Glyphs = UNICODE) -> str:
+    """`👤 User: alice (Alice)`, and `— disabled, not in totals` when it is."""
+    title = f"{g.user}User: {user.id}"
+    if user.name != user.id:
+        title += f" ({safe_text(user.name)})"
+    if not user.enabled:
+        title += f"{g.dash}disabled, not in totals"
+    return title
 
 
 def plain_text(pieces: Pieces) -> str | None:

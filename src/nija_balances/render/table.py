@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import fields
 from decimal import Decimal
+from typing import Any
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -31,7 +32,6 @@ from nija_balances.render.markers import (
 from nija_balances.render.plain import COLUMN_GAP
 from nija_balances.render.report import (
     NO_PLATFORM,
-    TITLE,
     BalanceReport,
     Pieces,
     balance_report,
@@ -43,6 +43,7 @@ from nija_balances.render.report import (
     note_pieces,
     shown_users,
     total_text,
+    user_title,
 )
 
 
@@ -208,28 +209,9 @@ def drawn(model: BalanceReport) -> Report:
     return Report(**{f.name: getattr(model, f.name) for f in fields(BalanceReport)})
 
 
-def report(
-    portfolio: Portfolio,
-    *,
-    show_platform: bool = True,
-    changes: Mapping[str, Decimal] | None = None,
-    width: int | None = None,
-    title: str = TITLE,
-    platform_note: str | None = None,
-    fold_after: int | None = None,
-) -> Report:
-    """`report.balance_report` as one Rich renderable."""
-    return drawn(
-        balance_report(
-            portfolio,
-            show_platform=show_platform,
-            changes=changes,
-            width=width,
-            title=title,
-            platform_note=platform_note,
-            fold_after=fold_after,
-        )
-    )
+def report(portfolio: Portfolio, **options: Any) -> Report:
+    """`report.balance_report(portfolio, **options)` as one Rich renderable."""
+    return drawn(balance_report(portfolio, **options))
 
 
 def report_text(portfolio: Portfolio, width: int = 100) -> str:
@@ -278,11 +260,7 @@ def report_parts(
         parts.append(_indent(Text("No user accounts configured.", style="dim"), 3))
     users, folded = shown_users(portfolio.users, report.fold_after)
     for user in users:
-        title = f"{g.user}User: {user.id}"
-        if user.name != user.id:
-            title += f" ({safe_text(user.name)})"
-        if not user.enabled:
-            title += f"{g.dash}disabled, not in totals"
+        title = user_title(user, g)
         table, fit = _account_table(user, quote, "SUBTOTAL", changes, width - 6, g)
         fits &= fit
         parts += [
