@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Protocol
 
 from nija_balances.domain.models import ZERO
 from nija_balances.domain.valuation import worth
@@ -162,6 +162,12 @@ class SyncState:
         return self.complete and not self.unsupported and self.problem is None
 
 
+class Prices(Protocol):
+    """Prices of currencies near a time (`SnapshotPrices`)."""
+
+    def near(self, currency: str, moment: datetime) -> Decimal | None: ...
+
+
 class SnapshotPrices:
     """Prices of currencies at the snapshot nearest a given time."""
 
@@ -183,7 +189,7 @@ class SnapshotPrices:
         return min(points[max(i - 1, 0) : i + 1], key=lambda tp: abs(tp[0] - moment))[1]
 
 
-def flow_value(flow: Flow, prices: SnapshotPrices, cash: Iterable[str]) -> Decimal | None:
+def flow_value(flow: Flow, prices: Prices, cash: Iterable[str]) -> Decimal | None:
     """What a flow's amount was worth at its time: at par for a cash currency, else its own
     `value`, else at the nearest snapshot's price; None when unknowable."""
     amount = flow.amount
