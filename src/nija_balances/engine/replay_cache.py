@@ -2,12 +2,12 @@
 (`ports.ReplayCache`) with what it was computed from, so that `nija pnl` reads no fills
 while nothing it depends on changed.
 
-A kept replay of the span (first, upto] is the replay of a later span (first, last] when:
-its inputs are the same (the first snapshot and the lots it opens, the cash currencies, the
-numbers of fills and flows stored, which only ever grow, and the versions of the replay and
-of this package), upto <= last, and no stored fill or flow lies in (upto, last] (the first
-one after upto, `next`, was noted with the replay). A replay that consulted snapshot prices
-(`Realization.priced`) depends on which snapshots it was given and is never kept.
+A kept replay of the span (first, upto] is the replay of a later span (first, last] when
+its inputs are the same (the first snapshot, whose holdings open the lots; the cash
+currencies; the numbers of fills and flows stored, which only ever grow; `FORMAT` and
+`lots.REPLAY_VERSION`), upto <= last, and no stored fill or flow lies in (upto, last] (the
+first one after upto, `next`, was noted with the replay). A replay that consulted snapshot
+prices (`Realization.priced`) depends on which snapshots it was given and is never kept.
 
 The document is JSON: money and amounts as exact decimal strings, unknown kept as null,
 times as ISO 8601. One that cannot be read is ignored (with one warning) and replaced.
@@ -23,7 +23,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from nija_balances import __version__
 from nija_balances.domain.history import Fill, Flow, Snapshot
 from nija_balances.domain.lots import REPLAY_VERSION
 from nija_balances.domain.pnl import ReplaySummary
@@ -50,7 +49,6 @@ class Inputs:
         return [
             FORMAT,
             REPLAY_VERSION,
-            __version__,
             self.first.time.isoformat(),
             [[a.currency, str(a.amount), _opt(a.price)] for a in self.first.assets],
             sorted(self.cash),
