@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import ClassVar, Literal, Protocol
 
 from nija_balances.domain.models import ZERO
 from nija_balances.domain.valuation import worth
@@ -88,18 +88,21 @@ class Fill:
     cost: Decimal
     fee: Decimal = ZERO
     fee_currency: str | None = None
+    _pair: ClassVar[tuple[str, str]]  # (base, quote), set once: a replay asks often
 
     def __post_init__(self) -> None:
         _set_utc(self, self.time)
+        base, _, rest = self.symbol.partition("/")
+        object.__setattr__(self, "_pair", (base, rest.partition(":")[0]))
 
     @property
     def base(self) -> str:
-        return self.symbol.partition("/")[0]
+        return self._pair[0]
 
     @property
     def quote(self) -> str:
         """The quote currency (a derivative's `:SETTLE` suffix left off)."""
-        return self.symbol.partition("/")[2].partition(":")[0]
+        return self._pair[1]
 
     @property
     def order_key(self) -> str:
