@@ -25,7 +25,7 @@ from nija_balances.cli.root import app
 from nija_balances.domain.history import AssetPosition, Fill, Flow, Snapshot, SyncState
 from nija_balances.domain.models import Config
 from nija_balances.domain.pnl import connection_pnl, summarize, tracked_realization
-from nija_balances.engine.figures import Figures, load_figures
+from nija_balances.engine.figures import ConnectionHistory, Figures, figures_from, load_figures
 from nija_balances.engine.history import account_hashes
 from nija_balances.engine.ports import ReplayCache
 from nija_balances.engine.replay_cache import Inputs, encode, kept_replay, next_event
@@ -309,6 +309,29 @@ def test_a_replay_that_consulted_snapshot_prices_is_not_kept(fleet: Fleet) -> No
     assert store.keys_read == {alice}  # replayed each time
     assert pnl_of(first) == pnl_of(again)
     assert_same_as_without_cache(fleet, again)
+
+
+def test_a_replay_that_consults_prices_gets_them_from_every_snapshot(fleet: Fleet) -> None:
+    """The P&L reads only a connection's boundary snapshots; a fill between two non-cash
+    currencies is valued at the snapshot nearest it, so that connection gets them all."""
+    alice = fleet.keys[0]
+    fleet.put(alice, fills=(trade(7, 40, "buy", "1", "0.05", symbol="ETH/BTC"),))
+    for h in range(1, 96, 3):  # the nearest snapshot to the fill is not a boundary one
+        fleet.put_snapshot(alice, snap(h, price=str(30000 + 500 * h)))
+    store = fleet.store(cache=False)
+    ns, keys, owners = fleet.ns, fleet.keys, fleet.owners
+    every = store.get_snapshots(ns, keys, accounts=owners)
+    fills = store.get_fills(ns, keys, accounts=owners)
+    flows = store.get_flows(ns, keys, accounts=owners)
+    histories = {
+        k: ConnectionHistory(every.get(k, ()), fills.get(k, ()), flows.get(k, ()), True, True)
+        for k in keys
+    }
+    full = figures_from(fleet.config, histories, now=NOW)
+    for figures in (fleet.figures(fleet.store()), fleet.figures(fleet.store(cache=False))):
+        assert pnl_of(figures) == pnl_of(full)
+    listed = fleet.figures(fleet.store(), trades=True)
+    assert trades_of(listed) == trades_of(full)
 
 
 @pytest.mark.parametrize(

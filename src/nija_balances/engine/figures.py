@@ -233,7 +233,8 @@ def load_figures(
     flows = store.get_flows(ns, keys, accounts=owners)
     states = store.get_sync_states(ns, keys, accounts=owners)
     needed = _snapshots_needed(config, cast("Store", store), keys, owners, flows, moment)
-    replays = Replays(kept, cash_currencies(config.settings), moment)
+    cash = cash_currencies(config.settings)
+    replays = Replays(kept, cash, moment)
     for key in kept:
         replays.reuse(key, needed.get(key, ()))
     unknown = [k for k in keys if k not in replays.found and needed.get(k)]
@@ -241,6 +242,14 @@ def load_figures(
     fills = store.get_fills(ns, wanted, accounts=owners) if wanted else {}
     for key in unknown:
         replays.compute(key, needed.get(key, ()), fills.get(key, ()), flows.get(key, ()))
+    # a replay that consulted prices was given only the boundary snapshots: it takes them
+    # from every snapshot, as the figures of all snapshots would
+    whole = set(_valued_at_snapshots(unknown, flows, cash))
+    again = [k for k in unknown if k not in whole and replays.priced(k)]
+    if again:
+        needed.update(cast("Store", store).get_snapshots(ns, again, accounts=owners))
+        for key in again:
+            replays.compute(key, needed.get(key, ()), fills.get(key, ()), flows.get(key, ()))
     if replays.unreadable:
         log.warning(
             "ignoring %d unreadable kept replays (computed again): %s",
@@ -279,6 +288,11 @@ class Replays:
         self.found: dict[str, ReplaySummary] = {}
         self.new: dict[str, str] = {}
         self.unreadable: list[str] = []
+
+    def priced(self, key: str) -> bool:
+        """Whether `key`'s replay consulted snapshot prices."""
+        found = self.found.get(key)
+        return found is not None and found.priced
 
     def _span(self, snapshots: Iterable[Snapshot]) -> list[Snapshot]:
         return sorted((s for s in snapshots if s.time <= self.now), key=lambda s: s.time)
@@ -338,12 +352,13 @@ def _snapshots_needed(
     """Per key, the snapshots its figures read: the first, the last up to `now` and the last
     up to today's midnight (the daily P&L's boundary). A connection with a flow of a
     currency not at par values it at the snapshots around it, so it gets all of its own.
-    The figures are those all snapshots give; a year of 5-minute snapshots is not read."""
+    The figures are those all snapshots give; a year of 5-minute snapshots is not read
+    (a replay that turns out to need prices gets the rest: `_replays`)."""
     ns = config.namespace
     cash = cash_currencies(config.settings)
     tz = zone(config.settings.timezone)
     midnight = as_utc(datetime.combine(now.astimezone(tz).date(), time(), tzinfo=tz))
-    priced = [k for k in keys if any(f.currency not in cash for f in flows.get(k, ()))]
+    priced = _valued_at_snapshots(keys, flows, cash)
     full = store.get_snapshots(ns, priced, accounts=owners) if priced else {}
     rest = [k for k in keys if k not in full]
     first = store.first_snapshots(ns, rest, accounts=owners)
@@ -355,6 +370,13 @@ def _snapshots_needed(
         if found:
             needed[key] = sorted(found.values(), key=lambda s: s.time)
     return needed
+
+
+def _valued_at_snapshots(
+    keys: Iterable[str], flows: Mapping[str, Sequence[Flow]], cash: frozenset[str]
+) -> list[str]:
+    """The keys with a flow of a currency not at par (valued at the snapshots around it)."""
+    return [k for k in keys if any(f.currency not in cash for f in flows.get(k, ()))]
 
 
 def _whole(state: SyncState | None, what: str) -> tuple[bool, tuple[str, ...]]:
