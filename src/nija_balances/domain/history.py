@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
+from functools import cached_property
 from typing import ClassVar, Literal, Protocol
 
 from nija_balances.domain.models import ZERO
@@ -44,7 +45,7 @@ class AssetPosition:
     amount: Decimal
     price: Decimal | None = None
 
-    @property
+    @cached_property
     def value(self) -> Decimal | None:
         """Amount × price to the cent, as `valuation.worth` rounds it; None when unpriced."""
         return None if self.price is None else worth(self.amount, self.price)
@@ -175,12 +176,16 @@ class SnapshotPrices:
     """Prices of currencies at the snapshot nearest a given time."""
 
     def __init__(self, snapshots: Iterable[Snapshot]) -> None:
+        self._snapshots = tuple(snapshots)  # indexed on the first `near`: often none comes
+
+    @cached_property
+    def _points(self) -> dict[str, list[tuple[datetime, Decimal]]]:
         points: defaultdict[str, list[tuple[datetime, Decimal]]] = defaultdict(list)
-        for snap in snapshots:
+        for snap in self._snapshots:
             for asset in snap.assets:
                 if asset.price is not None and asset.price.is_finite() and asset.price > 0:
                     points[asset.currency].append((snap.time, asset.price))
-        self._points = {c: sorted(p, key=lambda tp: tp[0]) for c, p in points.items()}
+        return {c: sorted(p, key=lambda tp: tp[0]) for c, p in points.items()}
 
     def near(self, currency: str, moment: datetime) -> Decimal | None:
         """The price at the snapshot nearest `moment` (the earlier one on a tie), or None."""
