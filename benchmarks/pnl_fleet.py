@@ -1,7 +1,7 @@
 """`nija pnl --json` over a store of N connections after a simulated year of history.
 
     .venv/bin/python benchmarks/pnl_fleet.py [--connections 1000] [--fills 50] [--runs 5]
-                                             [--dir DIR] [--profile]
+                                             [--dir DIR] [--profile] [--sync N]
 
 1. A config of N users, one Kraken connection each (keys in the environment), and its store
    (`NIJA_BALANCES_HOME`): each connection gets what a year of 5-minute snapshots leaves
@@ -14,6 +14,10 @@
 2. `python -m nija_balances pnl --json` as a subprocess, `--runs` times (the first apart:
    it reads the file cold from the page cache's point of view); wall time of each process.
    `--profile` also runs it once under cProfile and prints where the time goes.
+   The first run replays every connection and keeps the replays (the store's replay cache);
+   later runs read no fills while those hold.
+3. `--sync N` then stores one new fill for N connections (as `nija sync` would; the store
+   changes for good) and times `pnl --json` twice more: only those N replay.
 """
 
 from __future__ import annotations
@@ -124,6 +128,30 @@ def build(directory: Path, n: int, fills: int) -> tuple[dict[str, str], dict[str
     return env, timings
 
 
+def sync_some(env: dict[str, str], count: int) -> None:
+    """What a `nija sync` that brings one new fill to `count` connections stores: a buy an
+    hour before the newest snapshot (inside the tracked span), through the real store."""
+    os.environ.update(NIJA_BALANCES_HOME=env["NIJA_BALANCES_HOME"], NIJA_CONFIG=env["NIJA_CONFIG"])
+    from nija_balances.app import Session
+    from nija_balances.engine.history import account_hashes
+
+    session = Session.open(Path(env["NIJA_CONFIG"]))
+    config, store = session.config, session.store
+    conns = [c for u in config.users for c in u.connections][:count]
+    owners = account_hashes(config, conns, env)
+    last = store.last_snapshots(config.namespace, [c.key for c in conns], accounts=owners)
+    stamp = int(time.time() * 1000)
+    for i, conn in enumerate(conns):
+        when = last[conn.key].time - timedelta(hours=1)
+        amount, price = Decimal("0.001"), Decimal("61000")
+        fill = Fill(f"sync-{stamp}-{i}", f"sync-{stamp}-{i}", when, "BTC/USD", "buy", amount,
+                    price, amount * price, Decimal("0.1"), None)  # fmt: skip
+        key, account = conn.key, owners[conn.key]
+        store.put_history_page(config.namespace, key, account, "trades", fills=[fill], cursor="x")
+    assert not store.warnings, store.warnings
+    session.close()
+
+
 def pnl(env: dict[str, str], *extra: str) -> tuple[float, float, str]:
     """One `nija pnl --json` process: its wall time, its CPU time (user + system), stdout."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -145,6 +173,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--dir", type=Path, help="build here, or reuse a store built here")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--sync",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then store one new fill for N connections (changes the store!) and time pnl again",
+    )
     parser.add_argument("--src", type=Path, default=ROOT / "src", help="the nija_balances to run")
     args = parser.parse_args()
     directory = args.dir or Path(tempfile.mkdtemp(prefix="nija-pnl-bench-"))
@@ -181,6 +216,11 @@ def main() -> int:
         f"{statistics.median(cpus):.3f} s; wall "
         f"[{min(walls):.3f}-{max(walls):.3f}]; load average after: {os.getloadavg()[0]:.2f}"
     )
+    if args.sync:
+        sync_some(env, args.sync)
+        for label in (f"after a sync of {args.sync} connections", "the run after it"):
+            wall, cpu, _ = pnl(env)
+            print(f"  pnl --json {label}: {wall:.3f} s, CPU {cpu:.3f} s")
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import nija_balances.cli.root"], env=env, check=True)
     took = time.perf_counter() - start

@@ -299,7 +299,7 @@ def test_older_or_unknown_schema_is_rebuilt_quietly(store: SqliteStore, version:
     tables = {r[0] for r in s._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}  # type: ignore[union-attr]
     assert tables == {
         "meta", "balances", "markets", "snapshots", "fills", "flows", "sync_state",
-        "alerts", "alert_sinks", "marks",
+        "alerts", "alert_sinks", "marks", "replays",
     }  # fmt: skip
 
 

@@ -241,7 +241,7 @@ class MultiAccountBrokerManager:
         rounded to cents, None where unknown. Unknown user -> KeyError."""
         from nija_balances.render.pnl import account_dict
 
-        figures = self._user_figures(user_id)
+        figures = self._user_figures(user_id, trades=False)
         return account_dict(figures.users[user_id])
 
     def get_trades(self, user_id: str, limit: int | None = 50) -> list[dict[str, Any]]:
@@ -254,7 +254,7 @@ class MultiAccountBrokerManager:
         rows = figures.users[user_id].trades
         return [trade_dict(r, figures.quote) for r in (rows if limit is None else rows[:limit])]
 
-    def _user_figures(self, user_id: str) -> Figures:
+    def _user_figures(self, user_id: str, *, trades: bool = True) -> Figures:
         from nija_balances.engine.planning import select
 
         if self.config.user(user_id) is None:
@@ -263,7 +263,7 @@ class MultiAccountBrokerManager:
         user = self.config.user(user_id)
         if user is not None and not user.enabled:
             raise KeyError(f"user {user_id!r} is disabled")
-        return self.session.figures(select(self.config, user=user_id))
+        return self.session.figures(select(self.config, user=user_id), trades=trades)
 
     def clear_balance_cache(self) -> int:
         """Forget every cached balance; the next call fetches. Returns entries removed."""

@@ -95,14 +95,14 @@ class Session:
             clock=self.clock,
         )
 
-    def figures(self, config: Config | None = None) -> Figures:
+    def figures(self, config: Config | None = None, *, trades: bool = True) -> Figures:
         """The P&L figures of `config` (default: the session's) from the store; nothing is
-        fetched."""
+        fetched. `trades=False`: no trades listed (the store may then read fewer fills)."""
         from nija_balances.engine.figures import load_figures
 
         chosen = config or self.config
         self.prepare_history(chosen)
-        return load_figures(chosen, self.store, now=self.clock())
+        return load_figures(chosen, self.store, now=self.clock(), trades=trades)
 
     def prepare_history(self, config: Config | None = None) -> None:
         """Call before reading history from the store: the built-in demo gets its simulated

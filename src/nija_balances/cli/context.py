@@ -207,12 +207,12 @@ class Terminal:
         for problem in registry.plugin_problems():
             self.warn(problem)
 
-    def figures(self, config: Config) -> Figures:
-        """The P&L figures of `config` from the store (nothing fetched); the store's
-        warnings are said on stderr."""
+    def figures(self, config: Config, *, trades: bool = True) -> Figures:
+        """The P&L figures of `config` from the store (nothing fetched; `trades=False`: no
+        trades listed); the store's warnings are said on stderr."""
         session = self.open_session(config)
         try:
-            figures = session.figures()
+            figures = session.figures(trades=trades)
         finally:
             session.close()
         for warning in session.store.warnings:

@@ -70,7 +70,7 @@ def history(
         session.prepare_history(config)
         now = datetime.fromtimestamp(session.clock(), UTC)
         model = load_history(config, session.store, now=now, since=span, every=bucket)
-        figures = session.figures() if not (json or csv) else None
+        figures = session.figures(trades=False) if not (json or csv) else None
     finally:
         session.close()
     for warning in session.store.warnings:

@@ -28,7 +28,7 @@ def pnl(
     """
     term = Terminal.of(ctx)
     config = term.narrow(term.load_config(), user, broker)
-    figures = term.figures(config)
+    figures = term.figures(config, trades=False)
     if json:
         from nija_balances.render.json_doc import dumps, stdout_ascii_only
         from nija_balances.render.pnl import pnl_document

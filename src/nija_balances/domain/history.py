@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import Literal
+from functools import cached_property
+from typing import ClassVar, Literal, Protocol
 
 from nija_balances.domain.models import ZERO
 from nija_balances.domain.valuation import worth
@@ -44,7 +45,7 @@ class AssetPosition:
     amount: Decimal
     price: Decimal | None = None
 
-    @property
+    @cached_property
     def value(self) -> Decimal | None:
         """Amount × price to the cent, as `valuation.worth` rounds it; None when unpriced."""
         return None if self.price is None else worth(self.amount, self.price)
@@ -88,18 +89,21 @@ class Fill:
     cost: Decimal
     fee: Decimal = ZERO
     fee_currency: str | None = None
+    _pair: ClassVar[tuple[str, str]]  # (base, quote), set once: a replay asks often
 
     def __post_init__(self) -> None:
         _set_utc(self, self.time)
+        base, _, rest = self.symbol.partition("/")
+        object.__setattr__(self, "_pair", (base, rest.partition(":")[0]))
 
     @property
     def base(self) -> str:
-        return self.symbol.partition("/")[0]
+        return self._pair[0]
 
     @property
     def quote(self) -> str:
         """The quote currency (a derivative's `:SETTLE` suffix left off)."""
-        return self.symbol.partition("/")[2].partition(":")[0]
+        return self._pair[1]
 
     @property
     def order_key(self) -> str:
@@ -162,16 +166,26 @@ class SyncState:
         return self.complete and not self.unsupported and self.problem is None
 
 
+class Prices(Protocol):
+    """Prices of currencies near a time (`SnapshotPrices`)."""
+
+    def near(self, currency: str, moment: datetime) -> Decimal | None: ...
+
+
 class SnapshotPrices:
     """Prices of currencies at the snapshot nearest a given time."""
 
     def __init__(self, snapshots: Iterable[Snapshot]) -> None:
+        self._snapshots = tuple(snapshots)  # indexed on the first `near`: often none comes
+
+    @cached_property
+    def _points(self) -> dict[str, list[tuple[datetime, Decimal]]]:
         points: defaultdict[str, list[tuple[datetime, Decimal]]] = defaultdict(list)
-        for snap in snapshots:
+        for snap in self._snapshots:
             for asset in snap.assets:
                 if asset.price is not None and asset.price.is_finite() and asset.price > 0:
                     points[asset.currency].append((snap.time, asset.price))
-        self._points = {c: sorted(p, key=lambda tp: tp[0]) for c, p in points.items()}
+        return {c: sorted(p, key=lambda tp: tp[0]) for c, p in points.items()}
 
     def near(self, currency: str, moment: datetime) -> Decimal | None:
         """The price at the snapshot nearest `moment` (the earlier one on a tie), or None."""
@@ -183,7 +197,7 @@ class SnapshotPrices:
         return min(points[max(i - 1, 0) : i + 1], key=lambda tp: abs(tp[0] - moment))[1]
 
 
-def flow_value(flow: Flow, prices: SnapshotPrices, cash: Iterable[str]) -> Decimal | None:
+def flow_value(flow: Flow, prices: Prices, cash: Iterable[str]) -> Decimal | None:
     """What a flow's amount was worth at its time: at par for a cash currency, else its own
     `value`, else at the nearest snapshot's price; None when unknowable."""
     amount = flow.amount

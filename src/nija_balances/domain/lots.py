@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, localcontext
 from typing import TypeVar
 
-from nija_balances.domain.history import Fill, Flow, Snapshot, SnapshotPrices, flow_value
+from nija_balances.domain.history import Fill, Flow, Prices, Snapshot, SnapshotPrices, flow_value
 from nija_balances.domain.models import ZERO
 
 ONE = Decimal(1)
@@ -23,6 +23,9 @@ EXACT = Context(prec=80, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[])
 #: A quotient (part of a lot's cost, a value from a price ratio) is cut to 18 places, finer
 #: than any currency's unit, so that sums and differences of costs stay exact in `EXACT`.
 PLACES = Decimal("1e-18")
+#: Bumped whenever a replay of the same inputs could give another `Realization`: replays
+#: kept from an older version are then replayed again (`engine.replay_cache`).
+REPLAY_VERSION = 1
 
 
 def _cut(quotient: Decimal) -> Decimal:
@@ -54,7 +57,11 @@ class Realization:
 
     `realized` sums the known results: closing orders, conversions between cash currencies,
     withdrawals (which dispose of their lots at their value) and flow fees (losses).
-    `fill_realized` has an entry for every fill that disposed of lots.
+    `fill_realized` has an entry for every fill that disposed of lots. `fills` and
+    `order_count` count the fills replayed (each id once) and their orders; `priced` says
+    that the replay consulted snapshot prices (a fill between two non-cash currencies, a
+    flow or flow fee without a value of its own), so its result depends on which snapshots
+    it was given.
     """
 
     orders: tuple[ClosedOrder, ...]
@@ -63,6 +70,9 @@ class Realization:
     realized: Decimal
     fees: Decimal
     reasons: tuple[str, ...]
+    fills: int = 0
+    order_count: int = 0
+    priced: bool = False
 
 
 def sum_or_none(*parts: Decimal | None) -> Decimal | None:
@@ -79,14 +89,26 @@ def _fine(*amounts: Decimal) -> bool:
     return all(a.is_finite() and a >= 0 for a in amounts)
 
 
+class _Watched:
+    """Prices that remember whether they were consulted."""
+
+    def __init__(self, prices: Prices) -> None:
+        self._prices = prices
+        self.consulted = False
+
+    def near(self, currency: str, moment: datetime) -> Decimal | None:
+        self.consulted = True
+        return self._prices.near(currency, moment)
+
+
 class _Ledger:
     """FIFO lots per non-cash currency and the results of disposing of them."""
 
     def __init__(
-        self, cash: frozenset[str], prices: SnapshotPrices, opening: Mapping[str, Iterable[Lot]]
+        self, cash: frozenset[str], prices: Prices, opening: Mapping[str, Iterable[Lot]]
     ) -> None:
         self.cash = cash
-        self.prices = prices
+        self.prices = _Watched(prices)
         self.lots: dict[str, deque[Lot]] = {}
         for currency, lots in opening.items():
             for lot in lots:
@@ -256,7 +278,7 @@ class _Ledger:
             self.fees += worth
         return worth
 
-    def result(self) -> Realization:
+    def result(self, fills: int, order_count: int) -> Realization:
         orders = tuple(
             ClosedOrder(order, symbol, when, fills, realized)
             for order, (symbol, when, fills, realized) in self.orders.items()
@@ -269,6 +291,9 @@ class _Ledger:
             realized=self.realized + known,
             fees=self.fees,
             reasons=tuple(self.reasons),
+            fills=fills,
+            order_count=order_count,
+            priced=self.prices.consulted,
         )
 
 
@@ -330,12 +355,15 @@ def realize(
     with localcontext(EXACT):
         ledger = _Ledger(frozenset(cash), prices or SnapshotPrices(()), opening_lots or {})
         events: list[Fill | Flow] = [*fills, *flows]
+        count, orders = 0, set[str]()
         for event in in_order(events):
             if isinstance(event, Fill):
+                count += 1
+                orders.add(event.order_key)
                 ledger.fill(event)
             else:
                 ledger.flow(event)
-        return ledger.result()
+        return ledger.result(count, len(orders))
 
 
 def opening_lots(snapshot: Snapshot, cash: Collection[str]) -> dict[str, tuple[Lot, ...]]:

@@ -25,7 +25,6 @@ from nija_balances.domain.history import (
 )
 from nija_balances.domain.lots import (
     EXACT,
-    Lot,
     Realization,
     in_order,
     opening_lots,
@@ -222,16 +221,16 @@ def _unvalued(snapshot: Snapshot, cash: Collection[str], which: str) -> list[str
 
 
 def _unrealized(
-    lots: Mapping[str, tuple[Lot, ...]], last: Snapshot, cash: Collection[str], why: list[str]
+    held: Mapping[str, Decimal | None], last: Snapshot, cash: Collection[str], why: list[str]
 ) -> Decimal:
     """Σ (value at the last snapshot − cost of the remaining lots) over non-cash currencies
     whose value and cost are known; the others are named in `why`."""
     total = ZERO
-    currencies = set(lots) | {a.currency for a in last.assets if a.currency not in cash}
+    currencies = set(held) | {a.currency for a in last.assets if a.currency not in cash}
     for currency in sorted(currencies):
         position = last.position(currency)
         worth = ZERO if position is None or position.amount.is_zero() else position.value
-        cost = sum_or_none(*(lot.cost for lot in lots.get(currency, ())))
+        cost = held.get(currency, ZERO)
         if worth is None:
             continue  # named as unvalued at the last snapshot
         if cost is None:
@@ -280,6 +279,50 @@ def _replay(span: _Span, cash: Collection[str]) -> Realization:
     )
 
 
+@dataclass(frozen=True)
+class ReplaySummary:
+    """What the P&L figures and the trades list take from a FIFO replay of the tracked
+    span (`summarize`): the same figures, whatever the length of the history.
+
+    `held`: per currency with lots left, what they cost (None: unknown). `wins`, `losses`
+    and `draws` count the closing orders of known result (`DRAW_UNDER`). `orders` and
+    `fills` count the span's orders and fills. `priced`: the replay consulted snapshot
+    prices (see `Realization`)."""
+
+    realized: Decimal
+    fees: Decimal
+    held: Mapping[str, Decimal | None]
+    wins: int
+    losses: int
+    draws: int
+    orders: int
+    fills: int
+    reasons: tuple[str, ...]
+    fill_realized: Mapping[str, Decimal | None]
+    priced: bool = False
+
+
+def summarize(replay: Realization) -> ReplaySummary:
+    """What the figures take from `replay`."""
+    with localcontext(EXACT):
+        results = [o.realized for o in replay.orders if o.realized is not None]
+        wins = sum(1 for r in results if r >= DRAW_UNDER)
+        losses = sum(1 for r in results if r <= -DRAW_UNDER)
+        return ReplaySummary(
+            realized=replay.realized,
+            fees=replay.fees,
+            held={c: sum_or_none(*(lot.cost for lot in lots)) for c, lots in replay.lots.items()},
+            wins=wins,
+            losses=losses,
+            draws=len(results) - wins - losses,
+            orders=replay.order_count,
+            fills=replay.fills,
+            reasons=replay.reasons,
+            fill_realized=replay.fill_realized,
+            priced=replay.priced,
+        )
+
+
 def tracked_realization(
     snapshots: Iterable[Snapshot],
     fills: Iterable[Fill],
@@ -305,7 +348,7 @@ def connection_pnl(
     trades_complete: bool = True,
     flows_complete: bool = True,
     reasons: Iterable[str] = (),
-    replay: Realization | None = None,
+    replay: Realization | ReplaySummary | None = None,
 ) -> PnL:
     """Every P&L figure of one connection over its tracked span.
 
@@ -313,7 +356,8 @@ def connection_pnl(
     the days of the daily P&L, the day being today's at `now`. `trades_complete` and
     `flows_complete` say whether those histories are whole; the figures they feed are None
     when not. `reasons` are prepended to the reasons found here. `replay` is
-    `tracked_realization` of the same arguments when the caller has it already.
+    `tracked_realization` of the same arguments (or its `summarize`) when the caller has it
+    already (then `fills` are not read: the replay counts them).
     """
     with localcontext(EXACT):
         now, cash = as_utc(now), frozenset(cash)
@@ -323,14 +367,16 @@ def connection_pnl(
             why.append("trade history incomplete")
         if not flows_complete:
             why.append("deposit and withdrawal history incomplete")
-        span = _span(snapshots, fills, flows, now)
+        span = _span(snapshots, () if replay is not None else fills, flows, now)
         if span is None:
             why.append("no snapshot yet")
             return PnL(*(None,) * 14, incomplete_reasons=_capped(why))
-        snaps, span_fills = span.snapshots, span.fills
+        snaps = span.snapshots
         first, last = snaps[0], snaps[-1]
         why += _unvalued(first, cash, "first") + _unvalued(last, cash, "last")
-        done = replay if replay is not None else _replay(span, cash)
+        if replay is None:
+            replay = _replay(span, cash)
+        done = replay if isinstance(replay, ReplaySummary) else summarize(replay)
         if trades_complete:
             why += done.reasons
         moved, moved_why = net_flow(span.flows, prices=span.prices, cash=cash)
@@ -351,17 +397,13 @@ def connection_pnl(
         realized = unrealized = fees = None
         counts: tuple[int | None, ...] = (None,) * 5
         if trades_complete:
-            orders = len({f.order_key for f in span_fills})
-            counts = (orders, len(span_fills), None, None, None)
+            counts = (done.orders, done.fills, None, None, None)
         if trades_complete and flows_complete:
             # lots come and go with deposits and withdrawals, whose fees are losses too:
             # the results need both histories whole
             realized, fees = done.realized, done.fees
-            unrealized = _unrealized(done.lots, last, cash, why)
-            results = [o.realized for o in done.orders if o.realized is not None]
-            wins = sum(1 for r in results if r >= DRAW_UNDER)
-            losses = sum(1 for r in results if r <= -DRAW_UNDER)
-            counts = (*counts[:2], wins, losses, len(results) - wins - losses)
+            unrealized = _unrealized(done.held, last, cash, why)
+            counts = (*counts[:2], done.wins, done.losses, done.draws)
         trades, fill_count, wins_, losses_, draws = counts
         return PnL(
             balance=balance,

@@ -8,6 +8,7 @@ inputs per connection and sums connections into accounts.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
@@ -16,9 +17,18 @@ from typing import cast
 
 from nija_balances.domain.history import Fill, Flow, Snapshot, SyncState, as_utc
 from nija_balances.domain.models import AccountConfig, Config, ConnectionConfig
-from nija_balances.domain.pnl import PnL, combine, connection_pnl, tracked_realization
+from nija_balances.domain.pnl import (
+    PnL,
+    ReplaySummary,
+    combine,
+    connection_pnl,
+    summarize,
+    tracked_realization,
+)
 from nija_balances.domain.valuation import cash_currencies
-from nija_balances.engine.ports import HistoryStore, SnapshotStore, Store
+from nija_balances.engine.ports import HistoryStore, ReplayCache, SnapshotStore, Store
+
+log = logging.getLogger("nija_balances.engine.figures")
 
 
 @dataclass(frozen=True)
@@ -26,7 +36,10 @@ class ConnectionHistory:
     """What the store holds for one connection: the inputs of its figures.
 
     `trades_complete`/`flows_complete`: whether that history is whole up to its last sync;
-    `reasons` say what is missing when not (never synced, unsupported, a failed sync)."""
+    `reasons` say what is missing when not (never synced, unsupported, a failed sync).
+    `replay`: what the FIFO replay of the tracked span gave, when known already (`summarize`
+    of `tracked_realization` of these snapshots, fills and flows); then `fills` serve only
+    as trades to list."""
 
     snapshots: Sequence[Snapshot] = ()
     fills: Sequence[Fill] = ()
@@ -34,6 +47,7 @@ class ConnectionHistory:
     trades_complete: bool = False
     flows_complete: bool = False
     reasons: tuple[str, ...] = ()
+    replay: ReplaySummary | None = None
 
 
 @dataclass(frozen=True)
@@ -100,9 +114,12 @@ def connection_figures(
     cash: frozenset[str],
 ) -> ConnectionFigures:
     """One connection's P&L over its tracked span and its fills with their realized P&L."""
-    replay = tracked_realization(
-        history.snapshots, history.fills, history.flows, now=now, cash=cash
-    )
+    replay = history.replay
+    if replay is None:
+        done = tracked_realization(
+            history.snapshots, history.fills, history.flows, now=now, cash=cash
+        )
+        replay = None if done is None else summarize(done)
     pnl = connection_pnl(
         history.snapshots,
         history.fills,
@@ -183,9 +200,14 @@ def load_figures(
     *,
     now: float | datetime,
     environ: Mapping[str, str] | None = None,
+    trades: bool = True,
 ) -> Figures:
     """The figures of `config`'s enabled accounts from the store's snapshots, fills, flows
-    and sync states (only those of the exchange account each connection reads now)."""
+    and sync states (only those of the exchange account each connection reads now).
+
+    With `trades=False` the connections list no trades: a store that keeps replays
+    (`ports.ReplayCache`) then reads the fills only of connections whose kept replay no
+    longer holds, and keeps their new one."""
     from nija_balances.engine.history import account_hashes
 
     moment = datetime.fromtimestamp(now, UTC) if isinstance(now, float | int) else as_utc(now)
@@ -205,23 +227,114 @@ def load_figures(
                 reasons=("this store keeps no trade history",),
             )
         return figures_from(config, histories, now=moment)
-    fills = store.get_fills(ns, keys, accounts=owners)
+    cache = store if isinstance(store, ReplayCache) else None
+    # the counts of fills and flows first: what is read after them is at least as new
+    kept = cache.get_replays(ns, keys, owners) if cache is not None else {}
     flows = store.get_flows(ns, keys, accounts=owners)
     states = store.get_sync_states(ns, keys, accounts=owners)
     needed = _snapshots_needed(config, cast("Store", store), keys, owners, flows, moment)
+    cash = cash_currencies(config.settings)
+    replays = Replays(kept, cash, moment)
+    for key in kept:
+        replays.reuse(key, needed.get(key, ()))
+    unknown = [k for k in keys if k not in replays.found and needed.get(k)]
+    wanted = keys if trades else unknown
+    fills = store.get_fills(ns, wanted, accounts=owners) if wanted else {}
+    for key in unknown:
+        replays.compute(key, needed.get(key, ()), fills.get(key, ()), flows.get(key, ()))
+    # a replay that consulted prices was given only the boundary snapshots: it takes them
+    # from every snapshot, as the figures of all snapshots would
+    whole = set(_valued_at_snapshots(unknown, flows, cash))
+    again = [k for k in unknown if k not in whole and replays.priced(k)]
+    if again:
+        needed.update(cast("Store", store).get_snapshots(ns, again, accounts=owners))
+        for key in again:
+            replays.compute(key, needed.get(key, ()), fills.get(key, ()), flows.get(key, ()))
+    if replays.unreadable:
+        log.warning(
+            "ignoring %d unreadable kept replays (computed again): %s",
+            len(replays.unreadable),
+            "; ".join(replays.unreadable[:3]),
+        )
+    if cache is not None and replays.new:
+        cache.put_replays(ns, ((k, owners[k], doc) for k, doc in replays.new.items()))
     for key in keys:
         state = states.get(key, {})
         trades_ok, trades_why = _whole(state.get("trades"), "trade history")
         flows_ok, flows_why = _whole(state.get("flows"), FLOWS_WORDS)
         histories[key] = ConnectionHistory(
             snapshots=needed.get(key, ()),
-            fills=fills.get(key, ()),
+            fills=fills.get(key, ()) if trades else (),
             flows=flows.get(key, ()),
             trades_complete=trades_ok,
             flows_complete=flows_ok,
             reasons=(*trades_why, *flows_why),
+            replay=replays.found.get(key),
         )
     return figures_from(config, histories, now=moment)
+
+
+class Replays:
+    """The connections' replays of their tracked spans: kept ones that still hold, and new
+    ones with the documents to keep (`engine.replay_cache`)."""
+
+    def __init__(
+        self,
+        kept: Mapping[str, tuple[int, int, str | None]],
+        cash: frozenset[str],
+        now: datetime,
+    ) -> None:
+        self.kept, self.cash, self.now = kept, cash, now
+        self.found: dict[str, ReplaySummary] = {}
+        self.new: dict[str, str] = {}
+        self.unreadable: list[str] = []
+
+    def priced(self, key: str) -> bool:
+        """Whether `key`'s replay consulted snapshot prices."""
+        found = self.found.get(key)
+        return found is not None and found.priced
+
+    def _span(self, snapshots: Iterable[Snapshot]) -> list[Snapshot]:
+        return sorted((s for s in snapshots if s.time <= self.now), key=lambda s: s.time)
+
+    def reuse(self, key: str, snapshots: Sequence[Snapshot]) -> None:
+        """Take `key`'s kept replay if it still holds for these snapshots."""
+        from nija_balances.engine.replay_cache import Inputs, Unreadable, kept_replay
+
+        fills, flows, doc = self.kept[key]
+        span = self._span(snapshots)
+        if doc is None or not span:
+            return
+        inputs = Inputs(span[0], self.cash, fills, flows)
+        try:
+            replay = kept_replay(doc, inputs, span[-1].time, name=key)
+        except Unreadable as exc:
+            self.unreadable.append(str(exc))
+            return
+        if replay is not None:
+            self.found[key] = replay
+
+    def compute(
+        self,
+        key: str,
+        snapshots: Sequence[Snapshot],
+        fills: Sequence[Fill],
+        flows: Sequence[Flow],
+    ) -> None:
+        """Replay `key`'s span, and keep the replay unless it consulted snapshot prices."""
+        from nija_balances.engine.replay_cache import Inputs, encode, next_event
+
+        span = self._span(snapshots)
+        realization = tracked_realization(span, fills, flows, now=self.now, cash=self.cash)
+        if realization is None:
+            return
+        self.found[key] = replay = summarize(realization)
+        if replay.priced or key not in self.kept:
+            return
+        counts = self.kept[key]
+        inputs = Inputs(span[0], self.cash, counts[0], counts[1])
+        upto = span[-1].time
+        self.new[key] = encode(replay, inputs, upto=upto, following=next_event(fills, flows, upto))
 
 
 FLOWS_WORDS = "deposit and withdrawal history"
@@ -239,12 +352,13 @@ def _snapshots_needed(
     """Per key, the snapshots its figures read: the first, the last up to `now` and the last
     up to today's midnight (the daily P&L's boundary). A connection with a flow of a
     currency not at par values it at the snapshots around it, so it gets all of its own.
-    The figures are those all snapshots give; a year of 5-minute snapshots is not read."""
+    The figures are those all snapshots give; a year of 5-minute snapshots is not read
+    (a replay that turns out to need prices gets the rest: `_replays`)."""
     ns = config.namespace
     cash = cash_currencies(config.settings)
     tz = zone(config.settings.timezone)
     midnight = as_utc(datetime.combine(now.astimezone(tz).date(), time(), tzinfo=tz))
-    priced = [k for k in keys if any(f.currency not in cash for f in flows.get(k, ()))]
+    priced = _valued_at_snapshots(keys, flows, cash)
     full = store.get_snapshots(ns, priced, accounts=owners) if priced else {}
     rest = [k for k in keys if k not in full]
     first = store.first_snapshots(ns, rest, accounts=owners)
@@ -256,6 +370,13 @@ def _snapshots_needed(
         if found:
             needed[key] = sorted(found.values(), key=lambda s: s.time)
     return needed
+
+
+def _valued_at_snapshots(
+    keys: Iterable[str], flows: Mapping[str, Sequence[Flow]], cash: frozenset[str]
+) -> list[str]:
+    """The keys with a flow of a currency not at par (valued at the snapshots around it)."""
+    return [k for k in keys if any(f.currency not in cash for f in flows.get(k, ()))]
 
 
 def _whole(state: SyncState | None, what: str) -> tuple[bool, tuple[str, ...]]:

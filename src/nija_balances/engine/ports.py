@@ -142,7 +142,31 @@ class HistoryStore(Protocol):
         ...
 
     def drop_history(self, namespace: str, keys: Iterable[str]) -> None:
-        """Remove the snapshots, fills, flows and sync state of `keys`."""
+        """Remove the snapshots, fills, flows and sync state of `keys` (and what a
+        `ReplayCache` kept for them)."""
+        ...
+
+
+@runtime_checkable
+class ReplayCache(Protocol):
+    """Optional: a `HistoryStore` that keeps, per connection key and exchange account, one
+    text document (the P&L's FIFO replay, `engine.replay_cache`), so that figures need not
+    read every fill each time. The store neither reads nor judges the documents; it says how
+    many fills and flows each account holds (both only ever grow, until `drop_history`
+    removes them and the documents), and the engine decides what is still valid. A store
+    without it has its figures computed from the fills every time.
+    """
+
+    def get_replays(
+        self, namespace: str, keys: Iterable[str], accounts: Mapping[str, str]
+    ) -> dict[str, tuple[int, int, str | None]]:
+        """Per key of `accounts` (key -> account hash): (fills stored, flows stored, the
+        document kept or None); empty when the store cannot be read."""
+        ...
+
+    def put_replays(self, namespace: str, items: Iterable[tuple[str, str, str]]) -> bool:
+        """Keep (key, account hash, document) items in one write, each replacing the last;
+        False when skipped (never raises, never warns for a busy store)."""
         ...
 
 

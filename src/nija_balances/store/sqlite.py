@@ -73,6 +73,7 @@ from nija_balances.store.codec import (
     encode_assets,
 )
 from nija_balances.store.sqlite_history import SqliteHistory
+from nija_balances.store.sqlite_replays import SqliteReplays
 from nija_balances.store.sqlite_schema import (
     BUSY_CODES,
     CORRUPT_CODES,
@@ -134,10 +135,10 @@ SnapshotItem = tuple[str, str | None, Snapshot]
 # ---------------------------------------------------------------------------- the store
 
 
-class SqliteStore(SqliteHistory):
+class SqliteStore(SqliteHistory, SqliteReplays):
     """The SQLite store at `paths.cache_dir() / "balances.sqlite3"`, opened on first use.
 
-    Trades, flows and sync state: `SqliteHistory`."""
+    Trades, flows and sync state: `SqliteHistory`; the P&L's replay cache: `SqliteReplays`."""
 
     def __init__(
         self,
@@ -436,7 +437,8 @@ class SqliteStore(SqliteHistory):
     def _run(
         self, op: str, fn: Callable[[sqlite3.Connection], T], default: T, *, create: bool = True
     ) -> T:
-        """Run `fn` ("read", "write" or "markets") on the connection; never raise sqlite errors.
+        """Run `fn` ("read", "write", "markets" or "cache": a write of what can be computed
+        again, which waits briefly) on the connection; never raise sqlite errors.
 
         Run again on the new file if another process replaced the file meanwhile (it rebuilt
         a corrupt one): a write must not land in the file just moved aside, nor an error of
@@ -494,7 +496,7 @@ class SqliteStore(SqliteHistory):
         if op == "read":
             self._set_busy_timeout(conn, READ_WAIT)
             return fn(conn)
-        if op == "markets":
+        if op in ("markets", "cache"):
             self._set_busy_timeout(
                 conn, min(BUSY_RETRY if self._markets_busy else MARKETS_WAIT, self._busy_timeout)
             )
@@ -817,10 +819,12 @@ class SqliteStore(SqliteHistory):
                 f"cache at {self.path} is full (no space left on device): reading only; "
                 "free some space",
             )
-        elif code in BUSY_CODES and op == "markets":
-            # Markets are only a cache of what the exchange sends: fetched again next time.
+        elif code in BUSY_CODES and op in ("markets", "cache"):
+            # Markets are only a cache of what the exchange sends: fetched again next time
+            # (and replays are computed again).
             self._markets_busy = True
-            log.info("cache at %s is busy: markets not cached this time", self.path)
+            what = "markets" if op == "markets" else "replays"
+            log.info("cache at %s is busy: %s not cached this time", self.path, what)
         elif code in BUSY_CODES:
             # A refresh may make several writes: once one waited in vain (no other process
             # finished a write for the whole busy timeout), the next ones only retry briefly.
@@ -833,7 +837,7 @@ class SqliteStore(SqliteHistory):
                 f"{waited:g} s); {op} skipped",
             )
         else:
-            op = "write" if op == "markets" else op
+            op = "write" if op in ("markets", "cache") else op
             self._warn(f"{op}:{exc}", f"cache at {self.path}: {op} failed ({exc})")
 
     def _untrusted(self, exc: Untrusted) -> None:

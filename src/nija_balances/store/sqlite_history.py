@@ -112,12 +112,13 @@ class SqliteHistory:
         return self._run("write", write, False)
 
     def drop_history(self, namespace: str, keys: Iterable[str]) -> None:
-        """Remove the snapshots, fills, flows and sync state of `keys` (the demo's reseeding)."""
+        """Remove the snapshots, fills, flows, sync state and kept replays of `keys` (the
+        demo's reseeding)."""
         wanted = list(dict.fromkeys(keys))
 
         def write(conn: sqlite3.Connection) -> None:
             with transaction(conn):
-                for table in ("snapshots", "fills", "flows", "sync_state"):
+                for table in ("snapshots", "fills", "flows", "sync_state", "replays"):
                     for chunk in _chunks(wanted):
                         marks = ",".join("?" * len(chunk))
                         sql = f"DELETE FROM {table} WHERE namespace = ? AND key IN ({marks})"

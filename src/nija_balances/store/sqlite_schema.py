@@ -15,7 +15,7 @@ from pathlib import Path
 
 log = logging.getLogger("nija_balances.store.sqlite")  # the store's logger, as before the split
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
 BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
 IOERR, FULL = 10, 13  # SQLITE_IOERR (e.g. IOERR_SHMSIZE: no room for the -shm), SQLITE_FULL
@@ -63,6 +63,14 @@ _ALERTS = (
     "CREATE TABLE marks (namespace TEXT NOT NULL, name TEXT NOT NULL, time REAL NOT NULL,"
     " PRIMARY KEY (namespace, name)) WITHOUT ROWID",
 )
+# Schema 5: per connection and exchange account, the FIFO replay of its tracked span as the
+# P&L last computed it (`engine.replay_cache`: a JSON document that names its own inputs, so
+# that `nija pnl` reads no fills while they are unchanged). Only a cache: a row may go.
+REPLAYS_DDL = (
+    "CREATE TABLE IF NOT EXISTS replays (namespace TEXT NOT NULL, key TEXT NOT NULL,"
+    " account TEXT NOT NULL, data TEXT NOT NULL, updated_at REAL NOT NULL,"
+    " PRIMARY KEY (namespace, key, account)) WITHOUT ROWID",
+)
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE balances (namespace TEXT NOT NULL, key TEXT NOT NULL,"
@@ -72,17 +80,19 @@ _SCHEMA = (
     *_SNAPSHOTS,
     *HISTORY_DDL,
     *_ALERTS,
+    *REPLAYS_DDL,
 )
 # What each older version needs to become this one without losing what it holds; a version
 # not listed (or unreadable) is rebuilt empty.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: (*_SNAPSHOTS, *HISTORY_DDL, *_ALERTS),
-    2: (*HISTORY_DDL, *_ALERTS),
-    3: _ALERTS,
+    1: (*_SNAPSHOTS, *HISTORY_DDL, *_ALERTS, *REPLAYS_DDL),
+    2: (*HISTORY_DDL, *_ALERTS, *REPLAYS_DDL),
+    3: (*_ALERTS, *REPLAYS_DDL),
+    4: REPLAYS_DDL,
 }
 # Versions whose balances a read-only connection still serves (a full disk cannot upgrade
 # them); the tables they lack simply read as empty.
-READABLE_VERSIONS = frozenset({1, 2, 3, SCHEMA_VERSION})
+READABLE_VERSIONS = frozenset({1, 2, 3, 4, SCHEMA_VERSION})
 
 
 class NewerSchema(Exception):
