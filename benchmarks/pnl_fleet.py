@@ -61,6 +61,9 @@ def write_config(directory: Path, n: int) -> dict[str, str]:
         lines += [f"[users.u{i:04d}.kraken]", ""]
         env[f"KRAKEN_USER_U{i:04d}_API_KEY"] = f"kraken-bench-{i:04d}"
         env[f"KRAKEN_USER_U{i:04d}_API_SECRET"] = SECRET
+    # as installed (pip compiles the bytecode): with this set, as it is on this machine, every
+    # module changed since its .pyc was written would be compiled again on every run
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     path = directory / "config.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     path.chmod(0o600)
