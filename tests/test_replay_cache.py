@@ -441,6 +441,58 @@ def test_nija_pnl_and_get_user_pnl_read_no_fills_once_the_replays_are_kept(
     assert table.exit_code == 0 and "alice" in table.stdout and reads == []
 
 
+SYNCED = """\
+[users.alice.paper]
+exchange = "paper"
+balances = { USD = 1000, BTC = 0.5 }
+prices = { BTC = 40000 }
+trades = [
+  { id = "t1", ago = "3h", symbol = "BTC/USD", side = "buy", amount = 0.1, fee = 0.5 },
+  { id = "t2", ago = "2h", symbol = "BTC/USD", side = "sell", amount = 0.05, price = 41000 },
+]
+flows = [{ id = "d1", ago = "150m", kind = "deposit", currency = "USD", amount = 500 }]
+"""
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_sync_that_stored_fills_keeps_their_replays_for_the_next_pnl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep: bool
+) -> None:
+    """`nija sync` pays for the replay of what it stored; `nija pnl` then reads no fills
+    (and, with that step taken out, it does: the test sees the difference)."""
+    cfg = write(tmp_path / "c.toml", SYNCED)
+    runner = CliRunner()
+    session = Session.open(cfg)
+    (conn,) = session.config.users[0].connections
+    owner = account_hashes(session.config, [conn], None)[conn.key]
+    assert isinstance(session.store, SqliteStore)
+    now = datetime.now(UTC)
+    prices = (AssetPosition("USD", D(1000), D(1)), AssetPosition("BTC", D("0.5"), D(40000)))
+    for age in (timedelta(hours=4), timedelta(minutes=30)):
+        snapshot = Snapshot(now - age, D(1000), D(21000), prices)
+        session.store.put_snapshots(session.config.namespace, [(conn.key, owner, snapshot)])
+    session.close()
+    if not keep:
+        monkeypatch.setattr(Session, "keep_replays", lambda self, config, report: None)
+    synced = runner.invoke(app, ["sync", "--json", "--config", str(cfg)])
+    assert synced.exit_code == 0, synced.stderr
+    assert json.loads(synced.stdout)["connections"][0]["new_fills"] == 2
+
+    reads: list[list[str]] = []
+    get_fills = SqliteStore.get_fills
+
+    def counting(self: SqliteStore, namespace: str, keys: Any, *args: Any, **kw: Any) -> Any:
+        reads.append(list(keys))
+        return get_fills(self, namespace, list(keys), *args, **kw)
+
+    monkeypatch.setattr(SqliteStore, "get_fills", counting)
+    result = runner.invoke(app, ["pnl", "--json", "--config", str(cfg)])
+    assert result.exit_code == 0, result.stderr
+    alice = json.loads(result.stdout)["users"]["alice"]
+    assert alice["fills"] == 2 and alice["realized"] is not None
+    assert (reads == []) is keep
+
+
 # ---------------------------------------------------------------------------- property
 
 

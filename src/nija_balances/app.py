@@ -141,7 +141,29 @@ class Session:
         chosen = config or self.config
         self.prepare_history(chosen)
         plan = plan_sync(chosen, self.store, kinds=kinds)
-        return await run_sync(plan, self.store, observer=observer, clock=self.clock)
+        report = await run_sync(plan, self.store, observer=observer, clock=self.clock)
+        self.keep_replays(chosen, report)
+        return report
+
+    def keep_replays(self, config: Config, report: SyncReport) -> None:
+        """The P&L replays of the connections a sync stored something for, kept in the
+        store, so that the next `nija pnl` reads no fills (the sync pays for it, not the
+        operator waiting for the figures). A failure here is logged, never the sync's."""
+        changed = [
+            c.key for c in report.connections if any(k.new_fills or k.new_flows for k in c.kinds)
+        ]
+        if not changed:
+            return
+        from nija_balances.engine.figures import keep_replays
+
+        try:
+            keep_replays(config, self.store, changed, now=self.clock())
+        except Exception as exc:  # the history is stored; the figures are computed later
+            import logging
+
+            logging.getLogger("nija_balances.app").warning(
+                "keeping the P&L replays after the sync failed: %s", type(exc).__name__
+            )
 
     def close(self) -> None:
         self.store.close()

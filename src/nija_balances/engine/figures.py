@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import cast
@@ -272,6 +272,33 @@ def load_figures(
             replay=replays.found.get(key),
         )
     return figures_from(config, histories, now=moment)
+
+
+def keep_replays(
+    config: Config,
+    store: SnapshotStore,
+    keys: Iterable[str],
+    *,
+    now: float | datetime,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """Replay the tracked spans of the connections `keys` and keep them in the store (a
+    `ReplayCache`): called after a sync stored new fills or flows, so that the next `nija
+    pnl` reads none. Returns how many connections were looked at (0: the store keeps no
+    replays)."""
+    wanted = set(keys)
+    if not wanted or not isinstance(store, ReplayCache):
+        return 0
+
+    def only(account: AccountConfig) -> AccountConfig:
+        kept = tuple(c for c in account.connections if c.key in wanted)
+        return replace(account, connections=kept)
+
+    narrowed = replace(
+        config, platform=only(config.platform), users=tuple(only(u) for u in config.users)
+    )
+    load_figures(narrowed, store, now=now, environ=environ, trades=False)
+    return sum(len(a.connections) for a in narrowed.accounts)
 
 
 class Replays:
