@@ -142,7 +142,10 @@ class Session:
         self.prepare_history(chosen)
         plan = plan_sync(chosen, self.store, kinds=kinds)
         report = await run_sync(plan, self.store, observer=observer, clock=self.clock)
-        self.keep_replays(chosen, report)
+        import asyncio
+
+        # off the event loop (the dashboard serves pages meanwhile), as its views are built
+        await asyncio.to_thread(self.keep_replays, chosen, report)
         return report
 
     def keep_replays(self, config: Config, report: SyncReport) -> None:
