@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from nija_balances.domain.history import Fill, Flow, Snapshot, SyncState
 from nija_balances.store.codec import decode_snapshot
-from nija_balances.store.sqlite_schema import transaction
+from nija_balances.store.sqlite_schema import StoreMixin, transaction
 
 log = logging.getLogger("nija_balances.store.sqlite")
 
@@ -45,20 +45,8 @@ _SET_STATE = (
 )
 
 
-class SqliteHistory:
+class SqliteHistory(StoreMixin):
     """Trades, flows and sync state of the SQLite store (mixed into `SqliteStore`)."""
-
-    if TYPE_CHECKING:
-        _clock: Callable[[], float]
-
-        def _run(
-            self,
-            op: str,
-            fn: Callable[[sqlite3.Connection], T],
-            default: T,
-            *,
-            create: bool = True,
-        ) -> T: ...
 
     # -- writes
 

@@ -12,10 +12,10 @@ Stdlib only, cheap to import.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
-from nija_balances.store.sqlite_schema import transaction
+from nija_balances.store.sqlite_schema import StoreMixin, transaction
 
 T = TypeVar("T")
 _CHUNK = 500  # keys per `IN (...)` query
@@ -29,20 +29,8 @@ StoredReplay = tuple[int, int, str | None]
 """(fills stored, flows stored, the replay document or None) of one exchange account."""
 
 
-class SqliteReplays:
+class SqliteReplays(StoreMixin):
     """The replay cache of the SQLite store (mixed into `SqliteStore`)."""
-
-    if TYPE_CHECKING:
-        _clock: Callable[[], float]
-
-        def _run(
-            self,
-            op: str,
-            fn: Callable[[sqlite3.Connection], T],
-            default: T,
-            *,
-            create: bool = True,
-        ) -> T: ...
 
     def get_replays(
         self, namespace: str, keys: Iterable[str], accounts: Mapping[str, str]

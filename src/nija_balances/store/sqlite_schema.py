@@ -10,8 +10,9 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 log = logging.getLogger("nija_balances.store.sqlite")  # the store's logger, as before the split
 
@@ -320,3 +321,24 @@ class FileLock:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = None
+
+
+T = TypeVar("T")
+
+
+class StoreMixin:
+    """What a part of `SqliteStore` (its history, its replays) uses of the store: every
+    query goes through `_run`, so the store's rules hold (never raise, reads miss, writes
+    are dropped, each problem said once in `warnings`)."""
+
+    if TYPE_CHECKING:
+        _clock: Callable[[], float]
+
+        def _run(
+            self,
+            op: str,
+            fn: Callable[[sqlite3.Connection], T],
+            default: T,
+            *,
+            create: bool = True,
+        ) -> T: ...
