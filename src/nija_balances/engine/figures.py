@@ -380,7 +380,7 @@ def _snapshots_needed(
     up to today's midnight (the daily P&L's boundary). A connection with a flow of a
     currency not at par values it at the snapshots around it, so it gets all of its own.
     The figures are those all snapshots give; a year of 5-minute snapshots is not read
-    (a replay that turns out to need prices gets the rest: `_replays`)."""
+    (a replay that turns out to need prices gets the rest: `load_figures`)."""
     ns = config.namespace
     cash = cash_currencies(config.settings)
     tz = zone(config.settings.timezone)

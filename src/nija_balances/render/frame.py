@@ -15,16 +15,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING
 
 from nija_balances.render.markers import UNICODE, Glyphs
+from nija_balances.render.plain import Block, generated_line, render_blocks
 
 if TYPE_CHECKING:  # Rich is imported where it prints: a plain report never needs it
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.segment import Segment
     from rich.text import Text
 
-    from nija_balances.render.plain import Block
 
 MIN_WIDTH = 60
 MAX_WIDTH = 120
@@ -76,14 +76,12 @@ def piped_plain(stream: object, environ: Mapping[str, str] | None = None) -> boo
 
 
 def write_plain(
-    stream: TextIO, plain: Callable[[], tuple[list[Block], float]], width: int
+    stream: IO[str], plain: Callable[[], tuple[list[Block], float]] | None, width: int
 ) -> list[list[str]] | None:
-    """Print a report's plain form (see `plain_blocks`) `width` wide on `stream`; the lines of
-    each block, or None (nothing printed) when it cannot be laid out that narrow."""
-    from nija_balances.render.plain import render_blocks
-
-    blocks, moment = plain()
-    each = render_blocks(blocks, width, moment)
+    """Print a report's plain form (its blocks and time, see `plain_report.plain`) `width`
+    wide on `stream`; the lines of each block, or None (nothing printed) when it cannot be
+    laid out that narrow (or there is no plain form)."""
+    each = None if plain is None else laid_out(plain, width)
     if each is not None:
         stream.write("".join(line + "\n" for lines in each for line in lines))
         stream.flush()
@@ -96,13 +94,11 @@ def print_report(
     plain: Callable[[], tuple[list[Block], float]] | None = None,
 ) -> list[list[str]] | None:
     """Print a report at its output width, without trailing spaces. Where the output takes
-    no styles, a report with a `plain` form (its blocks and time, see `plain`) is laid out
-    without Rich: then the lines of each block are returned."""
+    no styles, a report with a `plain` form is laid out without Rich (`write_plain`): then
+    the lines of each block are returned."""
     console.width = output_width(console)
-    each = plain_blocks(console, plain)
+    each = write_plain(console.file, plain, console.width) if plain_console(console) else None
     if each is not None:
-        console.file.write("".join(line + "\n" for lines in each for line in lines))
-        console.file.flush()
         return each
     console.print(Printable(renderable))
     return None
@@ -121,14 +117,18 @@ def plain_console(console: Console) -> bool:
 def plain_blocks(
     console: Console, plain: Callable[[], tuple[list[Block], float]] | None
 ) -> list[list[str]] | None:
-    """The lines of each block of a report's `plain` form as `plain.render_blocks` lays them
-    out for `console`; None: Rich's job."""
+    """The lines of each block of a report's `plain` form as they are laid out for
+    `console`; None: Rich's job."""
     if plain is None or not plain_console(console):
         return None
-    from nija_balances.render.plain import render_blocks
+    return laid_out(plain, console.width)
 
+
+def laid_out(plain: Callable[[], tuple[list[Block], float]], width: int) -> list[list[str]] | None:
+    """The lines of each block of a report's plain form, `width` wide (`plain.render_blocks`);
+    None when it cannot be laid out that narrow."""
     blocks, moment = plain()
-    return render_blocks(blocks, console.width, moment)
+    return render_blocks(blocks, width, moment)
 
 
 class Printable:
@@ -190,8 +190,8 @@ def rstrip_segments(line: Sequence[Segment]) -> list[Segment]:
 
 
 def when(moment: datetime) -> str:
-    """`Generated: 2026-01-21 16:00:00`, in local time."""
-    return f"Generated: {moment.strftime('%Y-%m-%d %H:%M:%S')}"
+    """`Generated: 2026-01-21 16:00:00`, in local time (`plain.generated_line`)."""
+    return generated_line(moment.timestamp())
 
 
 def heading(

@@ -90,6 +90,8 @@ from nija_balances.store.sqlite_schema import (
     error_code,
     file_identity,
     free_space,
+    has_table,
+    key_chunks,
     make_dirs,
     schema_version,
     transaction,
@@ -106,7 +108,6 @@ MARKETS_WAIT = 1.0  # seconds a markets write waits: it runs while a refresh's t
 LOW_SPACE = 256 * 1024  # bytes: below this, a write error means the disk is full
 _SIDE_FILES = ("-wal", "-shm")
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
-_CHUNK = 500  # keys per `IN (...)` query
 _SLICE = 0.25  # seconds of SQLite's own busy wait between two looks at the others' progress
 _REPLACED_RETRIES = 5  # an operation is run again at most this often on a replaced file
 _UPSERT = (
@@ -202,8 +203,7 @@ class SqliteStore(SqliteHistory, SqliteReplays):
 
         def read(conn: sqlite3.Connection) -> list[tuple[str, str]]:
             rows: list[tuple[str, str]] = []
-            for i in range(0, len(wanted), _CHUNK):
-                chunk = wanted[i : i + _CHUNK]
+            for chunk in key_chunks(wanted):
                 marks = ",".join("?" * len(chunk))
                 sql = f"SELECT key, data FROM balances WHERE namespace = ? AND key IN ({marks})"
                 rows += conn.execute(sql, (namespace, *chunk)).fetchall()
@@ -268,10 +268,9 @@ class SqliteStore(SqliteHistory, SqliteReplays):
 
         def read(conn: sqlite3.Connection) -> list[tuple[str, str, float, str, str, str]]:
             rows: list[tuple[str, str, float, str, str, str]] = []
-            if not _has_table(conn, "snapshots"):  # a schema-1 file read without upgrading
+            if not has_table(conn, "snapshots"):  # a schema-1 file read without upgrading
                 return rows
-            for i in range(0, len(wanted), _CHUNK):
-                chunk = wanted[i : i + _CHUNK]
+            for chunk in key_chunks(wanted):
                 marks = ",".join("?" * len(chunk))
                 sql = (
                     "SELECT key, account, time, cash, equity, assets FROM snapshots"
@@ -915,8 +914,3 @@ def _empty() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     ensure_schema(conn)
     return conn
-
-
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-    return conn.execute(sql, (name,)).fetchone() is not None

@@ -15,19 +15,13 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from nija_balances.domain.alerts import Alert, AlertKind, SinkReport
-from nija_balances.store.sqlite_schema import transaction
+from nija_balances.store.sqlite_schema import has_table, key_chunks, transaction
 
-CHUNK = 500  # keys per `IN (...)` query
 KEEP_RESOLVED = 30 * 86400.0  # seconds a resolved alert stays listed under `recent`
 _COLUMNS = (
     "kind, account, connection, state, since, last_sent, sent_count, balance, threshold,"
     " message, version"
 )
-
-
-def _has(conn: sqlite3.Connection, table: str) -> bool:  # a file of an older schema read as is
-    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-    return conn.execute(sql, (table,)).fetchone() is not None
 
 
 def _time(value: float | None) -> datetime | None:
@@ -43,7 +37,7 @@ def _decimal(text: str | None) -> Decimal | None:
 
 def read_alerts(conn: sqlite3.Connection, namespace: str) -> list[Alert]:
     """Every alert state of `namespace` (unreadable rows are left out)."""
-    if not _has(conn, "alerts"):
+    if not has_table(conn, "alerts"):
         return []
     sql = f"SELECT {_COLUMNS} FROM alerts WHERE namespace = ? ORDER BY since"
     found: list[Alert] = []
@@ -145,10 +139,9 @@ def read_equity(
     holds at most window / step points per connection. With `accounts` (key -> account
     hash), only those of that exchange account."""
     found: dict[str, list[tuple[datetime, Decimal]]] = {}
-    if not keys or not _has(conn, "snapshots"):
+    if not keys or not has_table(conn, "snapshots"):
         return found
-    for i in range(0, len(keys), CHUNK):
-        chunk = keys[i : i + CHUNK]
+    for chunk in key_chunks(keys):
         sql = (
             "SELECT key, account, time, equity FROM snapshots WHERE namespace = ?"
             f" AND key IN ({','.join('?' * len(chunk))}) AND time >= ? ORDER BY key, time"
@@ -172,7 +165,7 @@ def read_equity(
 
 
 def read_sinks(conn: sqlite3.Connection, namespace: str) -> list[SinkReport]:
-    if not _has(conn, "alert_sinks"):
+    if not has_table(conn, "alert_sinks"):
         return []
     sql = (
         "SELECT sink, last_ok, last_failed, failures, error FROM alert_sinks"

@@ -16,16 +16,14 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from nija_balances.domain.history import Fill, Flow, Snapshot, SyncState
 from nija_balances.store.codec import decode_snapshot
-from nija_balances.store.sqlite_schema import StoreMixin, transaction
+from nija_balances.store.sqlite_schema import StoreMixin, has_table, key_chunks, transaction
 
 log = logging.getLogger("nija_balances.store.sqlite")
 
-T = TypeVar("T")
-_CHUNK = 500  # keys per `IN (...)` query
 _FILL_COLUMNS = (
     "key, account, id, order_id, time, symbol, side, amount, price, cost, fee, fee_currency"
 )
@@ -107,7 +105,7 @@ class SqliteHistory(StoreMixin):
         def write(conn: sqlite3.Connection) -> None:
             with transaction(conn):
                 for table in ("snapshots", "fills", "flows", "sync_state", "replays"):
-                    for chunk in _chunks(wanted):
+                    for chunk in key_chunks(wanted):
                         marks = ",".join("?" * len(chunk))
                         sql = f"DELETE FROM {table} WHERE namespace = ? AND key IN ({marks})"
                         conn.execute(sql, (namespace, *chunk))
@@ -223,8 +221,7 @@ class SqliteHistory(StoreMixin):
         )
 
         def read(conn: sqlite3.Connection) -> list[tuple[str, tuple[Any, ...]]]:
-            exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'snapshots'"
-            if conn.execute(exists).fetchone() is None:
+            if not has_table(conn, "snapshots"):
                 return []
             rows: list[tuple[str, tuple[Any, ...]]] = []
             for key in wanted:
@@ -288,21 +285,16 @@ class SqliteHistory(StoreMixin):
         wanted = list(dict.fromkeys(keys))
 
         def read(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
-            exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-            if conn.execute(exists, (table,)).fetchone() is None:
+            if not has_table(conn, table):
                 return []
             rows: list[tuple[Any, ...]] = []
-            for chunk in _chunks(wanted):
+            for chunk in key_chunks(wanted):
                 query = sql.format(",".join("?" * len(chunk)))
                 rows += conn.execute(query, (namespace, *chunk, *tail)).fetchall()
             return rows
 
         none: list[tuple[Any, ...]] = []
         return self._run("read", read, none, create=False) if wanted else none
-
-
-def _chunks(keys: list[str]) -> Iterable[list[str]]:
-    return (keys[i : i + _CHUNK] for i in range(0, len(keys), _CHUNK))
 
 
 def _start(since: datetime | None) -> float:

@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping
-from typing import TypeVar
 
-from nija_balances.store.sqlite_schema import StoreMixin, transaction
+from nija_balances.store.sqlite_schema import StoreMixin, has_table, key_chunks, transaction
 
-T = TypeVar("T")
-_CHUNK = 500  # keys per `IN (...)` query
 _PUT = (
     "INSERT OR REPLACE INTO replays (namespace, key, account, data, updated_at)"
     " VALUES (?, ?, ?, ?, ?)"
@@ -41,19 +38,11 @@ class SqliteReplays(StoreMixin):
         wanted = [k for k in dict.fromkeys(keys) if k in accounts]
 
         def read(conn: sqlite3.Connection) -> dict[str, StoredReplay]:
-            present = {
-                name
-                for (name,) in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'"
-                    " AND name IN ('fills', 'flows', 'replays')"
-                )
-            }
-            if present != set(_TABLES):  # an older file read without upgrading
+            if not all(has_table(conn, t) for t in _TABLES):  # an older file, not upgraded
                 return {}
             counts: dict[str, list[int]] = {k: [0, 0] for k in wanted}
             docs: dict[str, str] = {}
-            for i in range(0, len(wanted), _CHUNK):
-                chunk = wanted[i : i + _CHUNK]
+            for chunk in key_chunks(wanted):
                 marks = ",".join("?" * len(chunk))
                 for slot, table in enumerate(_TABLES[:2]):
                     sql = (

@@ -10,7 +10,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -324,6 +324,18 @@ class FileLock:
 
 
 T = TypeVar("T")
+CHUNK = 500  # keys per `IN (...)` query: under SQLite's limit on bound parameters
+
+
+def key_chunks(keys: list[str]) -> Iterable[list[str]]:
+    """`keys` in runs of at most `CHUNK`, one `IN (...)` query each."""
+    return (keys[i : i + CHUNK] for i in range(0, len(keys), CHUNK))
+
+
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether the file has table `name` (a file of an older schema is read as it is)."""
+    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return conn.execute(sql, (name,)).fetchone() is not None
 
 
 class StoreMixin:
