@@ -9,28 +9,14 @@ import re
 import subprocess
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from conftest import write
 from nija_balances.cli import replay
-from nija_balances.config.credentials import resolve
-from nija_balances.config.loader import load_toml
-from nija_balances.domain.models import AssetValue, StoredResult, Valuation
-from nija_balances.engine.planning import account_hash
-from nija_balances.store.sqlite import SqliteStore
+from warm_store import CONFIG, CREDS, fill
 
-CONFIG = "[platform.kraken]\n[users.alice.kraken]\n[users.bob.coinbase]\n"
-CREDS = {
-    "KRAKEN_PLATFORM_API_KEY": "k1",
-    "KRAKEN_PLATFORM_API_SECRET": "s",
-    "KRAKEN_USER_ALICE_API_KEY": "k2",
-    "KRAKEN_USER_ALICE_API_SECRET": "s",
-    "COINBASE_USER_BOB_API_KEY": "k3",
-    "COINBASE_USER_BOB_API_SECRET": "s",
-}
 PROBE = """
 import sys
 from nija_balances.cli import main
@@ -44,23 +30,6 @@ else:
 print("REPLAYED" if "nija_balances.cli.show" not in sys.modules else "RAN", file=sys.stderr)
 sys.exit(code)
 """
-
-
-def fill(
-    cfg: Path, amount: str = "100", creds: dict[str, str] = CREDS, store: Path | None = None
-) -> None:
-    config = load_toml(cfg)
-    usd = AssetValue(
-        "USD", Decimal(amount), Decimal(0), Decimal(amount), Decimal(1), Decimal(amount)
-    )
-    value = Valuation(Decimal(amount), Decimal(amount), (usd,))
-    with SqliteStore(store) as opened:
-        opened.put_many(
-            config.namespace,
-            {c.key: StoredResult(c.exchange, value, time.time() - 30,
-                                 account=account_hash(c, resolve(c, creds)))
-             for a in config.accounts for c in a.connections},
-        )  # fmt: skip
 
 
 @pytest.fixture

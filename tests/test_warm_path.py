@@ -6,26 +6,11 @@ import json
 import os
 import subprocess
 import sys
-import time
-from decimal import Decimal
 from pathlib import Path
 
 from conftest import write
-from nija_balances.config.credentials import resolve
-from nija_balances.config.loader import load_toml
-from nija_balances.domain.models import AssetValue, StoredResult, Valuation
-from nija_balances.engine.planning import account_hash
-from nija_balances.store.sqlite import SqliteStore
+from warm_store import CONFIG, CREDS, fill
 
-CONFIG = "[platform.kraken]\n[users.alice.kraken]\n[users.bob.coinbase]\n"
-CREDS = {
-    "KRAKEN_PLATFORM_API_KEY": "k1",
-    "KRAKEN_PLATFORM_API_SECRET": "s",
-    "KRAKEN_USER_ALICE_API_KEY": "k2",
-    "KRAKEN_USER_ALICE_API_SECRET": "s",
-    "COINBASE_USER_BOB_API_KEY": "k3",
-    "COINBASE_USER_BOB_API_SECRET": "s",
-}
 PROBE = """
 import sys
 from nija_balances.cli import main
@@ -49,16 +34,7 @@ sys.exit(code)
 
 def warm(tmp_path: Path) -> Path:
     cfg = write(tmp_path / "config.toml", CONFIG)
-    config = load_toml(cfg)
-    usd = AssetValue("USD", Decimal(100), Decimal(0), Decimal(100), Decimal(1), Decimal("100.00"))
-    value = Valuation(Decimal("100.00"), Decimal("100.00"), (usd,))
-    with SqliteStore() as store:
-        store.put_many(
-            config.namespace,
-            {c.key: StoredResult(c.exchange, value, time.time(),
-                                 account=account_hash(c, resolve(c, CREDS)))
-             for a in config.accounts for c in a.connections},
-        )  # fmt: skip
+    fill(cfg)
     return cfg
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import cached_property
-from typing import ClassVar, Literal, Protocol
+from typing import Literal, Protocol
 
 from nija_balances.domain.models import ZERO
 from nija_balances.domain.valuation import worth
@@ -89,7 +89,8 @@ class Fill:
     cost: Decimal
     fee: Decimal = ZERO
     fee_currency: str | None = None
-    _pair: ClassVar[tuple[str, str]]  # (base, quote), set once: a replay asks often
+    # (base, quote), parsed once in __post_init__: a replay asks for them often
+    _pair: tuple[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _set_utc(self, self.time)
