@@ -38,3 +38,24 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def install_plugins(monkeypatch: pytest.MonkeyPatch, **plugins: str) -> None:
+    """Make the adapter plugins `name="module:SPEC"` look installed (their entry points, in
+    the registry's group, and no other), from a clean registry. Call
+    `registry.forget_plugins()` after the test."""
+    import importlib.metadata
+
+    from nija_balances.adapters import registry
+
+    group = registry.ENTRY_POINT_GROUP
+    points = [importlib.metadata.EntryPoint(name, value, group) for name, value in plugins.items()]
+    real = importlib.metadata.entry_points
+
+    def entry_points(**selection: str) -> object:
+        if selection.get("group") == group:
+            return importlib.metadata.EntryPoints(points)
+        return real(**selection)
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    registry.forget_plugins()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import write
+from conftest import install_plugins, write
 from nija_balances.adapters import registry
 from nija_balances.cli.root import app
 from nija_balances.config.loader import load_toml
@@ -19,18 +18,7 @@ from nija_balances.domain.syntax import ConfigError
 
 @pytest.fixture
 def brokerx_installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    point = importlib.metadata.EntryPoint(
-        name="brokerx", value="plugin_adapter:SPEC", group=registry.ENTRY_POINT_GROUP
-    )
-    real = importlib.metadata.entry_points
-
-    def entry_points(**selection: str) -> object:
-        if selection.get("group") == registry.ENTRY_POINT_GROUP:
-            return importlib.metadata.EntryPoints([point])
-        return real(**selection)
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
-    registry.forget_plugins()
+    install_plugins(monkeypatch, brokerx="plugin_adapter:SPEC")
     yield
     registry.forget_plugins()
 
@@ -72,21 +60,9 @@ def test_a_plugin_adapter_declares_and_checks_its_own_options(
 def test_a_plugin_that_fails_to_load_is_reported_not_raised(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    broken = importlib.metadata.EntryPoint(
-        name="brokeny", value="no_such_module_anywhere:SPEC", group=registry.ENTRY_POINT_GROUP
+    install_plugins(
+        monkeypatch, brokeny="no_such_module_anywhere:SPEC", brokerx="plugin_adapter:SPEC"
     )
-    good = importlib.metadata.EntryPoint(
-        name="brokerx", value="plugin_adapter:SPEC", group=registry.ENTRY_POINT_GROUP
-    )
-    real = importlib.metadata.entry_points
-
-    def entry_points(**selection: str) -> object:
-        if selection.get("group") == registry.ENTRY_POINT_GROUP:
-            return importlib.metadata.EntryPoints([broken, good])
-        return real(**selection)
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
-    registry.forget_plugins()
     try:
         assert registry.find_adapter("brokeny") is None
         assert registry.find_adapter("brokerx") is not None  # its neighbour still serves
@@ -111,23 +87,7 @@ def broken_plugin_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     plugins = tmp_path / "plugins"
     write(plugins / "brokenx_adapter.py", 'raise RuntimeError("brokenx needs libfoo\\nline two")\n')
     monkeypatch.syspath_prepend(str(plugins))
-    points = [
-        importlib.metadata.EntryPoint(
-            name="brokenx", value="brokenx_adapter:SPEC", group=registry.ENTRY_POINT_GROUP
-        ),
-        importlib.metadata.EntryPoint(
-            name="brokerx", value="plugin_adapter:SPEC", group=registry.ENTRY_POINT_GROUP
-        ),
-    ]
-    real = importlib.metadata.entry_points
-
-    def entry_points(**selection: str) -> object:
-        if selection.get("group") == registry.ENTRY_POINT_GROUP:
-            return importlib.metadata.EntryPoints(points)
-        return real(**selection)
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
-    registry.forget_plugins()
+    install_plugins(monkeypatch, brokenx="brokenx_adapter:SPEC", brokerx="plugin_adapter:SPEC")
     yield
     registry.forget_plugins()
 

@@ -4,7 +4,6 @@ snapshots, trades and flows that end exactly at its balances."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import re
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import write
+from conftest import install_plugins, write
 from nija_balances.adapters import registry
 from nija_balances.app import Session
 from nija_balances.cli.root import app
@@ -209,18 +208,7 @@ def test_the_broker_filter_selects_connections(tmp_path: Path) -> None:
 
 @pytest.fixture
 def flaky_installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    point = importlib.metadata.EntryPoint(
-        name="flakyx", value="sync_plugin:SPEC", group=registry.ENTRY_POINT_GROUP
-    )
-    real = importlib.metadata.entry_points
-
-    def entry_points(**selection: str) -> object:
-        if selection.get("group") == registry.ENTRY_POINT_GROUP:
-            return importlib.metadata.EntryPoints([point])
-        return real(**selection)
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
-    registry.forget_plugins()
+    install_plugins(monkeypatch, flakyx="sync_plugin:SPEC")
     yield
     registry.forget_plugins()
 
