@@ -83,6 +83,23 @@ def test_a_single_problem_reads_as_before(tmp_path: Path) -> None:
     assert len(info.value.problems) == 1
 
 
+@pytest.mark.parametrize(
+    ("exchange", "listed", "not_listed"),
+    [("kraken", "trade_symbols", "balances"), ("paper", "balances", "trade_symbols")],
+)
+def test_an_unknown_key_hints_at_the_keys_of_its_own_adapter(
+    tmp_path: Path, exchange: str, listed: str, not_listed: str
+) -> None:
+    """A Kraken connection is not told that paper's `balances` would be allowed."""
+    cfg = write(tmp_path / "c.toml", f"[users.a.{exchange}]\napi_kay = 'x'\n")
+    with pytest.raises(ConfigError) as info:
+        load_toml(cfg)
+    (problem,) = info.value.problems
+    assert "unknown key 'api_kay' (did you mean 'api_key'?)" in str(problem)
+    allowed = problem.hint.removeprefix("allowed here: ").split(", ")
+    assert listed in allowed and not_listed not in allowed and "api_key" in allowed
+
+
 def test_every_problem_of_a_nija_directory_is_listed() -> None:
     broken = EXAMPLES / "nija-users-broken"
     with pytest.raises(ConfigError) as info:

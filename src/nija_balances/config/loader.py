@@ -186,14 +186,16 @@ def _parse_connection(
     owners = option_owners()
     known = (*CONNECTION_KEYS, *owners)
     named = raw.get("exchange", name)
+    serving = find_adapter(named.strip().lower()) if isinstance(named, str) else None
+    # the hint names what this connection's adapter takes (every adapter's when unknown)
+    allowed = known if serving is None else (*CONNECTION_KEYS, *serving.options)
     reported: set[str] = set()
     for key in raw:
         if key in known:
             continue
         # a key that only a plugin adapter declares is known to connections of its exchange
-        plugin = find_adapter(named.strip().lower()) if isinstance(named, str) else None
-        if plugin is None or key not in plugin.options:
-            problems.add(unknown_key(loc, (*path, key), known))
+        if serving is None or key not in serving.options:
+            problems.add(unknown_key(loc, (*path, key), allowed))
             reported.add(key)
     exchange = problems.run(string_value, loc, (*path, "exchange"), named)
     if exchange is None:
@@ -216,7 +218,7 @@ def _parse_connection(
     for key in raw:
         if key not in CONNECTION_KEYS and key not in accepted and key not in reported:
             if key not in owners:  # declared by a plugin adapter of another exchange
-                problems.add(unknown_key(loc, (*path, key), known))
+                problems.add(unknown_key(loc, (*path, key), allowed))
             else:
                 problems.add(
                     loc.error((*path, key), f"'{key}' is only for {_only_for(owners[key])}")
