@@ -9,12 +9,13 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from conftest import write
-from nija_balances.cli import replay
+from nija_balances.cli import main, replay
 from warm_store import CONFIG, CREDS, fill
 
 PROBE = """
@@ -143,6 +144,33 @@ def test_no_replay_after_the_ttl(
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + 120 - 30)  # cache_ttl 120 s, 30 s old
     assert replay.replay(args) is None and capsys.readouterr().out == ""
+
+
+def test_a_first_show_computes_the_key_of_its_inputs_once(
+    cfg: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`replay` computes the key of the run's inputs (the environment sorted and hashed:
+    ~30 ms at 3,000 connections); the show that keeps its report reuses it."""
+    calls: list[list[str]] = []
+    real = replay._inputs_key
+
+    def counted(args: Sequence[str]) -> str:
+        calls.append(list(args))
+        return real(args)
+
+    monkeypatch.setattr(replay, "_inputs_key", counted)
+    for name, value in CREDS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "argv", ["nija", "show", "--config", str(cfg)])
+    outputs = []
+    for _ in range(2):  # the first run keeps its report, the second replays it
+        with pytest.raises(SystemExit) as done:
+            main()
+        assert done.value.code in (0, None)
+        outputs.append(steady(capsys.readouterr().out))
+        assert replay._this_run is None  # forgotten when the run ends
+    assert len(kept_files()) == 1 and outputs[0] == outputs[1] and "alice" in outputs[0]
+    assert len(calls) == 2  # once a run
 
 
 def test_a_kept_report_others_may_write_is_ignored(cfg: Path) -> None:

@@ -42,6 +42,9 @@ def main() -> None:
         if exc.code == EXIT_INTERRUPTED:
             _interrupted()
         raise
+    finally:
+        if (kept := sys.modules.get("nija_balances.cli.replay")) is not None:
+            kept.forget()  # the inputs key of this run is not the next one's
 
 
 def run() -> None:
