@@ -281,14 +281,13 @@ def keep_replays(
     *,
     now: float | datetime,
     environ: Mapping[str, str] | None = None,
-) -> int:
+) -> None:
     """Replay the tracked spans of the connections `keys` and keep them in the store (a
-    `ReplayCache`): called after a sync stored new fills or flows, so that the next `nija
-    pnl` reads none. Returns how many connections were looked at (0: the store keeps no
-    replays)."""
+    `ReplayCache`; other stores keep none): called after a sync stored new fills or flows,
+    so that the next `nija pnl` reads none."""
     wanted = set(keys)
     if not wanted or not isinstance(store, ReplayCache):
-        return 0
+        return
 
     def only(account: AccountConfig) -> AccountConfig:
         kept = tuple(c for c in account.connections if c.key in wanted)
@@ -298,7 +297,6 @@ def keep_replays(
         config, platform=only(config.platform), users=tuple(only(u) for u in config.users)
     )
     load_figures(narrowed, store, now=now, environ=environ, trades=False)
-    return sum(len(a.connections) for a in narrowed.accounts)
 
 
 class Replays:
